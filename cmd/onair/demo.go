@@ -1,0 +1,95 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/onair-live/onair/internal/mix"
+	"github.com/onair-live/onair/internal/server"
+	"github.com/onair-live/onair/internal/synth"
+)
+
+func runDemo(args []string) error {
+	fs := newFlagSet("demo", "onair demo [flags]",
+		"Start a server in a temporary data dir, create a space with a synthetic speaker\n"+
+			"(a gentle melody, no ffmpeg needed), take it live and print where to listen.\n"+
+			"Ctrl-C ends the show; the recording is kept in the data dir.")
+	var cfg server.Config
+	var level string
+	serverFlags(fs, &cfg, &level)
+	fs.Lookup("data").DefValue = "(a new temporary directory)"
+	_ = fs.Set("data", "")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	log, err := newLogger(level)
+	if err != nil {
+		return err
+	}
+	cfg.Log = log
+	if cfg.DataDir == "" {
+		if cfg.DataDir, err = os.MkdirTemp("", "onair-demo-"); err != nil {
+			return err
+		}
+	}
+	srv, err := server.New(cfg)
+	if err != nil {
+		return err
+	}
+	srv.Serve()
+	id, err := startDemoSpace(srv)
+	if err != nil {
+		srv.Shutdown(context.Background())
+		return err
+	}
+	printDemo(srv, id, cfg.DataDir)
+	return waitAndShutdown(srv, log)
+}
+
+// startDemoSpace creates the demo space, attaches the synthetic speaker and
+// takes the space live.
+func startDemoSpace(srv *server.Server) (string, error) {
+	sp, _, err := srv.Store().CreateSpace("onair demo", time.Now().UTC(), time.Now().UTC())
+	if err != nil {
+		return "", err
+	}
+	spk, err := srv.Manager().Speaker(sp.ID, "synth")
+	if err != nil {
+		return "", err
+	}
+	go func() {
+		if err := synth.Run(context.Background(), spk, synth.NewMelody()); err != nil && !errors.Is(err, mix.ErrClosed) {
+			srv.Log().Error("synthetic speaker stopped", "err", err)
+		}
+	}()
+	if _, err := srv.Manager().Start(sp.ID); err != nil {
+		return "", err
+	}
+	return sp.ID, nil
+}
+
+func printDemo(srv *server.Server, id, dataDir string) {
+	// The demo's ticket lasts a day so the printed command keeps working.
+	tok, _, err := srv.Keys().Issue(id, 24*time.Hour, time.Now())
+	if err != nil {
+		return
+	}
+	pub := srv.PublicURL()
+	ogg := pub + "/live/" + id + ".opus?t=" + tok
+	fmt.Printf(`
+onair demo is on air: a synthetic speaker is live in space %[1]s.
+
+  Listen in a browser:  %[2]s/s/%[1]s
+  Listen with ffplay:   ffplay -nodisp '%[3]s'
+  Or with curl:         curl -s '%[3]s' | ffprobe -hide_banner -
+  Join like a client:   curl -s -X POST %[2]s/api/v1/spaces/%[1]s/join
+  Metrics:              %[4]s/metrics
+
+Data dir: %[5]s (admin key in admin.key). Press Ctrl-C to end the show;
+the replay is then in %[5]s/recordings/%[1]s.opus.
+
+`, id, pub, ogg, srv.HostURL(), dataDir)
+}

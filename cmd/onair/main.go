@@ -1,0 +1,78 @@
+// Command onair is a server for live audio rooms: speakers in, one mixed
+// program out to any number of listeners, always recorded.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"runtime/debug"
+)
+
+const usage = `onair: live audio rooms — a few speak, many listen, always recorded.
+
+Usage:
+  onair <command> [flags]
+
+Commands:
+  serve     run a node: host port (speakers, control) and public port (listeners)
+  space     create, list, start and end spaces on a running server
+  demo      run a server with a synthetic speaker on air, and print where to listen
+  version   print the version
+
+Every flag can also be set with an environment variable: --host-listen is
+ONAIR_HOST_LISTEN. Run "onair <command> --help" for a command's flags.
+`
+
+type command func(args []string) error
+
+func main() {
+	cmds := map[string]command{
+		"serve":   runServe,
+		"space":   runSpace,
+		"demo":    runDemo,
+		"version": runVersion,
+	}
+	if len(os.Args) < 2 || os.Args[1] == "-h" || os.Args[1] == "--help" || os.Args[1] == "help" {
+		fmt.Fprint(os.Stderr, usage)
+		if len(os.Args) < 2 {
+			os.Exit(2)
+		}
+		return
+	}
+	cmd, ok := cmds[os.Args[1]]
+	if !ok {
+		fmt.Fprintf(os.Stderr, "onair: unknown command %q\n\n%s", os.Args[1], usage)
+		os.Exit(2)
+	}
+	if err := cmd(os.Args[2:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return
+		}
+		fmt.Fprintf(os.Stderr, "onair %s: %v\n", os.Args[1], err)
+		os.Exit(1)
+	}
+}
+
+// version is set at build time with -ldflags "-X main.version=..."; otherwise
+// the module's build info says what was built.
+var version = ""
+
+func runVersion(args []string) error {
+	fs := newFlagSet("version", "onair version", "Print the version of this binary.")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	v := version
+	if bi, ok := debug.ReadBuildInfo(); ok && v == "" {
+		v = bi.Main.Version
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" {
+				v += " " + s.Value
+			}
+		}
+	}
+	fmt.Println("onair", v)
+	return nil
+}

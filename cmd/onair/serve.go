@@ -1,0 +1,74 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/onair-live/onair/internal/server"
+)
+
+// serverFlags registers the flags shared by serve and demo.
+func serverFlags(fs *flag.FlagSet, cfg *server.Config, logLevel *string) {
+	fs.StringVar(&cfg.Listen, "listen", ":8080", "public address for listeners (join, live streams, replays, pages)")
+	fs.StringVar(&cfg.HostListen, "host-listen", "127.0.0.1:8081", "host address for speakers and operators (API, ingest, metrics); keep it private")
+	fs.StringVar(&cfg.DataDir, "data", "./onair-data", "directory for the state database, admin key and recordings")
+	fs.StringVar(&cfg.AdminKey, "admin-key", "", "admin API key; when empty, one is generated on first start, stored in the data dir and printed once")
+	fs.StringVar(&cfg.PublicURL, "public-url", "", "base URL listeners reach the public port at, for links (default: from --listen)")
+	fs.StringVar(&cfg.HostURL, "host-url", "", "base URL speakers reach the host port at, for links (default: from --host-listen)")
+	fs.IntVar(&cfg.Bitrate, "bitrate", 48000, "program bitrate in bit/s (Opus, mono, 48 kHz)")
+	fs.IntVar(&cfg.MaxSpeakers, "max-speakers", 32, "most speakers mixed at once per space")
+	fs.DurationVar(&cfg.TicketTTL, "ticket-ttl", 10*time.Minute, "how long a join ticket stays valid for starting a stream")
+	fs.StringVar(logLevel, "log-level", "info", "log level: debug, info, warn, error")
+}
+
+func newLogger(level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level: %v", err)
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l})), nil
+}
+
+func runServe(args []string) error {
+	fs := newFlagSet("serve", "onair serve [flags]",
+		"Run an onair node. Speakers and operators use the host port; listeners use the public port.\n"+
+			"SIGINT/SIGTERM end live shows cleanly: listeners get the end of stream, recordings are finalized.")
+	var cfg server.Config
+	var level string
+	serverFlags(fs, &cfg, &level)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	log, err := newLogger(level)
+	if err != nil {
+		return err
+	}
+	cfg.Log = log
+	srv, err := server.New(cfg)
+	if err != nil {
+		return err
+	}
+	if k := srv.GeneratedAdminKey; k != "" {
+		fmt.Printf("Admin key (shown once; stored in %s/admin.key):\n  %s\n", cfg.DataDir, k)
+	}
+	srv.Serve()
+	return waitAndShutdown(srv, log)
+}
+
+// waitAndShutdown blocks until SIGINT or SIGTERM, then shuts down gracefully.
+func waitAndShutdown(srv *server.Server, log *slog.Logger) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	<-ctx.Done()
+	stop() // a second signal kills at once
+	log.Info("shutting down: ending live shows, finalizing recordings")
+	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	return srv.Shutdown(sctx)
+}

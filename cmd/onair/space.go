@@ -1,0 +1,191 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+const spaceUsage = `Usage: onair space <create|list|start|end> [flags] [ID]
+
+Manage spaces on a running server through its host port.
+  create --title T [--starts-at RFC3339]   create a space; prints its id and host token
+  list                                     list spaces
+  start ID                                 take a space live (host token or admin key)
+  end ID                                   end a show; the replay is ready at once
+
+Run "onair space <sub> --help" for flags.
+`
+
+// client talks to the host port of a server.
+type client struct {
+	server, token string
+	asJSON        bool
+}
+
+func clientFlags(fs *flag.FlagSet, c *client, dataDir *string) {
+	fs.StringVar(&c.server, "server", "http://127.0.0.1:8081", "host port URL of the server")
+	fs.StringVar(&c.token, "token", "", "host token of the space, or the admin key (default: --admin-key, then the data dir's admin.key)")
+	fs.StringVar(dataDir, "data", "./onair-data", "data dir of a local server, to read its admin.key when no token is given")
+	fs.BoolVar(&c.asJSON, "json", false, "print the server's JSON answer")
+}
+
+func runSpace(args []string) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprint(os.Stderr, spaceUsage)
+		if len(args) == 0 {
+			return errors.New("missing subcommand")
+		}
+		return nil
+	}
+	sub, args := args[0], args[1:]
+	fs := newFlagSet("space "+sub, "onair space "+sub+" [flags]"+map[bool]string{true: " ID"}[sub == "start" || sub == "end"], spaceUsage)
+	var c client
+	var dataDir, adminKey, title, startsAt string
+	clientFlags(fs, &c, &dataDir)
+	fs.StringVar(&adminKey, "admin-key", "", "admin key")
+	if sub == "create" {
+		fs.StringVar(&title, "title", "", "title of the space (required)")
+		fs.StringVar(&startsAt, "starts-at", "", "scheduled start, RFC 3339 (default: now)")
+	}
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if c.token == "" {
+		c.token = adminKey
+	}
+	if c.token == "" {
+		if b, err := os.ReadFile(filepath.Join(dataDir, "admin.key")); err == nil {
+			c.token = strings.TrimSpace(string(b))
+		}
+	}
+	var err error
+	switch sub {
+	case "create":
+		err = c.create(title, startsAt)
+	case "list":
+		err = c.list()
+	case "start", "end":
+		if fs.NArg() != 1 {
+			return fmt.Errorf("usage: onair space %s [flags] ID", sub)
+		}
+		err = c.transition(fs.Arg(0), sub)
+	default:
+		return fmt.Errorf("unknown subcommand %q\n\n%s", sub, spaceUsage)
+	}
+	if errors.Is(err, errPrinted) {
+		return nil
+	}
+	return err
+}
+
+func (c *client) create(title, startsAt string) error {
+	if title == "" {
+		return errors.New("--title is required")
+	}
+	body := map[string]any{"title": title}
+	if startsAt != "" {
+		t, err := time.Parse(time.RFC3339, startsAt)
+		if err != nil {
+			return fmt.Errorf("--starts-at: %v", err)
+		}
+		body["starts_at"] = t
+	}
+	var sp spaceOut
+	if err := c.do("POST", "/api/v1/spaces", body, &sp); err != nil {
+		return err
+	}
+	fmt.Printf("Created space %s (%s), %s, starts %s\n", sp.ID, sp.Title, sp.State, sp.StartsAt.Format(time.RFC3339))
+	fmt.Printf("  host token:  %s   (keep it secret; shown once)\n", sp.HostToken)
+	fmt.Printf("  listen page: %s\n  ingest:      %s\n", sp.URLs["page"], sp.URLs["ingest"])
+	fmt.Printf("  go live:     onair space start %s --token %s\n", sp.ID, sp.HostToken)
+	return nil
+}
+
+func (c *client) list() error {
+	var out struct{ Spaces []spaceOut }
+	if err := c.do("GET", "/api/v1/spaces", nil, &out); err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tSTATE\tSTARTS\tLISTENERS\tTITLE")
+	for _, sp := range out.Spaces {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", sp.ID, sp.State, sp.StartsAt.Format(time.RFC3339), sp.Listeners, sp.Title)
+	}
+	return tw.Flush()
+}
+
+func (c *client) transition(id, verb string) error {
+	var sp spaceOut
+	if err := c.do("POST", "/api/v1/spaces/"+id+"/"+verb, nil, &sp); err != nil {
+		return err
+	}
+	fmt.Printf("Space %s is %s", sp.ID, sp.State)
+	if sp.State == "ended" {
+		fmt.Printf(": %.1f s recorded, replay at %s", sp.RecordedSeconds, sp.URLs["replay"])
+	}
+	fmt.Println()
+	return nil
+}
+
+// errPrinted stops a command after --json printed the answer.
+var errPrinted = errors.New("printed")
+
+type spaceOut struct {
+	ID              string            `json:"id"`
+	Title           string            `json:"title"`
+	State           string            `json:"state"`
+	StartsAt        time.Time         `json:"starts_at"`
+	Listeners       int64             `json:"listeners"`
+	RecordedSeconds float64           `json:"recorded_seconds"`
+	HostToken       string            `json:"host_token"`
+	URLs            map[string]string `json:"urls"`
+}
+
+// do sends one API request; with --json it prints the raw answer instead of
+// decoding it for the human-readable output.
+func (c *client) do(method, path string, body, out any) error {
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, strings.TrimRight(c.server, "/")+path, rd)
+	if err != nil {
+		return err
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+	if err != nil {
+		return fmt.Errorf("cannot reach the server at %s: %v (is onair serve running? set --server)", c.server, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode >= 300 {
+		var e struct{ Error string }
+		if json.Unmarshal(data, &e) == nil && e.Error != "" {
+			return fmt.Errorf("%s: %s", resp.Status, e.Error)
+		}
+		return fmt.Errorf("%s", resp.Status)
+	}
+	if c.asJSON {
+		_, err := os.Stdout.Write(data)
+		return errors.Join(err, errPrinted)
+	}
+	return json.Unmarshal(data, out)
+}

@@ -1,0 +1,93 @@
+package ogg
+
+import (
+	"time"
+
+	"github.com/onair-live/onair/internal/program"
+)
+
+// Page is one encoded Ogg page of the program. Data is immutable and shared
+// by every listener and the recorder.
+type Page struct {
+	Data    []byte
+	Seq     uint32    // Ogg page sequence number
+	Granule uint64    // granule position at the end of the page
+	Frames  int       // program frames in the page
+	Capture time.Time // capture time of the page's first frame
+	EOS     bool
+}
+
+// StartGranule is the granule position of the page's first sample.
+func (p Page) StartGranule() uint64 {
+	return p.Granule - uint64(p.Frames)*program.FrameSamples
+}
+
+// Pager packs program frames into Ogg pages of a fixed number of frames.
+// Granule positions follow the program's PTS, so pages made on different
+// nodes from the same frames are identical.
+type Pager struct {
+	serial        uint32
+	framesPerPage int
+	channels      int
+	seq           uint32 // next audio page sequence number
+	pending       [][]byte
+	first         program.Frame
+	lastEnd       uint64 // granule after the last frame pushed
+}
+
+// firstAudioSeq follows the two header pages.
+const firstAudioSeq = 2
+
+// NewPager returns a pager for a stream with the given serial.
+func NewPager(serial uint32, framesPerPage, channels int) *Pager {
+	if framesPerPage < 1 {
+		framesPerPage = 1
+	}
+	return &Pager{serial: serial, framesPerPage: framesPerPage, channels: channels,
+		seq: firstAudioSeq, lastEnd: program.PreSkip}
+}
+
+// Headers returns the OpusHead and OpusTags pages for a stream that starts
+// at the first audio page (a recording).
+func (pg *Pager) Headers() []byte { return pg.HeadersBefore(firstAudioSeq) }
+
+// HeadersBefore returns the header pages numbered so that the audio page
+// with sequence number seq follows them without a gap: a listener who
+// joins mid-show gets a stream whose page numbers are contiguous, which
+// strict demuxers (libogg) require.
+func (pg *Pager) HeadersBefore(seq uint32) []byte {
+	if seq < firstAudioSeq {
+		seq = firstAudioSeq
+	}
+	head := BuildPage(FlagBOS, 0, pg.serial, seq-2, [][]byte{OpusHeadPacket(pg.channels, program.PreSkip, program.SampleRate)})
+	return append(head, BuildPage(0, 0, pg.serial, seq-1, [][]byte{OpusTagsPacket("onair")})...)
+}
+
+// Push adds a frame and returns a page when one is complete. The End frame
+// flushes what is pending in a final page marked EOS (empty if need be).
+func (pg *Pager) Push(f program.Frame) (Page, bool) {
+	if !f.End {
+		if len(pg.pending) == 0 {
+			pg.first = f
+		}
+		pg.pending = append(pg.pending, f.Packet)
+		pg.lastEnd = program.PreSkip + f.PTS + f.Samples()
+		if len(pg.pending) < pg.framesPerPage && lacingValues(pg.pending) < maxSegments-8 {
+			return Page{}, false
+		}
+		return pg.flush(0), true
+	}
+	if len(pg.pending) == 0 {
+		pg.first = f
+	}
+	return pg.flush(FlagEOS), true
+}
+
+func (pg *Pager) flush(flags byte) Page {
+	p := Page{Seq: pg.seq, Granule: pg.lastEnd, Frames: len(pg.pending),
+		Capture: pg.first.Capture, EOS: flags&FlagEOS != 0}
+	p.Data = BuildPage(flags, p.Granule, pg.serial, pg.seq, pg.pending)
+	pg.seq++
+	pg.pending = pg.pending[:0]
+	return p
+}

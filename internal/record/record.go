@@ -1,0 +1,145 @@
+// Package record writes the program of a space to disk as Ogg/Opus from its
+// first frame, syncing often so a crash loses at most a few seconds.
+package record
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/onair-live/onair/internal/ogg"
+	"github.com/onair-live/onair/internal/program"
+)
+
+// Result describes a finished recording.
+type Result struct {
+	Path    string
+	Bytes   int64
+	Seconds float64 // program duration in the file
+	Err     error   // first write or sync error, if any
+}
+
+// Recorder appends pages to a file on its own goroutine: the mixer hands it
+// frames without ever waiting on the disk.
+type Recorder struct {
+	path      string
+	f         *os.File
+	pager     *ogg.Pager
+	syncEvery time.Duration
+	log       *slog.Logger
+
+	mu     sync.Mutex
+	queue  []program.Frame
+	wake   chan struct{}
+	done   chan struct{}
+	result Result
+}
+
+// Start creates path (which must not exist: a recording is never overwritten)
+// and writes the stream headers.
+func Start(path string, serial uint32, framesPerPage int, syncEvery time.Duration, log *slog.Logger) (*Recorder, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("start recording: %w", err)
+	}
+	r := &Recorder{path: path, f: f, pager: ogg.NewPager(serial, framesPerPage, 1),
+		syncEvery: syncEvery, log: log, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	r.result.Path = path
+	r.write(r.pager.Headers())
+	go r.run()
+	return r, nil
+}
+
+// Frame queues one program frame; it never blocks. The End frame finalizes
+// the file (EOS page, sync, close).
+func (r *Recorder) Frame(f program.Frame) {
+	r.mu.Lock()
+	r.queue = append(r.queue, f)
+	r.mu.Unlock()
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Done is closed once the End frame is on disk and the file is closed.
+func (r *Recorder) Done() <-chan struct{} { return r.done }
+
+// Result is valid after Done is closed.
+func (r *Recorder) Result() Result {
+	<-r.done
+	return r.result
+}
+
+func (r *Recorder) run() {
+	defer close(r.done)
+	tick := time.NewTicker(r.syncEvery)
+	defer tick.Stop()
+	var batch []program.Frame
+	for {
+		select {
+		case <-r.wake:
+		case <-tick.C:
+			r.sync()
+			continue
+		}
+		r.mu.Lock()
+		batch, r.queue = r.queue, batch[:0]
+		r.mu.Unlock()
+		for _, f := range batch {
+			if page, ok := r.pager.Push(f); ok {
+				r.write(page.Data)
+				if page.EOS {
+					r.result.Seconds = Seconds(page.Granule)
+				}
+			}
+			if f.End {
+				r.finish()
+				return
+			}
+		}
+	}
+}
+
+func (r *Recorder) write(b []byte) {
+	if r.result.Err != nil {
+		return
+	}
+	n, err := r.f.Write(b)
+	r.result.Bytes += int64(n)
+	if err != nil {
+		r.fail(err)
+	}
+}
+
+func (r *Recorder) sync() {
+	if r.result.Err == nil {
+		if err := r.f.Sync(); err != nil {
+			r.fail(err)
+		}
+	}
+}
+
+// fail keeps the first error: the show goes on even when the disk does not,
+// and the error is reported when the recording ends.
+func (r *Recorder) fail(err error) {
+	r.result.Err = err
+	r.log.Error("recording write failed; the show continues unrecorded", "path", r.path, "err", err)
+}
+
+func (r *Recorder) finish() {
+	r.sync()
+	if err := r.f.Close(); err != nil && r.result.Err == nil {
+		r.result.Err = err
+	}
+}
+
+// Seconds converts an Ogg/Opus granule position to program seconds.
+func Seconds(granule uint64) float64 {
+	if granule < program.PreSkip {
+		return 0
+	}
+	return float64(granule-program.PreSkip) / program.SampleRate
+}

@@ -1,0 +1,110 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/onair-live/onair/internal/server"
+)
+
+// env is a real server on loopback ports with its admin key.
+type env struct {
+	t     *testing.T
+	srv   *server.Server
+	admin string
+	pub   string // public base URL
+	host  string // host base URL
+	data  string
+}
+
+func startServer(t *testing.T) *env {
+	t.Helper()
+	dir := t.TempDir()
+	level := slog.LevelWarn
+	if testing.Verbose() {
+		level = slog.LevelDebug
+	}
+	srv, err := server.New(server.Config{Listen: "127.0.0.1:0", HostListen: "127.0.0.1:0", DataDir: dir,
+		Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Serve()
+	e := &env{t: t, srv: srv, admin: srv.GeneratedAdminKey, pub: srv.PublicURL(), host: srv.HostURL(), data: dir}
+	if e.admin == "" {
+		t.Fatal("no admin key generated on first start")
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+	})
+	return e
+}
+
+// call sends a JSON request and decodes the JSON answer.
+func (e *env) call(method, url, token string, body any) (int, map[string]any) {
+	e.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		data, _ := json.Marshal(b)
+		rd = bytes.NewReader(data)
+	}
+	req, err := http.NewRequest(method, url, rd)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	out := map[string]any{}
+	data, _ := io.ReadAll(resp.Body)
+	_ = json.Unmarshal(data, &out)
+	return resp.StatusCode, out
+}
+
+// space creates a space and returns its id and host token.
+func (e *env) space(title string) (string, string) {
+	e.t.Helper()
+	code, sp := e.call("POST", e.host+"/api/v1/spaces", e.admin, map[string]any{"title": title})
+	if code != http.StatusCreated {
+		e.t.Fatalf("create space: %d %v", code, sp)
+	}
+	return sp["id"].(string), sp["host_token"].(string)
+}
+
+func (e *env) transition(id, token, verb string) map[string]any {
+	e.t.Helper()
+	code, sp := e.call("POST", e.host+"/api/v1/spaces/"+id+"/"+verb, token, nil)
+	if code != http.StatusOK {
+		e.t.Fatalf("%s: %d %v", verb, code, sp)
+	}
+	return sp
+}
+
+func (e *env) join(id string) map[string]any {
+	e.t.Helper()
+	code, j := e.call("POST", e.pub+"/api/v1/spaces/"+id+"/join", "", nil)
+	if code != http.StatusOK {
+		e.t.Fatalf("join: %d %v", code, j)
+	}
+	return j
+}

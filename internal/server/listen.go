@@ -1,0 +1,146 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/onair-live/onair/internal/fanout"
+	"github.com/onair-live/onair/internal/store"
+	"github.com/onair-live/onair/internal/ticket"
+)
+
+// ticketCookie carries the join ticket for players that cannot add ?t=.
+const ticketCookie = "onair_ticket"
+
+type joinResp struct {
+	Ticket   string      `json:"ticket"`
+	Expires  time.Time   `json:"expires"`
+	Ogg      string      `json:"ogg"`
+	State    store.State `json:"state"`
+	StartsAt time.Time   `json:"starts_at"`
+	Title    string      `json:"title"`
+}
+
+// handleJoin issues a signed, short-lived ticket for one space.
+func (s *Server) handleJoin(w http.ResponseWriter, r *http.Request) {
+	sp, ok := s.loadSpace(w, r)
+	if !ok {
+		return
+	}
+	if sp.State == store.Ended {
+		writeJSON(w, http.StatusGone, apiError{Code: "ended", Error: "the show has ended; the replay is available",
+			Replay: s.cfg.PublicURL + "/replay/" + sp.ID + ".opus"})
+		return
+	}
+	tok, c, err := s.keys.Issue(sp.ID, s.cfg.TicketTTL, time.Now())
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "ticket", err.Error())
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: ticketCookie, Value: tok, Path: "/", Expires: c.Expires,
+		HttpOnly: true, SameSite: http.SameSiteLaxMode})
+	writeJSON(w, http.StatusOK, joinResp{Ticket: tok, Expires: c.Expires, State: sp.State,
+		StartsAt: sp.StartsAt, Title: sp.Title,
+		Ogg: s.cfg.PublicURL + "/live/" + sp.ID + ".opus?t=" + tok})
+}
+
+// checkTicket verifies the request's ticket for space id: 401 when there is
+// none, 403 when it is forged, expired or for another space. It costs one
+// HMAC and no store lookup, so it runs before anything else.
+func (s *Server) checkTicket(w http.ResponseWriter, r *http.Request, id string) bool {
+	tok := r.URL.Query().Get("t")
+	if tok == "" {
+		if c, err := r.Cookie(ticketCookie); err == nil {
+			tok = c.Value
+		}
+	}
+	if tok == "" {
+		writeError(w, http.StatusUnauthorized, "no_ticket", "missing ticket: POST /api/v1/spaces/"+id+"/join first, then pass ?t=TICKET")
+		return false
+	}
+	_, err := s.keys.Verify(tok, id, time.Now())
+	if err != nil {
+		msg := "invalid ticket"
+		switch {
+		case errors.Is(err, ticket.ErrExpired):
+			msg = "ticket expired: join again"
+		case errors.Is(err, ticket.ErrWrongSpace):
+			msg = "ticket is for another space"
+		}
+		writeError(w, http.StatusForbidden, "bad_ticket", msg)
+		return false
+	}
+	return true
+}
+
+// handleLive streams the program as progressive Ogg/Opus.
+func (s *Server) handleLive(w http.ResponseWriter, r *http.Request) {
+	id, ok := strings.CutSuffix(r.PathValue("file"), ".opus")
+	if !ok {
+		writeError(w, http.StatusNotFound, "not_found", "live streams are at /live/{id}.opus")
+		return
+	}
+	r.SetPathValue("id", id)
+	if !s.checkTicket(w, r, id) {
+		return
+	}
+	sp, ok := s.loadSpace(w, r)
+	if !ok {
+		return
+	}
+	if sp.State == store.Ended {
+		writeJSON(w, http.StatusGone, apiError{Code: "ended", Error: "the show has ended",
+			Replay: s.cfg.PublicURL + "/replay/" + id + ".opus"})
+		return
+	}
+	// A live program sends a page every 100 ms; one that sends nothing for
+	// seconds ended in a race with this request. Before the show starts, the
+	// listener waits (holding headers back) until the first page.
+	firstWait := time.Duration(0)
+	if sp.State == store.Live {
+		firstWait = 5 * time.Second
+	}
+	st, err := s.hub.Stream(id).Serve(r.Context(), w, firstWait)
+	if errors.Is(err, fanout.ErrNoProgram) {
+		writeError(w, http.StatusServiceUnavailable, "no_program", "the program is not available; try again")
+		return
+	}
+	s.log.Debug("listener left", "space", id, "bytes", st.Bytes, "skipped", st.Skipped, "ended", st.Ended, "err", err)
+}
+
+// handleReplay serves the recording once the show has ended, with Range
+// support so players can seek.
+func (s *Server) handleReplay(w http.ResponseWriter, r *http.Request) {
+	id, ok := strings.CutSuffix(r.PathValue("file"), ".opus")
+	if !ok {
+		writeError(w, http.StatusNotFound, "not_found", "replays are at /replay/{id}.opus")
+		return
+	}
+	r.SetPathValue("id", id)
+	sp, ok := s.loadSpace(w, r)
+	if !ok {
+		return
+	}
+	if sp.State != store.Ended {
+		writeError(w, http.StatusConflict, "not_ended", "the replay is available when the show ends (state: "+string(sp.State)+")")
+		return
+	}
+	f, err := os.Open(s.mgr.RecordingPath(id))
+	if err != nil {
+		writeError(w, http.StatusNotFound, "no_recording", "this space was never live, so there is no recording")
+		return
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "internal", "cannot read the recording")
+		return
+	}
+	w.Header().Set("Content-Type", "audio/ogg")
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	http.ServeContent(w, r, id+".opus", fi.ModTime(), f)
+}

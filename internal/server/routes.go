@@ -1,0 +1,47 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// hostRoutes is the host port: speakers and operators only. Listener traffic
+// never reaches this mux, so a crowd cannot delay a show's start.
+func (s *Server) hostRoutes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /api/v1/spaces", s.handleCreate)
+	mux.HandleFunc("GET /api/v1/spaces", s.handleList)
+	mux.HandleFunc("GET /api/v1/spaces/{id}", s.handleGet)
+	mux.HandleFunc("POST /api/v1/spaces/{id}/start", s.handleStart)
+	mux.HandleFunc("POST /api/v1/spaces/{id}/end", s.handleEnd)
+	mux.HandleFunc("PUT /ingest/{id}", s.handleIngest)
+	mux.HandleFunc("POST /ingest/{id}", s.handleIngest)
+	mux.Handle("GET /metrics", promhttp.Handler())
+	mux.HandleFunc("GET /healthz", s.handleHealth)
+	mux.HandleFunc("/", s.handleNotFound)
+	return mux
+}
+
+// publicRoutes is the public port: listeners.
+func (s *Server) publicRoutes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", s.handleIndexPage)
+	mux.HandleFunc("GET /s/{id}", s.handleSpacePage)
+	mux.HandleFunc("GET /api/v1/spaces", s.handlePublicList)
+	mux.HandleFunc("GET /api/v1/spaces/{id}", s.handlePublicGet)
+	mux.HandleFunc("POST /api/v1/spaces/{id}/join", s.handleJoin)
+	mux.HandleFunc("GET /live/{file}", s.handleLive)
+	mux.HandleFunc("GET /replay/{file}", s.handleReplay)
+	mux.HandleFunc("GET /healthz", s.handleHealth)
+	mux.HandleFunc("/", s.handleNotFound)
+	return mux
+}
+
+func (s *Server) handleHealth(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) handleNotFound(w http.ResponseWriter, r *http.Request) {
+	writeError(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.Method+" "+r.URL.Path)
+}

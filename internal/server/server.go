@@ -1,0 +1,208 @@
+// Package server wires an onair node: the host port (control, ingest) and the
+// public port (join, listen, replay) as separate HTTP servers over one origin.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/onair-live/onair/internal/bus"
+	"github.com/onair-live/onair/internal/fanout"
+	"github.com/onair-live/onair/internal/space"
+	"github.com/onair-live/onair/internal/store"
+	"github.com/onair-live/onair/internal/ticket"
+)
+
+// Config is everything `onair serve` takes.
+type Config struct {
+	Listen      string // public port: listeners
+	HostListen  string // host port: speakers, operators
+	DataDir     string
+	AdminKey    string // generated and stored in DataDir on first start when empty
+	PublicURL   string // base URL listeners reach the public port at (links in responses)
+	HostURL     string // base URL speakers reach the host port at
+	Bitrate     int
+	MaxSpeakers int
+	TicketTTL   time.Duration
+	Log         *slog.Logger
+}
+
+// Server is one running node (origin and edge in one process).
+type Server struct {
+	cfg   Config
+	log   *slog.Logger
+	st    *store.Store
+	keys  *ticket.Keyring
+	bus   bus.Bus
+	mgr   *space.Manager
+	hub   *fanout.Hub
+	admin string // SHA-256 of the admin key
+
+	// GeneratedAdminKey is set when this start created the admin key, so the
+	// caller can show it once.
+	GeneratedAdminKey string
+
+	pubLn, hostLn   net.Listener
+	pubSrv, hostSrv *http.Server
+	ctx             context.Context
+	cancel          context.CancelFunc
+}
+
+// New opens the data dir and binds both ports; Serve starts answering.
+func New(cfg Config) (*Server, error) {
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.TicketTTL <= 0 {
+		cfg.TicketTTL = 10 * time.Minute
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	s := &Server{cfg: cfg, log: cfg.Log, bus: bus.NewLocal()}
+	if err := s.openState(); err != nil {
+		return nil, err
+	}
+	if err := s.bind(); err != nil {
+		s.st.Close()
+		return nil, err
+	}
+	s.hub = fanout.NewHub(s.bus, fanout.Config{BurstPages: 5})
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.pubSrv = &http.Server{Handler: s.publicRoutes(), ReadHeaderTimeout: 5 * time.Second,
+		IdleTimeout: 60 * time.Second, MaxHeaderBytes: 16 << 10, ErrorLog: slog.NewLogLogger(cfg.Log.Handler(), slog.LevelDebug)}
+	s.hostSrv = &http.Server{Handler: s.hostRoutes(), ReadHeaderTimeout: 5 * time.Second,
+		IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10, ErrorLog: slog.NewLogLogger(cfg.Log.Handler(), slog.LevelDebug)}
+	return s, nil
+}
+
+func (s *Server) openState() error {
+	st, err := store.Open(filepath.Join(s.cfg.DataDir, "onair.db"))
+	if err != nil {
+		return err
+	}
+	s.st = st
+	fail := func(err error) error { st.Close(); return err }
+	if s.keys, err = st.TicketKeys(); err != nil {
+		return fail(err)
+	}
+	key, generated, err := adminKey(s.cfg.DataDir, s.cfg.AdminKey)
+	if err != nil {
+		return fail(err)
+	}
+	s.admin = store.HashToken(key)
+	if generated {
+		s.GeneratedAdminKey = key
+	}
+	s.mgr, err = space.NewManager(st, s.bus, space.Config{DataDir: s.cfg.DataDir, Bitrate: s.cfg.Bitrate,
+		MaxSpeakers: s.cfg.MaxSpeakers}, s.log)
+	if err != nil {
+		return fail(err)
+	}
+	return s.mgr.Recover()
+}
+
+// adminKey returns the configured key, or the one stored in the data dir,
+// creating it (readable by the owner only) on first start.
+func adminKey(dir, configured string) (string, bool, error) {
+	if configured != "" {
+		return configured, false, nil
+	}
+	path := filepath.Join(dir, "admin.key")
+	if b, err := os.ReadFile(path); err == nil {
+		if k := strings.TrimSpace(string(b)); k != "" {
+			return k, false, nil
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return "", false, err
+	}
+	k := "adm_" + store.RandomToken(24)
+	if err := os.WriteFile(path, []byte(k+"\n"), 0o600); err != nil {
+		return "", false, fmt.Errorf("store admin key: %w", err)
+	}
+	return k, true, nil
+}
+
+func (s *Server) bind() error {
+	var err error
+	if s.hostLn, err = net.Listen("tcp", s.cfg.HostListen); err != nil {
+		return fmt.Errorf("host port %s: %w", s.cfg.HostListen, err)
+	}
+	if s.pubLn, err = net.Listen("tcp", s.cfg.Listen); err != nil {
+		s.hostLn.Close()
+		return fmt.Errorf("public port %s: %w", s.cfg.Listen, err)
+	}
+	if s.cfg.PublicURL == "" {
+		s.cfg.PublicURL = baseURL(s.pubLn.Addr())
+	}
+	if s.cfg.HostURL == "" {
+		s.cfg.HostURL = baseURL(s.hostLn.Addr())
+	}
+	s.cfg.PublicURL = strings.TrimRight(s.cfg.PublicURL, "/")
+	s.cfg.HostURL = strings.TrimRight(s.cfg.HostURL, "/")
+	return nil
+}
+
+// baseURL turns a bound address into a URL a local client can use:
+// a wildcard bind is reached at localhost.
+func baseURL(a net.Addr) string {
+	host, port, _ := net.SplitHostPort(a.String())
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+// PublicURL and HostURL are the base URLs of the two ports.
+func (s *Server) PublicURL() string { return s.cfg.PublicURL }
+
+// HostURL is the base URL of the host port.
+func (s *Server) HostURL() string { return s.cfg.HostURL }
+
+// Manager gives in-process callers (the demo) the origin's spaces.
+func (s *Server) Manager() *space.Manager { return s.mgr }
+
+// Store gives in-process callers the control-plane state.
+func (s *Server) Store() *store.Store { return s.st }
+
+// Log is the server's logger.
+func (s *Server) Log() *slog.Logger { return s.log }
+
+// Keys is the ticket keyring.
+func (s *Server) Keys() *ticket.Keyring { return s.keys }
+
+// Serve answers on both ports until Shutdown.
+func (s *Server) Serve() {
+	go s.serve(s.hostSrv, s.hostLn, "host")
+	go s.serve(s.pubSrv, s.pubLn, "public")
+	s.log.Info("onair serving", "public", s.cfg.PublicURL, "host", s.cfg.HostURL, "data", s.cfg.DataDir)
+}
+
+func (s *Server) serve(srv *http.Server, ln net.Listener, name string) {
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		s.log.Error("server stopped", "port", name, "err", err)
+	}
+}
+
+// Shutdown ends live shows cleanly (EOS to listeners, recordings finalized),
+// then closes both ports and the store.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mgr.Shutdown()
+	s.hub.Close()
+	s.cancel() // wakes ingest and listener handlers still waiting
+	errPub := s.pubSrv.Shutdown(ctx)
+	errHost := s.hostSrv.Shutdown(ctx)
+	if errPub != nil || errHost != nil {
+		s.pubSrv.Close()
+		s.hostSrv.Close()
+	}
+	return errors.Join(errPub, errHost, s.st.Close())
+}

@@ -1,0 +1,131 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/onair-live/onair/internal/mix"
+	"github.com/onair-live/onair/internal/space"
+	"github.com/onair-live/onair/internal/store"
+)
+
+// spaceView is a space as the host API shows it.
+type spaceView struct {
+	ID              string             `json:"id"`
+	Title           string             `json:"title"`
+	StartsAt        time.Time          `json:"starts_at"`
+	State           store.State        `json:"state"`
+	StartedAt       time.Time          `json:"started_at,omitzero"`
+	EndedAt         time.Time          `json:"ended_at,omitzero"`
+	RecordedSeconds float64            `json:"recorded_seconds,omitempty"`
+	Listeners       int64              `json:"listeners"`
+	HostToken       string             `json:"host_token,omitempty"`
+	Speakers        []mix.SpeakerStats `json:"speakers,omitempty"`
+	URLs            map[string]string  `json:"urls"`
+}
+
+func (s *Server) view(sp store.Space) spaceView {
+	return spaceView{ID: sp.ID, Title: sp.Title, StartsAt: sp.StartsAt, State: sp.State,
+		StartedAt: sp.StartedAt, EndedAt: sp.EndedAt, RecordedSeconds: sp.RecordedSeconds,
+		Listeners: s.hub.Listeners(sp.ID), URLs: s.urls(sp.ID)}
+}
+
+func (s *Server) urls(id string) map[string]string {
+	pub, host := s.cfg.PublicURL, s.cfg.HostURL
+	return map[string]string{
+		"page":   pub + "/s/" + id,
+		"join":   pub + "/api/v1/spaces/" + id + "/join",
+		"replay": pub + "/replay/" + id + ".opus",
+		"ingest": host + "/ingest/" + id + "?speaker=NAME",
+		"start":  host + "/api/v1/spaces/" + id + "/start",
+		"end":    host + "/api/v1/spaces/" + id + "/end",
+	}
+}
+
+type createReq struct {
+	Title    string    `json:"title"`
+	StartsAt time.Time `json:"starts_at"`
+}
+
+func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request) {
+	if !s.requireAdmin(w, r) {
+		return
+	}
+	var req createReq
+	if !decodeJSON(w, r, &req) {
+		return
+	}
+	req.Title = strings.TrimSpace(req.Title)
+	if req.Title == "" || utf8.RuneCountInString(req.Title) > 200 || !utf8.ValidString(req.Title) {
+		writeError(w, http.StatusBadRequest, "bad_title", "title is required, up to 200 characters")
+		return
+	}
+	now := time.Now().UTC()
+	if req.StartsAt.IsZero() {
+		req.StartsAt = now
+	}
+	sp, tok, err := s.st.CreateSpace(req.Title, req.StartsAt.UTC(), now)
+	if err != nil {
+		s.log.Error("create space", "err", err)
+		writeError(w, http.StatusInternalServerError, "store", "could not create the space")
+		return
+	}
+	s.log.Info("space created", "space", sp.ID, "title", sp.Title, "starts_at", sp.StartsAt)
+	v := s.view(sp)
+	v.HostToken = tok
+	writeJSON(w, http.StatusCreated, v)
+}
+
+func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
+	if !s.requireAdmin(w, r) {
+		return
+	}
+	spaces, err := s.st.Spaces()
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "store", "could not list spaces")
+		return
+	}
+	out := make([]spaceView, 0, len(spaces))
+	for _, sp := range spaces {
+		out = append(out, s.view(sp))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"spaces": out})
+}
+
+func (s *Server) handleGet(w http.ResponseWriter, r *http.Request) {
+	sp, ok := s.requireHost(w, r)
+	if !ok {
+		return
+	}
+	v := s.view(sp)
+	v.Speakers = s.mgr.Speakers(sp.ID)
+	writeJSON(w, http.StatusOK, v)
+}
+
+func (s *Server) handleStart(w http.ResponseWriter, r *http.Request) {
+	s.transition(w, r, s.mgr.Start)
+}
+
+func (s *Server) handleEnd(w http.ResponseWriter, r *http.Request) {
+	s.transition(w, r, s.mgr.End)
+}
+
+func (s *Server) transition(w http.ResponseWriter, r *http.Request, do func(string) (store.Space, error)) {
+	sp, ok := s.requireHost(w, r)
+	if !ok {
+		return
+	}
+	sp, err := do(sp.ID)
+	switch {
+	case errors.Is(err, space.ErrEnded):
+		writeError(w, http.StatusConflict, "ended", "the space has ended; create a new one")
+	case err != nil:
+		s.log.Error("space transition", "space", sp.ID, "err", err)
+		writeError(w, http.StatusInternalServerError, "internal", err.Error())
+	default:
+		writeJSON(w, http.StatusOK, s.view(sp))
+	}
+}

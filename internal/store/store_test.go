@@ -1,0 +1,61 @@
+package store
+
+import (
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func TestSpacesSurviveReopen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "onair.db")
+	st, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC().Truncate(time.Second)
+	sp, tok, err := st.CreateSpace("Talk", now.Add(time.Hour), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sp.CheckHostToken(tok) || sp.CheckHostToken(tok+"x") || sp.CheckHostToken("") {
+		t.Fatal("host token check wrong")
+	}
+	kr1, err := st.TicketKeys()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tk, _, _ := kr1.Issue(sp.ID, time.Minute, now)
+	if _, err := st.UpdateSpace(sp.ID, func(s *Space) error { s.State = Live; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	boom := errors.New("boom")
+	if _, err := st.UpdateSpace(sp.ID, func(s *Space) error { s.State = Ended; return boom }); !errors.Is(err, boom) {
+		t.Fatalf("aborted update: %v", err)
+	}
+	st.Close()
+
+	st, err = Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	got, err := st.Space(sp.ID)
+	if err != nil || got.State != Live || got.Title != "Talk" || !got.CheckHostToken(tok) {
+		t.Fatalf("after reopen: %+v %v", got, err)
+	}
+	kr2, _ := st.TicketKeys()
+	if _, err := kr2.Verify(tk, sp.ID, now); err != nil {
+		t.Fatalf("ticket key not persisted: %v", err)
+	}
+	if st.SpaceForToken(tok) != sp.ID || st.SpaceForToken("x") != "" {
+		t.Fatal("token index wrong")
+	}
+	if _, err := st.Space("nope"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("unknown space: %v", err)
+	}
+	list, _ := st.Spaces()
+	if len(list) != 1 || list[0].ID != sp.ID {
+		t.Fatalf("list %+v", list)
+	}
+}

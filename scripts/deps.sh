@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs what a fresh Debian machine lacks to build (and, with "test", to
+# test) onair. Idempotent and quiet when everything is there.
+set -euo pipefail
+
+need=(gcc pkg-config libopus-dev libopusfile-dev)
+case "${1:-build}" in
+  test) need+=(ffmpeg) ;;
+  build) ;;
+  *) echo "usage: $0 [build|test]" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${need[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if ((${#missing[@]})); then
+  echo "deps: installing ${missing[*]}" >&2
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v go >/dev/null 2>&1; then
+  for g in /usr/local/go/bin/go /usr/lib/go/bin/go; do
+    [ -x "$g" ] && { echo "deps: go is at $g; add $(dirname "$g") to PATH" >&2; exit 1; }
+  done
+  echo "deps: Go 1.26 or newer is required (https://go.dev/dl/)" >&2
+  exit 1
+fi
