@@ -5,8 +5,10 @@ package fanout
 import (
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/onair-live/onair/internal/bus"
+	"github.com/onair-live/onair/internal/hls"
 	"github.com/onair-live/onair/internal/ogg"
 	"github.com/onair-live/onair/internal/program"
 	"github.com/onair-live/onair/internal/ring"
@@ -17,6 +19,8 @@ type Config struct {
 	FramesPerPage int // frames per Ogg page: 5 = 100 ms pages, ~5% framing overhead
 	RingPages     int // pages kept per space: how far a slow listener may lag
 	BurstPages    int // pages sent at once to a new listener so its player starts fast
+	HLS           hls.Config
+	Linger        time.Duration // how long an ended stream stays for HLS players to finish
 }
 
 func (c *Config) defaults() {
@@ -28,6 +32,10 @@ func (c *Config) defaults() {
 	}
 	if c.BurstPages < 0 {
 		c.BurstPages = 0
+	}
+	c.HLS = c.HLS.WithDefaults()
+	if c.Linger <= 0 {
+		c.Linger = time.Minute
 	}
 }
 
@@ -53,7 +61,10 @@ type Stream struct {
 	cfg       Config
 	listeners atomic.Int64
 	pager     *ogg.Pager // Push only from the bus callback; HeadersBefore from any goroutine
-	cancel    func()
+	// HLS is the LL-HLS packaging of the same program.
+	HLS     *hls.Packager
+	hlsSeen seen
+	cancel  func()
 }
 
 // Stream returns the space's stream, subscribing to its program on first use.
@@ -64,21 +75,31 @@ func (h *Hub) Stream(space string) *Stream {
 		return s
 	}
 	s := &Stream{Space: space, cfg: h.cfg, ring: ring.New[ogg.Page](h.cfg.RingPages),
-		pager: ogg.NewPager(program.Serial(space), h.cfg.FramesPerPage, 1)}
+		pager: ogg.NewPager(program.Serial(space), h.cfg.FramesPerPage, 1), HLS: hls.New(h.cfg.HLS)}
 	h.streams[space] = s
 	s.cancel = h.bus.Subscribe(space, func(f program.Frame) { h.onFrame(s, f) })
 	return s
 }
 
-// Listeners returns how many listeners the space has on this edge.
-func (h *Hub) Listeners(space string) int64 {
+// Config returns the hub's settings, defaults filled in.
+func (h *Hub) Config() Config { return h.cfg }
+
+// Lookup returns the space's stream if this edge has one, without
+// subscribing: for requests that must not start a stream.
+func (h *Hub) Lookup(space string) *Stream {
 	h.mu.Lock()
-	s := h.streams[space]
-	h.mu.Unlock()
+	defer h.mu.Unlock()
+	return h.streams[space]
+}
+
+// Listeners returns how many listeners the space has on this edge: open
+// Ogg streams plus HLS listeners seen in the last few seconds.
+func (h *Hub) Listeners(space string) int64 {
+	s := h.Lookup(space)
 	if s == nil {
 		return 0
 	}
-	return s.listeners.Load()
+	return s.listeners.Load() + int64(s.hlsSeen.count(time.Now()))
 }
 
 // Close ends every stream (listeners get what they have, then the end).
@@ -88,6 +109,7 @@ func (h *Hub) Close() {
 	for id, s := range h.streams {
 		s.cancel()
 		s.ring.Close()
+		s.HLS.Push(program.Frame{End: true})
 		delete(h.streams, id)
 	}
 }
@@ -96,11 +118,13 @@ func (h *Hub) onFrame(s *Stream, f program.Frame) {
 	if page, ok := s.pager.Push(f); ok {
 		s.ring.Append(page)
 	}
+	s.HLS.Push(f)
 	if f.End {
 		s.ring.Close()
-		// Retire off the bus goroutine: the bus holds its lock while it
-		// delivers, and unsubscribing takes it.
-		go h.retire(s)
+		// HLS players fetch the last parts and the ENDLIST playlist after
+		// the end: keep the stream a while. Retire off the bus goroutine:
+		// the bus holds its lock while it delivers, and unsubscribing takes it.
+		time.AfterFunc(h.cfg.Linger, func() { h.retire(s) })
 	}
 }
 

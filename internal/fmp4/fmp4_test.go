@@ -634,3 +634,36 @@ func TestFFmpegNonZeroBaseDecodeTime(t *testing.T) {
 	}
 	near(t, "decoded samples", float64(len(decode(t, path))), 48000, SampleDuration)
 }
+
+func TestReadIndex(t *testing.T) {
+	init := Init(1, 312)
+	file := append([]byte(nil), init...)
+	var want []FragmentInfo
+	for i := range 4 {
+		pk := make([][]byte, 5+i)
+		for j := range pk {
+			pk[j] = []byte{0xfc, byte(i), byte(j)}
+		}
+		frag := Fragment(uint32(i+1), uint64(i)*48000, pk)
+		want = append(want, FragmentInfo{Offset: int64(len(file)), Size: int64(len(frag)), Samples: len(pk), BaseDecodeTime: uint64(i) * 48000})
+		file = append(file, frag...)
+	}
+	idx, err := ReadIndex(bytes.NewReader(file), int64(len(file)))
+	if err != nil || idx.InitSize != int64(len(init)) || len(idx.Fragments) != 4 {
+		t.Fatalf("index %+v, %v", idx, err)
+	}
+	for i, f := range idx.Fragments {
+		if f != want[i] {
+			t.Fatalf("fragment %d: %+v, want %+v", i, f, want[i])
+		}
+	}
+	// A crash cut the file inside the last fragment: three are complete.
+	cut := file[:len(file)-7]
+	idx, err = ReadIndex(bytes.NewReader(cut), int64(len(cut)))
+	if err != nil || len(idx.Fragments) != 3 {
+		t.Fatalf("truncated: %d fragments, %v", len(idx.Fragments), err)
+	}
+	if _, err := ReadIndex(bytes.NewReader([]byte("garbage!garbage!")), 16); err == nil {
+		t.Fatal("garbage indexed")
+	}
+}

@@ -26,6 +26,7 @@ type Result struct {
 type Recorder struct {
 	path      string
 	f         *os.File
+	mp4       *mp4Sink
 	pager     *ogg.Pager
 	syncEvery time.Duration
 	log       *slog.Logger
@@ -44,7 +45,13 @@ func Start(path string, serial uint32, framesPerPage int, syncEvery time.Duratio
 	if err != nil {
 		return nil, fmt.Errorf("start recording: %w", err)
 	}
-	r := &Recorder{path: path, f: f, pager: ogg.NewPager(serial, framesPerPage, 1),
+	m, err := openMP4(MP4Path(path))
+	if err != nil {
+		f.Close()
+		os.Remove(path)
+		return nil, err
+	}
+	r := &Recorder{path: path, f: f, mp4: m, pager: ogg.NewPager(serial, framesPerPage, 1),
 		syncEvery: syncEvery, log: log, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	r.result.Path = path
 	r.write(r.pager.Headers())
@@ -89,6 +96,7 @@ func (r *Recorder) run() {
 		batch, r.queue = r.queue, batch[:0]
 		r.mu.Unlock()
 		for _, f := range batch {
+			r.mp4.push(f)
 			if page, ok := r.pager.Push(f); ok {
 				r.write(page.Data)
 				if page.EOS {
@@ -115,6 +123,11 @@ func (r *Recorder) write(b []byte) {
 }
 
 func (r *Recorder) sync() {
+	r.mp4.sync()
+	r.syncOgg()
+}
+
+func (r *Recorder) syncOgg() {
 	if r.result.Err == nil {
 		if err := r.f.Sync(); err != nil {
 			r.fail(err)
@@ -130,7 +143,10 @@ func (r *Recorder) fail(err error) {
 }
 
 func (r *Recorder) finish() {
-	r.sync()
+	if err := r.mp4.close(); err != nil {
+		r.log.Error("replay segments incomplete", "path", MP4Path(r.path), "err", err)
+	}
+	r.syncOgg()
 	if err := r.f.Close(); err != nil && r.result.Err == nil {
 		r.result.Err = err
 	}

@@ -3,7 +3,6 @@ package server
 import (
 	"errors"
 	"net/http"
-	"os"
 	"strings"
 	"time"
 
@@ -19,6 +18,7 @@ type joinResp struct {
 	Ticket   string      `json:"ticket"`
 	Expires  time.Time   `json:"expires"`
 	Ogg      string      `json:"ogg"`
+	HLS      string      `json:"hls"`
 	State    store.State `json:"state"`
 	StartsAt time.Time   `json:"starts_at"`
 	Title    string      `json:"title"`
@@ -40,17 +40,19 @@ func (s *Server) handleJoin(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, "ticket", err.Error())
 		return
 	}
+	s.hub.Stream(sp.ID) // packaging starts now, so the playlist is ready when the player asks
 	http.SetCookie(w, &http.Cookie{Name: ticketCookie, Value: tok, Path: "/", Expires: c.Expires,
 		HttpOnly: true, SameSite: http.SameSiteLaxMode})
 	writeJSON(w, http.StatusOK, joinResp{Ticket: tok, Expires: c.Expires, State: sp.State,
 		StartsAt: sp.StartsAt, Title: sp.Title,
-		Ogg: s.cfg.PublicURL + "/live/" + sp.ID + ".opus?t=" + tok})
+		Ogg: s.cfg.PublicURL + "/live/" + sp.ID + ".opus?t=" + tok,
+		HLS: s.cfg.PublicURL + "/hls/" + sp.ID + "/index.m3u8?t=" + tok})
 }
 
 // checkTicket verifies the request's ticket for space id: 401 when there is
 // none, 403 when it is forged, expired or for another space. It costs one
 // HMAC and no store lookup, so it runs before anything else.
-func (s *Server) checkTicket(w http.ResponseWriter, r *http.Request, id string) bool {
+func (s *Server) checkTicket(w http.ResponseWriter, r *http.Request, id string) (ticket.Claims, bool) {
 	tok := r.URL.Query().Get("t")
 	if tok == "" {
 		if c, err := r.Cookie(ticketCookie); err == nil {
@@ -59,9 +61,9 @@ func (s *Server) checkTicket(w http.ResponseWriter, r *http.Request, id string) 
 	}
 	if tok == "" {
 		writeError(w, http.StatusUnauthorized, "no_ticket", "missing ticket: POST /api/v1/spaces/"+id+"/join first, then pass ?t=TICKET")
-		return false
+		return ticket.Claims{}, false
 	}
-	_, err := s.keys.Verify(tok, id, time.Now())
+	c, err := s.keys.Verify(tok, id, time.Now())
 	if err != nil {
 		msg := "invalid ticket"
 		switch {
@@ -71,9 +73,9 @@ func (s *Server) checkTicket(w http.ResponseWriter, r *http.Request, id string) 
 			msg = "ticket is for another space"
 		}
 		writeError(w, http.StatusForbidden, "bad_ticket", msg)
-		return false
+		return c, false
 	}
-	return true
+	return c, true
 }
 
 // handleLive streams the program as progressive Ogg/Opus.
@@ -84,7 +86,7 @@ func (s *Server) handleLive(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.SetPathValue("id", id)
-	if !s.checkTicket(w, r, id) {
+	if _, ok := s.checkTicket(w, r, id); !ok {
 		return
 	}
 	sp, ok := s.loadSpace(w, r)
@@ -111,36 +113,15 @@ func (s *Server) handleLive(w http.ResponseWriter, r *http.Request) {
 	s.log.Debug("listener left", "space", id, "bytes", st.Bytes, "skipped", st.Skipped, "ended", st.Ended, "err", err)
 }
 
-// handleReplay serves the recording once the show has ended, with Range
-// support so players can seek.
+// handleReplay serves the Ogg/Opus recording once the show has ended.
 func (s *Server) handleReplay(w http.ResponseWriter, r *http.Request) {
 	id, ok := strings.CutSuffix(r.PathValue("file"), ".opus")
 	if !ok {
-		writeError(w, http.StatusNotFound, "not_found", "replays are at /replay/{id}.opus")
+		writeError(w, http.StatusNotFound, "not_found", "replays are at /replay/{id}.opus and /replay/{id}/index.m3u8")
 		return
 	}
 	r.SetPathValue("id", id)
-	sp, ok := s.loadSpace(w, r)
-	if !ok {
-		return
+	if _, ok := s.endedSpace(w, r); ok {
+		serveFile(w, r, s.mgr.RecordingPath(id), "audio/ogg")
 	}
-	if sp.State != store.Ended {
-		writeError(w, http.StatusConflict, "not_ended", "the replay is available when the show ends (state: "+string(sp.State)+")")
-		return
-	}
-	f, err := os.Open(s.mgr.RecordingPath(id))
-	if err != nil {
-		writeError(w, http.StatusNotFound, "no_recording", "this space was never live, so there is no recording")
-		return
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, "internal", "cannot read the recording")
-		return
-	}
-	w.Header().Set("Content-Type", "audio/ogg")
-	w.Header().Set("Cache-Control", "public, max-age=3600")
-	w.Header().Set("Access-Control-Allow-Origin", "*")
-	http.ServeContent(w, r, id+".opus", fi.ModTime(), f)
 }

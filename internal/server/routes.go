@@ -32,7 +32,10 @@ func (s *Server) publicRoutes() http.Handler {
 	mux.HandleFunc("GET /api/v1/spaces/{id}", s.handlePublicGet)
 	mux.HandleFunc("POST /api/v1/spaces/{id}/join", s.handleJoin)
 	mux.HandleFunc("GET /live/{file}", s.handleLive)
+	mux.HandleFunc("GET /hls/{id}/index.m3u8", s.handlePlaylist)
+	mux.HandleFunc("GET /hls/{id}/{file}", s.handleMedia)
 	mux.HandleFunc("GET /replay/{file}", s.handleReplay)
+	mux.HandleFunc("GET /replay/{id}/{file}", s.handleReplayHLS)
 	mux.HandleFunc("GET /healthz", s.handleHealth)
 	mux.HandleFunc("/", s.handleNotFound)
 	return mux

@@ -45,6 +45,7 @@ type Server struct {
 	mgr   *space.Manager
 	hub   *fanout.Hub
 	admin string // SHA-256 of the admin key
+	vod   vodCache
 
 	// GeneratedAdminKey is set when this start created the admin key, so the
 	// caller can show it once.

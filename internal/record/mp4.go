@@ -1,0 +1,83 @@
+package record
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/onair-live/onair/internal/fmp4"
+	"github.com/onair-live/onair/internal/program"
+)
+
+// SegmentFrames is the length of a replay HLS segment: 2 s of 20 ms frames.
+const SegmentFrames = 100
+
+// MP4Path is where the fragmented-MP4 copy of the recording at oggPath
+// lives: the replay's HLS segments, addressed by byte range.
+func MP4Path(oggPath string) string {
+	return strings.TrimSuffix(oggPath, ".opus") + ".mp4"
+}
+
+// mp4Sink writes the program as fragmented MP4, one fragment per replay
+// segment. Its errors are kept apart from the Ogg file's: either copy
+// alone is a complete recording.
+type mp4Sink struct {
+	f       *os.File
+	pending [][]byte
+	first   program.Frame
+	seq     uint32
+	err     error
+}
+
+func openMP4(path string) (*mp4Sink, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("start recording: %w", err)
+	}
+	m := &mp4Sink{f: f}
+	m.write(fmp4.Init(1, program.PreSkip))
+	return m, nil
+}
+
+func (m *mp4Sink) push(f program.Frame) {
+	if f.End {
+		m.flush()
+		return
+	}
+	if len(m.pending) == 0 {
+		m.first = f
+	}
+	m.pending = append(m.pending, f.Packet)
+	if len(m.pending) == SegmentFrames {
+		m.flush()
+	}
+}
+
+func (m *mp4Sink) flush() {
+	if len(m.pending) == 0 {
+		return
+	}
+	m.seq++
+	m.write(fmp4.Fragment(m.seq, m.first.PTS, m.pending))
+	m.pending = m.pending[:0]
+}
+
+func (m *mp4Sink) write(b []byte) {
+	if m.err == nil {
+		_, m.err = m.f.Write(b)
+	}
+}
+
+func (m *mp4Sink) sync() {
+	if m.err == nil {
+		m.err = m.f.Sync()
+	}
+}
+
+func (m *mp4Sink) close() error {
+	m.sync()
+	if err := m.f.Close(); m.err == nil {
+		m.err = err
+	}
+	return m.err
+}

@@ -1,0 +1,205 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"regexp"
+	"strconv"
+	"time"
+
+	"github.com/onair-live/onair/internal/fanout"
+	"github.com/onair-live/onair/internal/hls"
+	"github.com/onair-live/onair/internal/store"
+)
+
+// hlsWait bounds how long a blocking playlist reload or a preload-hinted
+// part request is held: three target durations, as RFC 8216bis asks.
+func (s *Server) hlsWait() time.Duration {
+	return 3 * s.hub.Config().HLS.SegmentTarget()
+}
+
+// handlePlaylist serves the LL-HLS media playlist, holding the request
+// while a blocking reload (_HLS_msn, _HLS_part) asks for what is not there yet.
+func (s *Server) handlePlaylist(w http.ResponseWriter, r *http.Request) {
+	hlsHeaders(w)
+	id := r.PathValue("id")
+	claims, ok := s.checkTicket(w, r, id)
+	if !ok {
+		return
+	}
+	msn, part, blocking, err := reloadDirective(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "bad_directive", err.Error())
+		return
+	}
+	st, ok := s.hlsStream(w, r)
+	if !ok {
+		return
+	}
+	st.Touch(claims.Listener, time.Now())
+	pk := st.HLS
+	ctx, cancel := context.WithTimeout(r.Context(), s.hlsWait())
+	defer cancel()
+	for {
+		state, done, err := pk.Satisfied(msn, part)
+		if !blocking { // a first load: wait for a whole segment, which every player can start on
+			done, err = state.Playable || state.Ended, nil
+		}
+		switch {
+		case errors.Is(err, hls.ErrFuture):
+			writeError(w, http.StatusBadRequest, "too_far_ahead", "_HLS_msn/_HLS_part is too far ahead of the live edge")
+			return
+		case err != nil:
+			writeError(w, http.StatusBadRequest, "bad_directive", "_HLS_part is beyond the parts of a segment")
+			return
+		case done:
+			writePlaylist(w, state, blocking)
+			return
+		}
+		select {
+		case <-state.Wait:
+		case <-ctx.Done():
+			w.Header().Set("Retry-After", "1")
+			writeError(w, http.StatusServiceUnavailable, "not_yet", "the requested part did not arrive in time")
+			return
+		}
+	}
+}
+
+// reloadDirective parses _HLS_msn and _HLS_part (part -1: the whole segment).
+func reloadDirective(r *http.Request) (msn uint64, part int, blocking bool, err error) {
+	q := r.URL.Query()
+	m, p := q.Get("_HLS_msn"), q.Get("_HLS_part")
+	if m == "" {
+		if p != "" {
+			return 0, 0, false, errors.New("_HLS_part needs _HLS_msn")
+		}
+		return 0, -1, false, nil
+	}
+	if msn, err = strconv.ParseUint(m, 10, 40); err != nil {
+		return 0, 0, false, errors.New("_HLS_msn must be a media sequence number")
+	}
+	part = -1
+	if p != "" {
+		v, err := strconv.ParseUint(p, 10, 16)
+		if err != nil {
+			return 0, 0, false, errors.New("_HLS_part must be a part index")
+		}
+		part = int(v)
+	}
+	return msn, part, true, nil
+}
+
+func writePlaylist(w http.ResponseWriter, st hls.State, blocking bool) {
+	h := w.Header()
+	h.Set("Content-Type", "application/vnd.apple.mpegurl")
+	switch {
+	case st.Ended:
+		h.Set("Cache-Control", "public, max-age=60")
+	case blocking:
+		// The answer to "the playlist once part N exists" stays true:
+		// caches may keep it for a while.
+		h.Set("Cache-Control", "public, max-age=6")
+	default:
+		h.Set("Cache-Control", "public, max-age=1")
+	}
+	_, _ = w.Write(st.Playlist)
+}
+
+// hlsStream returns the space's HLS packaging on this edge: 404 for an
+// unknown space, 410 once the show is over and its stream gone, 503 before
+// the show starts (the page starts the player when it goes live).
+func (s *Server) hlsStream(w http.ResponseWriter, r *http.Request) (*fanout.Stream, bool) {
+	sp, ok := s.loadSpace(w, r)
+	if !ok {
+		return nil, false
+	}
+	st := s.hub.Lookup(sp.ID)
+	switch {
+	case sp.State == store.Scheduled:
+		w.Header().Set("Retry-After", "5")
+		writeError(w, http.StatusServiceUnavailable, "not_started", "the show has not started yet")
+		return nil, false
+	case sp.State == store.Ended && st == nil:
+		writeJSON(w, http.StatusGone, apiError{Code: "ended", Error: "the show has ended",
+			Replay: s.cfg.PublicURL + "/replay/" + sp.ID + "/index.m3u8"})
+		return nil, false
+	case st == nil:
+		st = s.hub.Stream(sp.ID)
+	}
+	return st, true
+}
+
+var mediaName = regexp.MustCompile(`^(?:p(\d{1,12})\.(\d{1,4})|s(\d{1,12}))\.m4s$`)
+
+// handleMedia serves the init segment, parts and segments: immutable, the
+// same bytes for everyone, so any cache may keep them. A request for the
+// next part (the preload hint) is held until it exists.
+func (s *Server) handleMedia(w http.ResponseWriter, r *http.Request) {
+	hlsHeaders(w)
+	file := r.PathValue("file")
+	st := s.hub.Lookup(r.PathValue("id"))
+	if st == nil {
+		writeError(w, http.StatusNotFound, "no_stream", "no live HLS stream for this space here: join first")
+		return
+	}
+	if file == hls.InitName {
+		writeMedia(w, st.HLS.Init())
+		return
+	}
+	m := mediaName.FindStringSubmatch(file)
+	if m == nil {
+		writeError(w, http.StatusNotFound, "not_found", "no such HLS file: "+quote(file))
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), s.hlsWait())
+	defer cancel()
+	for {
+		data, state, err := lookupMedia(st.HLS, m)
+		switch {
+		case data != nil:
+			writeMedia(w, data)
+			return
+		case errors.Is(err, hls.ErrGone):
+			writeError(w, http.StatusGone, "gone", "this part fell out of the live window; reload the playlist")
+			return
+		case errors.Is(err, hls.ErrFuture):
+			writeError(w, http.StatusBadRequest, "too_far_ahead", "this part is too far ahead of the live edge")
+			return
+		case err != nil:
+			writeError(w, http.StatusNotFound, "not_found", "no such part or segment")
+			return
+		}
+		select {
+		case <-state.Wait:
+		case <-ctx.Done():
+			w.Header().Set("Retry-After", "1")
+			writeError(w, http.StatusServiceUnavailable, "not_yet", "the part did not arrive in time")
+			return
+		}
+	}
+}
+
+func lookupMedia(pk *hls.Packager, m []string) ([]byte, hls.State, error) {
+	if m[3] != "" {
+		msn, _ := strconv.ParseUint(m[3], 10, 64)
+		return pk.Segment(msn)
+	}
+	msn, _ := strconv.ParseUint(m[1], 10, 64)
+	k, _ := strconv.Atoi(m[2])
+	return pk.Part(msn, k)
+}
+
+func writeMedia(w http.ResponseWriter, data []byte) {
+	h := w.Header()
+	h.Set("Content-Type", "audio/mp4")
+	h.Set("Cache-Control", "public, max-age=31536000, immutable")
+	h.Set("Content-Length", strconv.Itoa(len(data)))
+	_, _ = w.Write(data)
+}
+
+// hlsHeaders lets players on other origins (and their CDNs) read the stream.
+func hlsHeaders(w http.ResponseWriter) {
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+}
