@@ -5,7 +5,7 @@ set -euo pipefail
 
 need=(gcc pkg-config libopus-dev libopusfile-dev)
 case "${1:-build}" in
-  test) need+=(ffmpeg) ;;
+  test) need+=(ffmpeg nginx-light chromium) ;; # third-party clients and the CDN stand-in
   build) ;;
   *) echo "usage: $0 [build|test]" >&2; exit 2 ;;
 esac

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/onair-live/onair/internal/fanout"
@@ -23,6 +24,11 @@ func (s *Server) hlsWait() time.Duration {
 // while a blocking reload (_HLS_msn, _HLS_part) asks for what is not there yet.
 func (s *Server) handlePlaylist(w http.ResponseWriter, r *http.Request) {
 	hlsHeaders(w)
+	kind := "playlist"
+	if r.URL.Query().Has("_HLS_msn") {
+		kind = "blocking_playlist"
+	}
+	w = counted(w, kind)
 	id := r.PathValue("id")
 	claims, ok := s.checkTicket(w, r, id)
 	if !ok {
@@ -139,6 +145,7 @@ var mediaName = regexp.MustCompile(`^(?:p(\d{1,12})\.(\d{1,4})|s(\d{1,12}))\.m4s
 func (s *Server) handleMedia(w http.ResponseWriter, r *http.Request) {
 	hlsHeaders(w)
 	file := r.PathValue("file")
+	w = counted(w, mediaKind(file))
 	st := s.hub.Lookup(r.PathValue("id"))
 	if st == nil {
 		writeError(w, http.StatusNotFound, "no_stream", "no live HLS stream for this space here: join first")
@@ -202,4 +209,41 @@ func writeMedia(w http.ResponseWriter, data []byte) {
 // hlsHeaders lets players on other origins (and their CDNs) read the stream.
 func hlsHeaders(w http.ResponseWriter) {
 	w.Header().Set("Access-Control-Allow-Origin", "*")
+}
+
+func mediaKind(file string) string {
+	switch {
+	case file == hls.InitName:
+		return "init"
+	case strings.HasPrefix(file, "p"):
+		return "part"
+	case strings.HasPrefix(file, "s"):
+		return "segment"
+	}
+	return "other"
+}
+
+// countingWriter counts the response by kind and status once the header is out.
+type countingWriter struct {
+	http.ResponseWriter
+	kind string
+}
+
+func counted(w http.ResponseWriter, kind string) http.ResponseWriter {
+	return &countingWriter{ResponseWriter: w, kind: kind}
+}
+
+func (c *countingWriter) WriteHeader(code int) {
+	if c.kind != "" {
+		metricHLS.WithLabelValues(c.kind, strconv.Itoa(code)).Inc()
+		c.kind = "" // counted
+	}
+	c.ResponseWriter.WriteHeader(code)
+}
+
+func (c *countingWriter) Write(b []byte) (int, error) {
+	if c.kind != "" {
+		c.WriteHeader(http.StatusOK)
+	}
+	return c.ResponseWriter.Write(b)
 }

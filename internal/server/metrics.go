@@ -1,0 +1,13 @@
+package server
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+)
+
+// metricHLS counts HLS requests this node answered, by kind and status
+// class: with a cache in front, the origin should see about one part
+// request per part, whatever the audience.
+var metricHLS = promauto.NewCounterVec(prometheus.CounterOpts{
+	Name: "onair_hls_requests_total", Help: "HLS requests answered, by kind (playlist, blocking_playlist, part, segment, init) and status code.",
+}, []string{"kind", "code"})
