@@ -8,12 +8,16 @@ import (
 // arrivals are: 20 ms pages from a tuned encoder settle near minTarget, an
 // encoder that sends one page a second settles near a second.
 const (
-	minTarget  = 60 * time.Millisecond
-	maxTarget  = 3 * time.Second
-	margin     = 40 * time.Millisecond
-	gapDecay   = 10 * time.Second // how fast the target shrinks once arrivals calm down
-	plcFrames  = 3                // frames concealed before a starved speaker drops out
-	maxBacklog = 4 * time.Second  // Push blocks beyond this: paces encoders that send faster than real time
+	minTarget = 60 * time.Millisecond
+	maxTarget = 3 * time.Second
+	margin    = 40 * time.Millisecond
+	// A low-latency speaker (WebRTC: one packet per datagram, paced by the
+	// sender) keeps a shallower buffer: speakers hear each other through it.
+	lowLatencyMinTarget = 30 * time.Millisecond
+	lowLatencyMargin    = 20 * time.Millisecond
+	gapDecay            = 10 * time.Second // how fast the target shrinks once arrivals calm down
+	plcFrames           = 3                // frames concealed before a starved speaker drops out
+	maxBacklog          = 4 * time.Second  // Push blocks beyond this: paces encoders that send faster than real time
 	// burstWindow groups packets that arrive together into one burst.
 	burstWindow = 5 * time.Millisecond
 )
@@ -26,15 +30,23 @@ type packet struct {
 // jitter is a speaker's packet queue and its adaptive target depth. It is
 // guarded by the speaker's mutex.
 type jitter struct {
-	queue    []packet
-	queued   int // samples queued
-	lastPush time.Time
-	peakGap  time.Duration // decaying maximum of inter-arrival gaps and bursts
-	burst    int           // samples in the current burst
-	playing  bool          // false while (re)buffering up to the target
-	starved  int           // consecutive frames concealed
+	minTarget, margin time.Duration
+	queue             []packet
+	queued            int // samples queued
+	lastPush          time.Time
+	peakGap           time.Duration // decaying maximum of inter-arrival gaps and bursts
+	burst             int           // samples in the current burst
+	playing           bool          // false while (re)buffering up to the target
+	starved           int           // consecutive frames concealed
 	// stats
 	packets, underruns, concealed, dropped int
+}
+
+func newJitter(lowLatency bool) jitter {
+	if lowLatency {
+		return jitter{minTarget: lowLatencyMinTarget, margin: lowLatencyMargin}
+	}
+	return jitter{minTarget: minTarget, margin: margin}
 }
 
 func samplesDur(n int) time.Duration {
@@ -69,7 +81,7 @@ func (j *jitter) arrive(now time.Time, p packet) {
 }
 
 func (j *jitter) target() time.Duration {
-	return min(max(j.peakGap+margin, minTarget), maxTarget)
+	return min(max(j.peakGap+j.margin, j.minTarget), maxTarget)
 }
 
 // ready reports whether the speaker should be mixed this tick: playing, or

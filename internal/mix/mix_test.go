@@ -221,7 +221,7 @@ func TestStopPublishesEnd(t *testing.T) {
 }
 
 func TestJitterTargetFollowsPageBursts(t *testing.T) {
-	var j jitter
+	j := newJitter(false)
 	now := time.Now()
 	for range 50 { // one 1 s Ogg page arrives at once
 		j.arrive(now, packet{samples: 960})
@@ -232,7 +232,7 @@ func TestJitterTargetFollowsPageBursts(t *testing.T) {
 	if j.ready() {
 		t.Fatal("played before buffering past one page")
 	}
-	var k jitter // 20 ms pages, on time: the floor
+	k := newJitter(false) // 20 ms pages, on time: the floor
 	for i := range 500 {
 		k.arrive(now.Add(time.Duration(i)*20*time.Millisecond), packet{samples: 960})
 	}
@@ -296,5 +296,46 @@ func BenchmarkTick(b *testing.B) {
 				m.tick(now)
 			}
 		})
+	}
+}
+
+// TestMixMinus gives two speakers a return path: each hears only the other,
+// in the green room already (before the show is live).
+func TestMixMinus(t *testing.T) {
+	m, _ := startMixer(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var mu sync.Mutex
+	got := map[string][]program.Frame{}
+	add := func(name string, freq float64) {
+		s, err := m.AddSpeakerOpts(name, SpeakerOptions{LowLatency: true, Return: func(pkt []byte) {
+			mu.Lock()
+			got[name] = append(got[name], program.Frame{Packet: append([]byte(nil), pkt...)})
+			mu.Unlock()
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		go synth.Run(ctx, s, &synth.Tone{Freq: freq, Amp: 0.3})
+	}
+	add("a", 440)
+	add("b", 660)
+	waitPlaying(t, m, 2)
+	mu.Lock()
+	got = map[string][]program.Frame{}
+	mu.Unlock()
+	time.Sleep(time.Second)
+	mu.Lock()
+	defer mu.Unlock()
+	for name, want := range map[string][2]float64{"a": {660, 440}, "b": {440, 660}} {
+		pcm := decode(t, got[name])
+		if len(pcm) < 40*960 {
+			t.Fatalf("%s got %d samples of mix-minus in 1 s", name, len(pcm))
+		}
+		pcm = pcm[5*960:]
+		hear, own := goertzel(pcm, want[0]), goertzel(pcm, want[1])
+		if hear < 1e-3 || own > hear/1000 {
+			t.Fatalf("%s's mix-minus: other %.3g, own %.3g", name, hear, own)
+		}
 	}
 }

@@ -45,7 +45,7 @@ type Mixer struct {
 	stopOnce      sync.Once
 
 	// mixer goroutine only
-	sum, frame []float32
+	sum, frame []float32 // frame: scratch for mix-minus
 	lim        limiter
 	buf        []byte
 }
@@ -75,10 +75,15 @@ func New(cfg Config, publish func(program.Frame)) (*Mixer, error) {
 		lim: limiter{gain: 1}, buf: make([]byte, maxPacketBytes)}, nil
 }
 
-// AddSpeaker adds a speaker; one with the same name is replaced (an encoder
-// that reconnects takes its own place back).
+// AddSpeaker adds a speaker with default options.
 func (m *Mixer) AddSpeaker(name string) (*Speaker, error) {
-	s, err := newSpeaker(m, name)
+	return m.AddSpeakerOpts(name, SpeakerOptions{})
+}
+
+// AddSpeakerOpts adds a speaker; one with the same name is replaced (an
+// encoder that reconnects takes its own place back).
+func (m *Mixer) AddSpeakerOpts(name string, o SpeakerOptions) (*Speaker, error) {
+	s, err := newSpeaker(m, name, o)
 	if err != nil {
 		return nil, err
 	}
@@ -204,15 +209,21 @@ func (m *Mixer) tick(t time.Time) {
 	speakers, live := m.active(arr[:0])
 	clear(m.sum)
 	for _, s := range speakers {
-		active, gone := s.next(m.frame)
+		active, gone := s.next(s.frame)
+		s.active = active && !gone
 		if gone {
 			m.drop(s)
-			continue
 		}
-		if active {
-			for i, v := range m.frame {
+		if s.active {
+			for i, v := range s.frame {
 				m.sum[i] += v
 			}
+		}
+	}
+	// Mix-minus first: it needs the raw sum.
+	for _, s := range speakers {
+		if s.ret != nil {
+			s.ret.send(m.sum, s.frame, s.active, m.frame)
 		}
 	}
 	m.lim.process(m.sum)

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/onair-live/onair/internal/program"
 	"gopkg.in/hraban/opus.v2"
 )
 
@@ -19,8 +20,12 @@ var ErrClosed = errors.New("speaker closed (replaced by a new connection, or the
 type Speaker struct {
 	name string
 	m    *Mixer
-	dec  *opus.Decoder // used by the mixer goroutine only
-	pcm  []float32     // decoded samples not yet mixed (mixer goroutine only)
+	// mixer goroutine only
+	dec    *opus.Decoder
+	pcm    []float32 // decoded samples not yet mixed
+	frame  []float32 // this tick's audio
+	active bool      // frame holds audio this tick
+	ret    *returnPath
 
 	mu       sync.Mutex
 	jb       jitter
@@ -45,13 +50,31 @@ type SpeakerStats struct {
 	Level     float32 `json:"level"` // RMS of the last mixed frame, 0..1
 }
 
-func newSpeaker(m *Mixer, name string) (*Speaker, error) {
+// SpeakerOptions tune one speaker.
+type SpeakerOptions struct {
+	// LowLatency keeps a shallow jitter buffer, for inputs that send one
+	// packet every 20 ms (WebRTC) rather than pages of several.
+	LowLatency bool
+	// Return, when set, gets the speaker's mix-minus every 20 ms: everyone
+	// but the speaker, encoded for this speaker alone, so a conversation
+	// feels live. It runs on the mixer goroutine and must not block.
+	Return func(pkt []byte)
+}
+
+func newSpeaker(m *Mixer, name string, o SpeakerOptions) (*Speaker, error) {
 	dec, err := opus.NewDecoder(48000, 1) // libopus downmixes stereo input
 	if err != nil {
 		return nil, err
 	}
-	return &Speaker{name: name, m: m, dec: dec, space: make(chan struct{}, 1),
-		done: make(chan struct{}), joined: time.Now()}, nil
+	s := &Speaker{name: name, m: m, dec: dec, frame: make([]float32, program.FrameSamples),
+		space: make(chan struct{}, 1), done: make(chan struct{}), joined: time.Now()}
+	s.jb = newJitter(o.LowLatency)
+	if o.Return != nil {
+		if s.ret, err = newReturnPath(o.Return); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
 }
 
 // Name is the speaker's name in the space.
