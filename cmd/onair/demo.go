@@ -21,8 +21,11 @@ func runDemo(args []string) error {
 	var level string
 	serverFlags(fs, &cfg, &level)
 	fs.Lookup("data").DefValue = "(a new temporary directory)"
-	_ = fs.Set("data", "")
+	cfg.DataDir = "" // not fs.Set: that would count as given and hide $ONAIR_DATA
 	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := noArgs(fs); err != nil {
 		return err
 	}
 	log, err := newLogger(level)

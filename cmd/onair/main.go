@@ -34,11 +34,12 @@ func main() {
 		"demo":    runDemo,
 		"version": runVersion,
 	}
-	if len(os.Args) < 2 || os.Args[1] == "-h" || os.Args[1] == "--help" || os.Args[1] == "help" {
+	if len(os.Args) < 2 {
 		fmt.Fprint(os.Stderr, usage)
-		if len(os.Args) < 2 {
-			os.Exit(2)
-		}
+		os.Exit(2)
+	}
+	if a := os.Args[1]; a == "-h" || a == "-help" || a == "--help" || a == "help" {
+		fmt.Print(usage) // asked for: on stdout, so it pipes into less or grep
 		return
 	}
 	cmd, ok := cmds[os.Args[1]]
@@ -51,6 +52,10 @@ func main() {
 			return
 		}
 		fmt.Fprintf(os.Stderr, "onair %s: %v\n", os.Args[1], err)
+		if errors.As(err, new(usageError)) {
+			fmt.Fprintf(os.Stderr, "Run \"onair %s --help\" for usage.\n", os.Args[1])
+			os.Exit(2)
+		}
 		os.Exit(1)
 	}
 }
@@ -64,11 +69,16 @@ func runVersion(args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	if err := noArgs(fs); err != nil {
+		return err
+	}
 	v := version
 	if bi, ok := debug.ReadBuildInfo(); ok && v == "" {
 		v = bi.Main.Version
 		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" {
+			// Go stamps a pseudo-version holding the revision when it can;
+			// otherwise say which commit was built.
+			if s.Key == "vcs.revision" && bi.Main.Version == "(devel)" {
 				v += " " + s.Value
 			}
 		}

@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"syscall"
@@ -15,8 +17,9 @@ import (
 
 // serverFlags registers the flags shared by serve and demo.
 func serverFlags(fs *flag.FlagSet, cfg *server.Config, logLevel *string) {
-	fs.StringVar(&cfg.Listen, "listen", ":8080", "public address for listeners (join, live streams, replays, pages)")
-	fs.StringVar(&cfg.HostListen, "host-listen", "127.0.0.1:8081", "host address for speakers and operators (API, ingest, metrics); keep it private")
+	cfg.Listen, cfg.HostListen = ":8080", "127.0.0.1:8081"
+	fs.Var((*addrFlag)(&cfg.Listen), "listen", "public address for listeners (join, live streams, replays, pages)")
+	fs.Var((*addrFlag)(&cfg.HostListen), "host-listen", "host address for speakers and operators (API, ingest, metrics); keep it private")
 	fs.StringVar(&cfg.DataDir, "data", "./onair-data", "directory for the state database, admin key and recordings")
 	fs.StringVar(&cfg.AdminKey, "admin-key", "", "admin API key; when empty, one is generated on first start, stored in the data dir and printed once")
 	fs.StringVar(&cfg.PublicURL, "public-url", "", "base URL listeners reach the public port at, for links (default: from --listen)")
@@ -24,7 +27,36 @@ func serverFlags(fs *flag.FlagSet, cfg *server.Config, logLevel *string) {
 	fs.IntVar(&cfg.Bitrate, "bitrate", 48000, "program bitrate in bit/s (Opus, mono, 48 kHz)")
 	fs.IntVar(&cfg.MaxSpeakers, "max-speakers", 32, "most speakers mixed at once per space")
 	fs.DurationVar(&cfg.TicketTTL, "ticket-ttl", 10*time.Minute, "how long a join ticket stays valid for starting a stream")
-	fs.StringVar(logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	*logLevel = "info"
+	fs.Var((*levelFlag)(logLevel), "log-level", "log level: debug, info, warn, error")
+}
+
+// addrFlag is a listen address, checked when given so that a typo is
+// reported as such (naming the flag or variable) rather than by the bind.
+type addrFlag string
+
+func (a *addrFlag) String() string { return string(*a) }
+
+func (a *addrFlag) Set(v string) error {
+	if _, port, err := net.SplitHostPort(v); err != nil || port == "" {
+		return errors.New("want HOST:PORT, such as :8080 or 127.0.0.1:8081 (port 0 picks a free port)")
+	}
+	*a = addrFlag(v)
+	return nil
+}
+
+// levelFlag is a log level, checked when given.
+type levelFlag string
+
+func (l *levelFlag) String() string { return string(*l) }
+
+func (l *levelFlag) Set(v string) error {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(v)); err != nil {
+		return errors.New("want debug, info, warn or error")
+	}
+	*l = levelFlag(v)
+	return nil
 }
 
 func newLogger(level string) (*slog.Logger, error) {
@@ -43,6 +75,9 @@ func runServe(args []string) error {
 	var level string
 	serverFlags(fs, &cfg, &level)
 	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := noArgs(fs); err != nil {
 		return err
 	}
 	log, err := newLogger(level)
@@ -70,5 +105,9 @@ func waitAndShutdown(srv *server.Server, log *slog.Logger) error {
 	log.Info("shutting down: ending live shows, finalizing recordings")
 	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	return srv.Shutdown(sctx)
+	if err := srv.Shutdown(sctx); err != nil {
+		return err
+	}
+	log.Info("stopped")
+	return nil
 }

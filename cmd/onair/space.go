@@ -26,6 +26,8 @@ Manage spaces on a running server through its host port.
 Run "onair space <sub> --help" for flags.
 `
 
+const defaultServer = "http://127.0.0.1:8081"
+
 // client talks to the host port of a server.
 type client struct {
 	server, token string
@@ -33,26 +35,44 @@ type client struct {
 }
 
 func clientFlags(fs *flag.FlagSet, c *client, dataDir *string) {
-	fs.StringVar(&c.server, "server", "http://127.0.0.1:8081", "host port URL of the server")
+	fs.StringVar(&c.server, "server", defaultServer, "host port URL of the server")
 	fs.StringVar(&c.token, "token", "", "host token of the space, or the admin key (default: --admin-key, then the data dir's admin.key)")
 	fs.StringVar(dataDir, "data", "./onair-data", "data dir of a local server, to read its admin.key when no token is given")
 	fs.BoolVar(&c.asJSON, "json", false, "print the server's JSON answer")
 }
 
+// spaceSubs describes each subcommand for its --help.
+var spaceSubs = map[string]struct{ synopsis, about string }{
+	"create": {"onair space create --title T [flags]",
+		"Create a space on a running server (admin key). Prints its id and its host token,\n" +
+			"which speakers and hosts need; the token is shown only once."},
+	"list": {"onair space list [flags]", "List the spaces of a running server (admin key)."},
+	"start": {"onair space start ID [flags]",
+		"Take a space live (host token or admin key): from now on it is published and recorded."},
+	"end": {"onair space end ID [flags]",
+		"End a live show (host token or admin key): listeners get the end of the stream\n" +
+			"and the replay is ready at once."},
+}
+
 func runSpace(args []string) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
+	if len(args) == 0 {
 		fmt.Fprint(os.Stderr, spaceUsage)
-		if len(args) == 0 {
-			return errors.New("missing subcommand")
-		}
+		return usagef("missing subcommand: create, list, start or end")
+	}
+	if a := args[0]; a == "-h" || a == "-help" || a == "--help" || a == "help" {
+		fmt.Print(spaceUsage)
 		return nil
 	}
 	sub, args := args[0], args[1:]
-	fs := newFlagSet("space "+sub, "onair space "+sub+" [flags]"+map[bool]string{true: " ID"}[sub == "start" || sub == "end"], spaceUsage)
+	doc, ok := spaceSubs[sub]
+	if !ok {
+		return usagef("unknown subcommand %q: want create, list, start or end", sub)
+	}
+	fs := newFlagSet("space "+sub, doc.synopsis, doc.about)
 	var c client
 	var dataDir, adminKey, title, startsAt string
 	clientFlags(fs, &c, &dataDir)
-	fs.StringVar(&adminKey, "admin-key", "", "admin key")
+	fs.StringVar(&adminKey, "admin-key", "", "admin key (default: the data dir's admin.key)")
 	if sub == "create" {
 		fs.StringVar(&title, "title", "", "title of the space (required)")
 		fs.StringVar(&startsAt, "starts-at", "", "scheduled start, RFC 3339 (default: now)")
@@ -60,27 +80,48 @@ func runSpace(args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	wantArgs := 0
+	if sub == "start" || sub == "end" {
+		wantArgs = 1
+	}
+	switch {
+	case fs.NArg() < wantArgs:
+		return usagef("missing the space ID: %s", doc.synopsis)
+	case fs.NArg() > wantArgs:
+		return usagef("unexpected argument %q: %s", fs.Arg(wantArgs), doc.synopsis)
+	case sub == "create" && title == "":
+		return usagef("--title is required")
+	}
+	var starts time.Time
+	if startsAt != "" {
+		var err error
+		if starts, err = time.Parse(time.RFC3339, startsAt); err != nil {
+			return usagef("--starts-at %q: want a time such as 2026-05-01T18:00:00Z (RFC 3339)", startsAt)
+		}
+	}
 	if c.token == "" {
 		c.token = adminKey
 	}
 	if c.token == "" {
-		if b, err := os.ReadFile(filepath.Join(dataDir, "admin.key")); err == nil {
-			c.token = strings.TrimSpace(string(b))
+		path := filepath.Join(dataDir, "admin.key")
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return fmt.Errorf("no token: pass --token (the space's host token) or --admin-key, "+
+				"or --data with the server's data dir (%v)", err)
 		}
+		c.token = strings.TrimSpace(string(b))
+	}
+	if !strings.Contains(c.server, "://") {
+		c.server = "http://" + c.server // --server 127.0.0.1:8081
 	}
 	var err error
 	switch sub {
 	case "create":
-		err = c.create(title, startsAt)
+		err = c.create(title, starts)
 	case "list":
 		err = c.list()
-	case "start", "end":
-		if fs.NArg() != 1 {
-			return fmt.Errorf("usage: onair space %s [flags] ID", sub)
-		}
-		err = c.transition(fs.Arg(0), sub)
 	default:
-		return fmt.Errorf("unknown subcommand %q\n\n%s", sub, spaceUsage)
+		err = c.transition(fs.Arg(0), sub)
 	}
 	if errors.Is(err, errPrinted) {
 		return nil
@@ -88,17 +129,10 @@ func runSpace(args []string) error {
 	return err
 }
 
-func (c *client) create(title, startsAt string) error {
-	if title == "" {
-		return errors.New("--title is required")
-	}
+func (c *client) create(title string, startsAt time.Time) error {
 	body := map[string]any{"title": title}
-	if startsAt != "" {
-		t, err := time.Parse(time.RFC3339, startsAt)
-		if err != nil {
-			return fmt.Errorf("--starts-at: %v", err)
-		}
-		body["starts_at"] = t
+	if !startsAt.IsZero() {
+		body["starts_at"] = startsAt
 	}
 	var sp spaceOut
 	if err := c.do("POST", "/api/v1/spaces", body, &sp); err != nil {
@@ -107,7 +141,11 @@ func (c *client) create(title, startsAt string) error {
 	fmt.Printf("Created space %s (%s), %s, starts %s\n", sp.ID, sp.Title, sp.State, sp.StartsAt.Format(time.RFC3339))
 	fmt.Printf("  host token:  %s   (keep it secret; shown once)\n", sp.HostToken)
 	fmt.Printf("  listen page: %s\n  ingest:      %s\n", sp.URLs["page"], sp.URLs["ingest"])
-	fmt.Printf("  go live:     onair space start %s --token %s\n", sp.ID, sp.HostToken)
+	server := ""
+	if c.server != defaultServer {
+		server = " --server " + c.server
+	}
+	fmt.Printf("  go live:     onair space start %s --token %s%s\n", sp.ID, sp.HostToken, server)
 	return nil
 }
 

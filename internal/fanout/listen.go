@@ -74,7 +74,7 @@ func (s *Stream) Serve(ctx context.Context, w http.ResponseWriter, firstWait tim
 	rc := http.NewResponseController(w)
 	_ = rc.SetWriteDeadline(time.Now().Add(writeTimeout))
 	// Headers numbered to run into the first page: contiguous page numbers.
-	if err := s.write(w, &st, s.pager.HeadersBefore(first.Seq)); err != nil {
+	if err := s.write(w, &st, s.pager.HeadersBefore(first.Seq+1)); err != nil {
 		return st, err
 	}
 	return st, s.pump(ctx, rc, w, cursor, &st)
@@ -89,12 +89,14 @@ func (s *Stream) waitFirst(ctx context.Context, firstWait time.Duration) (uint64
 		defer t.Stop()
 		timeout = t.C
 	}
+	// The start is fixed once, at join time: recomputing it from the head
+	// after every wake-up would, with no burst, always land on the page not
+	// yet written, and the listener would never start.
+	start := s.ring.Oldest()
+	if head, b := s.ring.Head(), uint64(s.cfg.BurstPages); head > start+b {
+		start = head - b
+	}
 	for {
-		head := s.ring.Head()
-		start := s.ring.Oldest()
-		if b := uint64(s.cfg.BurstPages); head > start+b {
-			start = head - b
-		}
 		rd := s.ring.ReadFrom(start, nil, 1)
 		if len(rd.Items) > 0 {
 			return rd.Next - 1, rd.Items[0], nil

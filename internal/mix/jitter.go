@@ -14,7 +14,8 @@ const (
 	// A low-latency speaker (WebRTC: one packet per datagram, paced by the
 	// sender) keeps a shallower buffer: speakers hear each other through it.
 	lowLatencyMinTarget = 30 * time.Millisecond
-	lowLatencyMargin    = 20 * time.Millisecond
+	lowLatencyMargin    = 20 * time.Millisecond // until the jitter is measured
+	minMargin           = 10 * time.Millisecond
 	gapDecay            = 10 * time.Second // how fast the target shrinks once arrivals calm down
 	plcFrames           = 3                // frames concealed before a starved speaker drops out
 	maxBacklog          = 4 * time.Second  // Push blocks beyond this: paces encoders that send faster than real time
@@ -31,6 +32,8 @@ type packet struct {
 // guarded by the speaker's mutex.
 type jitter struct {
 	minTarget, margin time.Duration
+	adaptive          bool          // margin follows the measured arrival jitter
+	dev               time.Duration // mean deviation of arrival gaps from packet durations (RFC 3550 style)
 	queue             []packet
 	queued            int // samples queued
 	lastPush          time.Time
@@ -44,7 +47,7 @@ type jitter struct {
 
 func newJitter(lowLatency bool) jitter {
 	if lowLatency {
-		return jitter{minTarget: lowLatencyMinTarget, margin: lowLatencyMargin}
+		return jitter{minTarget: lowLatencyMinTarget, margin: lowLatencyMargin, adaptive: true}
 	}
 	return jitter{minTarget: minTarget, margin: margin}
 }
@@ -73,6 +76,14 @@ func (j *jitter) arrive(now time.Time, p packet) {
 		// Exponential decay toward recent observations, scaled by the time
 		// that passed, so how fast it shrinks does not depend on packet rate.
 		j.peakGap -= time.Duration(float64(j.peakGap-obs) * min(1, float64(gap)/float64(gapDecay)))
+	}
+	if j.adaptive && !j.lastPush.IsZero() {
+		d := gap - samplesDur(p.samples)
+		if d < 0 {
+			d = -d
+		}
+		j.dev += (d - j.dev) / 16
+		j.margin = min(max(4*j.dev, minMargin), maxTarget)
 	}
 	j.lastPush = now
 	j.queue = append(j.queue, p)

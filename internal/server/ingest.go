@@ -16,18 +16,28 @@ const ingestIdle = 15 * time.Second
 
 var speakerName = regexp.MustCompile(`^[\p{L}\p{N} ._-]{1,64}$`)
 
-// handleIngest takes a speaker's chunked Ogg/Opus PUT body into the mixer.
-func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
-	sp, ok := s.requireHost(w, r)
-	if !ok {
-		return
-	}
+// speakerParam reads ?speaker=NAME ("speaker" when absent): 400 when the
+// name would not be safe to show.
+func speakerParam(w http.ResponseWriter, r *http.Request) (string, bool) {
 	name := r.URL.Query().Get("speaker")
 	if name == "" {
 		name = "speaker"
 	}
 	if !speakerName.MatchString(name) {
 		writeError(w, http.StatusBadRequest, "bad_speaker", "speaker name: 1-64 letters, digits, spaces, . _ -")
+		return "", false
+	}
+	return name, true
+}
+
+// handleIngest takes a speaker's chunked Ogg/Opus PUT body into the mixer.
+func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
+	sp, ok := s.requireHost(w, r)
+	if !ok {
+		return
+	}
+	name, ok := speakerParam(w, r)
+	if !ok {
 		return
 	}
 	spk, err := s.mgr.Speaker(sp.ID, name)

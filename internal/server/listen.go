@@ -19,6 +19,7 @@ type joinResp struct {
 	Expires  time.Time   `json:"expires"`
 	Ogg      string      `json:"ogg"`
 	HLS      string      `json:"hls"`
+	WHEP     string      `json:"whep"`
 	State    store.State `json:"state"`
 	StartsAt time.Time   `json:"starts_at"`
 	Title    string      `json:"title"`
@@ -45,8 +46,9 @@ func (s *Server) handleJoin(w http.ResponseWriter, r *http.Request) {
 		HttpOnly: true, SameSite: http.SameSiteLaxMode})
 	writeJSON(w, http.StatusOK, joinResp{Ticket: tok, Expires: c.Expires, State: sp.State,
 		StartsAt: sp.StartsAt, Title: sp.Title,
-		Ogg: s.cfg.PublicURL + "/live/" + sp.ID + ".opus?t=" + tok,
-		HLS: s.cfg.PublicURL + "/hls/" + sp.ID + "/index.m3u8?t=" + tok})
+		Ogg:  s.cfg.PublicURL + "/live/" + sp.ID + ".opus?t=" + tok,
+		HLS:  s.cfg.PublicURL + "/hls/" + sp.ID + "/index.m3u8?t=" + tok,
+		WHEP: s.cfg.PublicURL + "/whep/" + sp.ID + "?t=" + tok})
 }
 
 // checkTicket verifies the request's ticket for space id: 401 when there is

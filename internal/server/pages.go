@@ -1,20 +1,40 @@
 package server
 
 import (
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
 	"html/template"
+	"io/fs"
 	"net/http"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/onair-live/onair/internal/store"
 )
 
-//go:embed web/*.html
+// The pages and their static assets are embedded: the binary needs no build
+// step and no files beside it. hls.js is vendored under web/static/vendor by
+// scripts/vendor-hlsjs.sh.
+//
+//go:embed web/*.html web/static
 var webFS embed.FS
 
 var pages = template.Must(template.New("").Funcs(template.FuncMap{
 	"rfc3339": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"utc":     func(t time.Time) string { return t.UTC().Format("Mon 2 Jan, 15:04 UTC") },
+	"static":  staticURL,
 }).ParseFS(webFS, "web/*.html"))
+
+// pageCSP lets pages load only this origin's scripts, styles and media, plus
+// the blob: URLs hls.js plays through Media Source Extensions.
+const pageCSP = "default-src 'self'; media-src 'self' blob:; object-src 'none'; base-uri 'none'; " +
+	"form-action 'self'; frame-ancestors 'none'"
 
 // publicSpace is what anyone may see of a space: no tokens.
 type publicSpace struct {
@@ -22,13 +42,14 @@ type publicSpace struct {
 	Title     string      `json:"title"`
 	State     store.State `json:"state"`
 	StartsAt  time.Time   `json:"starts_at"`
+	StartedAt time.Time   `json:"started_at,omitzero"`
 	Listeners int64       `json:"listeners"`
 	Replay    string      `json:"replay,omitempty"`
 }
 
 func (s *Server) public(sp store.Space) publicSpace {
 	p := publicSpace{ID: sp.ID, Title: sp.Title, State: sp.State, StartsAt: sp.StartsAt,
-		Listeners: s.hub.Listeners(sp.ID)}
+		StartedAt: sp.StartedAt, Listeners: s.hub.Listeners(sp.ID)}
 	if sp.State == store.Ended {
 		p.Replay = "/replay/" + sp.ID + ".opus"
 	}
@@ -62,13 +83,33 @@ func (s *Server) handlePublicGet(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// indexPage is what / shows: live spaces first, then the scheduled ones by
+// start time.
+type indexPage struct {
+	Live, Scheduled []publicSpace
+	Blank           publicSpace // renders the card template index.js fills
+}
+
 func (s *Server) handleIndexPage(w http.ResponseWriter, _ *http.Request) {
 	list, err := s.publicSpaces()
 	if err != nil {
-		http.Error(w, "could not list spaces", http.StatusInternalServerError)
+		s.log.Error("list spaces", "err", err)
+		s.render(w, http.StatusInternalServerError, "error.html", nil)
 		return
 	}
-	s.render(w, http.StatusOK, "index.html", map[string]any{"Spaces": list})
+	var p indexPage
+	for _, sp := range list {
+		if sp.State == store.Live {
+			p.Live = append(p.Live, sp)
+		} else {
+			p.Scheduled = append(p.Scheduled, sp)
+		}
+	}
+	// The store lists spaces by id; people look for what starts next.
+	byStart := func(a, b publicSpace) int { return a.StartsAt.Compare(b.StartsAt) }
+	slices.SortStableFunc(p.Live, byStart)
+	slices.SortStableFunc(p.Scheduled, byStart)
+	s.render(w, http.StatusOK, "index.html", p)
 }
 
 func (s *Server) handleSpacePage(w http.ResponseWriter, r *http.Request) {
@@ -81,10 +122,127 @@ func (s *Server) handleSpacePage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) render(w http.ResponseWriter, status int, name string, data any) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-cache")
-	w.WriteHeader(status)
-	if err := pages.ExecuteTemplate(w, name, data); err != nil {
+	var buf bytes.Buffer
+	if err := pages.ExecuteTemplate(&buf, name, data); err != nil {
 		s.log.Error("render page", "page", name, "err", err)
+		http.Error(w, "could not render the page", http.StatusInternalServerError)
+		return
 	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("Content-Security-Policy", pageCSP)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// asset is one embedded static file, gzipped once at start when that helps.
+type asset struct {
+	body, gz []byte
+	ctype    string
+	hash     string // of body: the ?v= of versioned URLs and the ETag
+}
+
+var assets = loadAssets()
+
+func loadAssets() map[string]*asset {
+	m := map[string]*asset{}
+	err := fs.WalkDir(webFS, "web/static", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		body, err := webFS.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(body)
+		a := &asset{body: body, ctype: assetType(p), hash: hex.EncodeToString(sum[:6])}
+		if strings.HasPrefix(a.ctype, "text/") || strings.HasPrefix(a.ctype, "image/svg") {
+			var gz bytes.Buffer
+			zw, _ := gzip.NewWriterLevel(&gz, gzip.BestCompression)
+			_, _ = zw.Write(body)
+			_ = zw.Close()
+			if gz.Len() < len(body)*9/10 {
+				a.gz = gz.Bytes()
+			}
+		}
+		m[strings.TrimPrefix(p, "web/static/")] = a
+		return nil
+	})
+	if err != nil {
+		panic("embedded static files: " + err.Error())
+	}
+	return m
+}
+
+func assetType(name string) string {
+	switch path.Ext(name) {
+	case ".js", ".mjs":
+		return "text/javascript; charset=utf-8"
+	case ".css":
+		return "text/css; charset=utf-8"
+	case ".svg":
+		return "image/svg+xml"
+	case ".png":
+		return "image/png"
+	case ".webmanifest":
+		return "application/manifest+json"
+	}
+	return "text/plain; charset=utf-8" // LICENSE, VERSION
+}
+
+// staticURL is the versioned URL of an embedded asset: its content hash in
+// the query makes it safe to cache for a year.
+func staticURL(name string) (string, error) {
+	a := assets[name]
+	if a == nil {
+		return "", fs.ErrNotExist
+	}
+	return "/static/" + name + "?v=" + a.hash, nil
+}
+
+// handleStatic serves /static/{file...}: immutable for a year when asked by
+// the versioned URL the pages use, revalidated otherwise.
+func (s *Server) handleStatic(w http.ResponseWriter, r *http.Request) {
+	a := assets[r.PathValue("file")]
+	if a == nil {
+		writeError(w, http.StatusNotFound, "not_found", "no such static file")
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", a.ctype)
+	h.Set("X-Content-Type-Options", "nosniff")
+	if r.URL.Query().Get("v") == a.hash {
+		h.Set("Cache-Control", "public, max-age=31536000, immutable")
+	} else {
+		h.Set("Cache-Control", "public, no-cache")
+	}
+	body, etag := a.body, `"`+a.hash+`"`
+	if a.gz != nil {
+		h.Set("Vary", "Accept-Encoding")
+		if acceptsGzip(r) {
+			body, etag = a.gz, `"`+a.hash+`-gz"`
+			h.Set("Content-Encoding", "gzip")
+		}
+	}
+	h.Set("ETag", etag)
+	if inm := r.Header.Get("If-None-Match"); inm != "" && (inm == "*" || strings.Contains(inm, etag)) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	_, _ = w.Write(body)
+}
+
+func acceptsGzip(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+		coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if strings.EqualFold(strings.TrimSpace(coding), "gzip") {
+			q := strings.ReplaceAll(params, " ", "")
+			return q != "q=0" && q != "q=0.0" && q != "q=0.00" && q != "q=0.000"
+		}
+	}
+	return false
 }

@@ -16,9 +16,12 @@ import (
 
 	"github.com/onair-live/onair/internal/bus"
 	"github.com/onair-live/onair/internal/fanout"
+	"github.com/onair-live/onair/internal/rtc"
 	"github.com/onair-live/onair/internal/space"
 	"github.com/onair-live/onair/internal/store"
 	"github.com/onair-live/onair/internal/ticket"
+	"github.com/onair-live/onair/internal/whep"
+	"github.com/onair-live/onair/internal/whip"
 )
 
 // Config is everything `onair serve` takes.
@@ -32,6 +35,8 @@ type Config struct {
 	Bitrate     int
 	MaxSpeakers int
 	TicketTTL   time.Duration
+	WHEPMax     int        // most WebRTC listeners on this node
+	RTC         rtc.Config // WebRTC ports and public addresses
 	Log         *slog.Logger
 }
 
@@ -44,6 +49,8 @@ type Server struct {
 	bus   bus.Bus
 	mgr   *space.Manager
 	hub   *fanout.Hub
+	whip  *whip.Server
+	whep  *whep.Server
 	admin string // SHA-256 of the admin key
 	vod   vodCache
 
@@ -77,6 +84,12 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.hub = fanout.NewHub(s.bus, fanout.Config{BurstPages: 5})
+	if err := s.startRTC(); err != nil {
+		s.st.Close()
+		s.pubLn.Close()
+		s.hostLn.Close()
+		return nil, err
+	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.pubSrv = &http.Server{Handler: s.publicRoutes(), ReadHeaderTimeout: 5 * time.Second,
 		IdleTimeout: 60 * time.Second, MaxHeaderBytes: 16 << 10, ErrorLog: slog.NewLogLogger(cfg.Log.Handler(), slog.LevelDebug)}
@@ -109,6 +122,19 @@ func (s *Server) openState() error {
 		return fail(err)
 	}
 	return s.mgr.Recover()
+}
+
+func (s *Server) startRTC() error {
+	api, err := rtc.NewAPI(s.cfg.RTC)
+	if err != nil {
+		return fmt.Errorf("webrtc: %w", err)
+	}
+	if s.cfg.WHEPMax <= 0 {
+		s.cfg.WHEPMax = 200
+	}
+	s.whip = whip.New(api, s.log)
+	s.whep = whep.New(api, s.bus, s.cfg.WHEPMax, s.log)
+	return nil
 }
 
 // adminKey returns the configured key, or the one stored in the data dir,
@@ -168,6 +194,14 @@ func (s *Server) PublicURL() string { return s.cfg.PublicURL }
 // HostURL is the base URL of the host port.
 func (s *Server) HostURL() string { return s.cfg.HostURL }
 
+// listeners counts a space's listeners on this node, every protocol.
+func (s *Server) listeners(id string) int64 {
+	return s.hub.Listeners(id) + int64(s.whep.Listeners(id))
+}
+
+// RTCSessions is the number of open WHIP and WHEP sessions.
+func (s *Server) RTCSessions() int { return s.whip.Sessions().Len() + s.whep.Sessions().Len() }
+
 // Manager gives in-process callers (the demo) the origin's spaces.
 func (s *Server) Manager() *space.Manager { return s.mgr }
 
@@ -196,6 +230,8 @@ func (s *Server) serve(srv *http.Server, ln net.Listener, name string) {
 // Shutdown ends live shows cleanly (EOS to listeners, recordings finalized),
 // then closes both ports and the store.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.whip.Sessions().CloseAll()
+	s.whep.Sessions().CloseAll()
 	s.mgr.Shutdown()
 	s.hub.Close()
 	s.cancel() // wakes ingest and listener handlers still waiting

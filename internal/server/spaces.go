@@ -30,7 +30,7 @@ type spaceView struct {
 func (s *Server) view(sp store.Space) spaceView {
 	return spaceView{ID: sp.ID, Title: sp.Title, StartsAt: sp.StartsAt, State: sp.State,
 		StartedAt: sp.StartedAt, EndedAt: sp.EndedAt, RecordedSeconds: sp.RecordedSeconds,
-		Listeners: s.hub.Listeners(sp.ID), URLs: s.urls(sp.ID)}
+		Listeners: s.listeners(sp.ID), URLs: s.urls(sp.ID)}
 }
 
 func (s *Server) urls(id string) map[string]string {

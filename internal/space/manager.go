@@ -92,6 +92,11 @@ func (m *Manager) Recover() error {
 // Speaker attaches a speaker to the space's mixer. Before the space is live
 // the speaker is in the green room: mixed, but neither published nor recorded.
 func (m *Manager) Speaker(id, name string) (*mix.Speaker, error) {
+	return m.SpeakerOpts(id, name, mix.SpeakerOptions{})
+}
+
+// SpeakerOpts is Speaker with options (a WebRTC speaker's return path).
+func (m *Manager) SpeakerOpts(id, name string, o mix.SpeakerOptions) (*mix.Speaker, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	sp, err := m.st.Space(id)
@@ -105,7 +110,7 @@ func (m *Manager) Speaker(id, name string) (*mix.Speaker, error) {
 	if err != nil {
 		return nil, err
 	}
-	return rt.mixer.AddSpeaker(name)
+	return rt.mixer.AddSpeakerOpts(name, o)
 }
 
 func (m *Manager) runtimeLocked(id string) (*runtime, error) {

@@ -1,0 +1,388 @@
+// The listener page, /s/{id}: join, wait for the start, play the live show
+// (native HLS, hls.js or the progressive Ogg stream), then the replay.
+'use strict';
+(() => {
+  const { clock, getJSON, when } = window.onair;
+  const $ = (id) => document.getElementById(id);
+  const root = $('space'), audio = $('audio'), playBtn = $('play');
+  const id = root.dataset.id, enc = encodeURIComponent(id);
+  const POLL_MS = 5000;
+  const LIVE_END_GRACE_MS = 12000; // the live player plays out its buffer, then the replay
+
+  const space = {
+    state: root.dataset.state, // scheduled | live | ended
+    startsAt: new Date(root.dataset.startsAt),
+    startedAt: root.dataset.startedAt ? new Date(root.dataset.startedAt) : null,
+  };
+  let phase = 'idle';  // idle | joining | waiting | connecting | playing | paused | done | error
+  let wanted = false;  // the listener pressed play (a gesture), so audio may start by itself later
+  let source = null;   // what the player holds: {kind: 'live'|'replay', hls, ogg, mode}
+  let hls = null;      // the hls.js instance when that is the path
+  let ticket = null;   // the last join: {ticket, ogg}
+  let endTimer = 0, joinTimer = 0, pollTimer = 0;
+  let seeking = false; // the listener drags the replay's position
+
+  // ---- playback paths ----
+
+  // Which path plays HLS here: "native", "hls.js" or "ogg". Safari (and every
+  // browser on iOS) plays LL-HLS itself. Chromium also answers "maybe" for HLS
+  // now, but without low latency, so where Media Source Extensions exist and
+  // the browser is not Apple's, hls.js does the job. ?player= forces a path.
+  function pickMode() {
+    const forced = new URLSearchParams(location.search).get('player');
+    if (['native', 'hls.js', 'ogg'].includes(forced)) return forced;
+    const native = audio.canPlayType('application/vnd.apple.mpegurl') !== '';
+    const mse = 'MediaSource' in window || 'ManagedMediaSource' in window;
+    if (native && (!mse || /Apple/.test(navigator.vendor))) return 'native';
+    return mse ? 'hls.js' : native ? 'native' : 'ogg';
+  }
+
+  let hlsLoading = null;
+  function loadHlsJs() { // resolves to whether hls.js can play here
+    hlsLoading ||= new Promise((resolve) => {
+      const s = document.createElement('script');
+      s.src = root.dataset.hlsjs;
+      s.onload = () => resolve(!!window.Hls && window.Hls.isSupported());
+      s.onerror = () => resolve(false);
+      document.head.append(s);
+    });
+    return hlsLoading;
+  }
+
+  // hls.js adds the current ticket to each playlist request, so a re-join
+  // keeps a long show going (media parts need no ticket).
+  function xhrSetup(xhr, url) {
+    if (ticket && url.includes('/index.m3u8') && url.includes('/hls/')) {
+      const u = new URL(url, location.href);
+      u.searchParams.set('t', ticket.ticket);
+      xhr.open('GET', u.href, true);
+    }
+  }
+
+  async function play(src) {
+    detach();
+    source = src;
+    setPhase('connecting');
+    let mode = pickMode();
+    if (mode === 'hls.js' && !(await loadHlsJs())) mode = 'ogg';
+    if (source !== src) return; // replaced meanwhile
+    src.mode = root.dataset.mode = mode;
+    root.dataset.source = src.kind;
+    const hlsName = src.kind === 'live' ? 'LL-HLS' : 'HLS';
+    const how = { native: hlsName + ' (native)', 'hls.js': hlsName + ' (hls.js)', ogg: 'Ogg/Opus stream' }[mode];
+    src.how = (src.kind === 'live' ? 'Live via ' : 'Replay via ') + how;
+    $('tech').textContent = src.how;
+    if (mode === 'hls.js') {
+      const Hls = window.Hls;
+      hls = new Hls({ lowLatencyMode: src.kind === 'live', enableWorker: false, xhrSetup });
+      hls.on(Hls.Events.MANIFEST_PARSED, () => start(src));
+      hls.on(Hls.Events.ERROR, (_, d) => { if (d.fatal) fallback(src, d.details); });
+      hls.loadSource(src.hls);
+      hls.attachMedia(audio);
+    } else {
+      audio.src = mode === 'native' ? src.hls : src.ogg;
+      start(src);
+    }
+  }
+
+  function start(src) {
+    if (source !== src) return;
+    audio.play().catch((e) => {
+      if (source !== src || e.name === 'AbortError') return;
+      if (e.name === 'NotAllowedError') { // the browser wants a fresh tap
+        wanted = false;
+        setPhase(src.kind === 'replay' ? 'paused' : 'idle', 'Tap play to start the audio.');
+      }
+    });
+  }
+
+  // The live HLS failed for good: the show may have ended, otherwise the
+  // progressive Ogg stream takes over.
+  async function fallback(src, why) {
+    if (source !== src) return;
+    console.warn('onair: HLS failed (' + why + '), falling back');
+    if (src.kind === 'live') {
+      await poll();
+      if (source !== src) return;
+      if (space.state === 'ended') return toReplay();
+    }
+    if (src.mode === 'ogg') return failed(src);
+    detach();
+    source = Object.assign({}, src, { mode: 'ogg' });
+    root.dataset.mode = 'ogg';
+    root.dataset.source = src.kind;
+    $('tech').textContent = (src.kind === 'live' ? 'Live' : 'Replay') + ' via Ogg/Opus stream (HLS failed)';
+    audio.src = src.kind === 'live' ? ticket.ogg : src.ogg;
+    setPhase('connecting');
+    start(source);
+  }
+
+  async function failed(src) {
+    if (src.kind === 'live' && wanted) { // a network blip: join again shortly
+      detach();
+      setPhase('connecting', 'Connection lost. Reconnecting…');
+      setTimeout(() => { if (wanted && !source) listen(); }, 3000);
+      return;
+    }
+    detach();
+    setPhase('error', 'Could not play the ' + (src.kind === 'live' ? 'show' : 'replay') + '. Tap to try again.');
+  }
+
+  function detach() {
+    clearTimeout(endTimer);
+    if (hls) { hls.destroy(); hls = null; }
+    source = null;
+    root.dataset.mode = root.dataset.source = '';
+    $('tech').textContent = '';
+    if (audio.hasAttribute('src')) { audio.removeAttribute('src'); audio.load(); }
+  }
+
+  // ---- joining and the show's state ----
+
+  async function join() {
+    const { status, body } = await getJSON('/api/v1/spaces/' + enc + '/join', { method: 'POST' });
+    if (status === 200) {
+      ticket = { ticket: body.ticket, ogg: sameOrigin(body.ogg) };
+      const ms = new Date(body.expires) - Date.now() - 60000; // join again a minute before expiry
+      clearTimeout(joinTimer);
+      joinTimer = setTimeout(rejoin, Math.max(ms, 10000));
+      if (body.state && body.state !== space.state) setState(body.state);
+      return 'ok';
+    }
+    if (status === 410) return 'ended';
+    if (status === 202) return { wait: (body.eta_s || 5) * 1000, msg: 'In the queue, position ' + body.position + '…' };
+    throw new Error(body.error || 'HTTP ' + status);
+  }
+
+  async function rejoin() {
+    if (space.state === 'ended' || !(source || phase === 'waiting')) return;
+    try { await join(); } catch { joinTimer = setTimeout(rejoin, 10000); }
+  }
+
+  // URLs of this page's origin, so the page's CSP ('self') allows them.
+  function sameOrigin(url) {
+    const u = new URL(url, location.href);
+    return u.pathname + u.search;
+  }
+
+  // listen starts what the listener asked for: the live show, a wait for it, or the replay.
+  async function listen() {
+    if (space.state === 'ended') return startReplay();
+    setPhase('joining');
+    let r;
+    try {
+      r = await join();
+    } catch (e) {
+      if (!wanted) return;
+      setPhase('joining', 'Could not join (' + e.message + '). Trying again…');
+      return setTimeout(() => wanted && phase === 'joining' && listen(), 5000);
+    }
+    if (!wanted) return;
+    if (r === 'ended') return setState('ended'); // and on to the replay
+    if (r.wait) { setPhase('joining', r.msg); return setTimeout(() => wanted && listen(), r.wait); }
+    if (space.state === 'live') startLive();
+    else setPhase('waiting', 'You are in. The show plays as soon as it starts.');
+  }
+
+  const startLive = () => play({ kind: 'live', hls: '/hls/' + enc + '/index.m3u8', ogg: ticket.ogg });
+  const startReplay = () => play({ kind: 'replay', hls: '/replay/' + enc + '/index.m3u8', ogg: '/replay/' + enc + '.opus' });
+
+  // The live show is over: play the replay from the start if the listener was listening.
+  function toReplay() {
+    detach();
+    setState('ended');
+    if (wanted) {
+      announce('The show has ended. Playing the replay from the start.');
+      startReplay();
+    } else {
+      setPhase('idle', 'The show has ended. The replay is ready.');
+    }
+  }
+
+  function setState(next) {
+    if (next === space.state) return;
+    space.state = next;
+    if (next === 'live') {
+      announce(wanted ? 'The show is live.' : 'The show is live. Tap play to listen.');
+      if (wanted && phase === 'waiting') startLive();
+    } else if (next === 'ended') {
+      clearTimeout(joinTimer);
+      if (source && source.kind === 'live') {
+        // ENDLIST or the end of the Ogg stream comes after the last seconds play out.
+        clearTimeout(endTimer);
+        endTimer = setTimeout(toReplay, LIVE_END_GRACE_MS);
+      } else if (phase === 'waiting' || phase === 'joining') {
+        toReplay();
+      } else if (!source) {
+        announce('The show has ended. The replay is ready.');
+      }
+    }
+    render();
+  }
+
+  async function poll() {
+    clearTimeout(pollTimer);
+    try {
+      const { ok, body } = await getJSON('/api/v1/spaces/' + enc);
+      if (ok) {
+        $('listener-count').textContent = body.listeners;
+        space.startsAt = new Date(body.starts_at);
+        if (body.started_at) space.startedAt = new Date(body.started_at);
+        setState(body.state);
+      }
+    } catch { /* offline for a moment: the next poll tells */ }
+    // Near the start, a waiting listener asks more often.
+    const soon = wanted && space.state === 'scheduled' && space.startsAt - Date.now() < 30000;
+    if (space.state !== 'ended') pollTimer = setTimeout(poll, soon ? 2000 : POLL_MS);
+  }
+
+  // ---- the page ----
+
+  const LABELS = {
+    idle: { live: 'Tap to listen live', scheduled: 'Tap now and it plays when the show starts', ended: 'Play the replay' },
+    joining: 'Joining…',
+    connecting: 'Connecting…',
+    waiting: 'Waiting for the show to start',
+    playing: { live: 'Listening live', replay: 'Playing the replay' },
+    paused: { live: 'Paused', replay: 'Paused' },
+    done: 'The replay has finished. Tap to play it again.',
+    error: 'Something went wrong. Tap to try again.',
+  };
+  const NAMES = { playing: 'Pause', waiting: 'Stop waiting', joining: 'Cancel', connecting: 'Cancel' };
+
+  function setPhase(p, msg) {
+    phase = p;
+    root.dataset.phase = p;
+    const l = LABELS[p];
+    $('play-label').textContent = typeof l === 'string' ? l : l[source ? source.kind : space.state] || '';
+    $('play-name').textContent = NAMES[p] || (space.state === 'ended' ? 'Play the replay' : 'Listen');
+    if (msg !== undefined) announce(msg);
+    render();
+  }
+
+  function announce(msg) {
+    const s = $('status');
+    s.textContent = msg;
+    s.classList.toggle('error', phase === 'error');
+  }
+
+  function render() {
+    const now = Date.now();
+    const st = space.state;
+    root.dataset.state = st;
+    if (phase === 'idle') $('play-label').textContent = LABELS.idle[st];
+    $('badge').textContent = { live: 'Live', scheduled: 'Scheduled', ended: 'Replay' }[st];
+    $('listeners').hidden = st !== 'live';
+
+    const left = (space.startsAt - now) / 1000;
+    $('countdown').hidden = !(st === 'scheduled' && left > 0);
+    if (st === 'scheduled') {
+      const d = Math.floor(left / 86400), h = Math.floor(left / 3600) % 24, m = Math.floor(left / 60) % 60, s = Math.floor(left) % 60;
+      const cells = { d, h: String(h).padStart(2, '0'), m: String(m).padStart(2, '0'), s: String(s).padStart(2, '0') };
+      for (const el of $('countdown').querySelectorAll('[data-unit]')) {
+        el.firstElementChild.textContent = cells[el.dataset.unit];
+        if (el.dataset.unit === 'd') el.hidden = d === 0;
+      }
+      setWhen(left > 0 ? 'Starts ' + when(space.startsAt) : 'Starting any moment now…');
+    } else if (st === 'live') {
+      setWhen(space.startedAt ? 'On air since ' + when(space.startedAt).replace(/^today at /, '') : 'On air now');
+    } else {
+      setWhen(space.startedAt ? 'Aired ' + when(space.startedAt) : 'This show ended without going on air, so there is no replay.');
+    }
+    const nothing = st === 'ended' && !space.startedAt; // never live: nothing to play
+    $('stage').hidden = $('controls').hidden = nothing;
+
+    const replay = source && source.kind === 'replay';
+    const seek = $('seek'), dur = audio.duration;
+    const seekable = replay && isFinite(dur) && dur > 0;
+    seek.hidden = $('duration').hidden = !seekable;
+    if (seekable) {
+      seek.max = Math.floor(dur);
+      if (!seeking) seek.value = Math.floor(audio.currentTime);
+      seek.setAttribute('aria-valuetext', clock(seek.value) + ' of ' + clock(dur));
+      $('duration').textContent = clock(dur);
+    }
+    let t = '';
+    if (replay) t = clock(audio.currentTime);
+    else if (st === 'live' && space.startedAt) t = clock((now - space.startedAt) / 1000) + ' on air';
+    if (!seeking) $('elapsed').textContent = t;
+    if (hls && source && source.kind === 'live' && hls.latency > 0) { // how far behind the live edge hls.js plays
+      $('tech').textContent = source.how + ' · ' + hls.latency.toFixed(1) + ' s behind live';
+    }
+  }
+
+  function setWhen(text) {
+    const w = $('when');
+    if (w.textContent !== text) w.textContent = text;
+  }
+
+  // ---- controls ----
+
+  playBtn.addEventListener('click', () => {
+    if (['playing', 'waiting', 'joining', 'connecting'].includes(phase)) {
+      wanted = false;
+      if (source && source.kind === 'replay' && phase === 'playing') return audio.pause();
+      detach(); // live: stop, and come back at the live edge
+      return setPhase('idle', '');
+    }
+    wanted = true;
+    announce('');
+    if (source && source.kind === 'replay' && (phase === 'paused' || phase === 'done')) {
+      if (phase === 'done') audio.currentTime = 0;
+      return start(source);
+    }
+    listen();
+  });
+
+  audio.addEventListener('playing', () => { if (source) setPhase('playing'); });
+  audio.addEventListener('waiting', () => { if (source && phase === 'playing') $('play-label').textContent = 'Buffering…'; });
+  audio.addEventListener('pause', () => {
+    if (source && !audio.ended && phase === 'playing') { wanted = false; setPhase('paused'); }
+  });
+  audio.addEventListener('ended', () => {
+    if (!source) return;
+    if (source.kind === 'live') toReplay();
+    else setPhase('done');
+  });
+  audio.addEventListener('error', () => {
+    if (!source || hls || !audio.error) return; // hls.js reports its own errors
+    if (source.mode === 'native') fallback(source, 'native: ' + audio.error.message);
+    else if (source.kind === 'live') {
+      const src = source;
+      poll().then(() => { if (source === src) space.state === 'ended' ? toReplay() : failed(src); });
+    } else failed(source);
+  });
+
+  $('seek').addEventListener('input', () => { seeking = true; $('elapsed').textContent = clock($('seek').value); });
+  $('seek').addEventListener('change', () => { audio.currentTime = Number($('seek').value); seeking = false; });
+
+  const vol = $('volume'), mute = $('mute');
+  try {
+    const v = parseFloat(localStorage.getItem('onair.volume'));
+    if (v >= 0 && v <= 1) vol.value = v;
+  } catch { /* storage may be off */ }
+  audio.volume = Number(vol.value);
+  vol.addEventListener('input', () => {
+    audio.volume = Number(vol.value);
+    audio.muted = false;
+    try { localStorage.setItem('onair.volume', vol.value); } catch { /* ignore */ }
+  });
+  mute.addEventListener('click', () => { audio.muted = !audio.muted; });
+  audio.addEventListener('volumechange', () => {
+    const off = audio.muted || audio.volume === 0;
+    mute.setAttribute('aria-pressed', String(off));
+  });
+
+  if ('mediaSession' in navigator && window.MediaMetadata) {
+    navigator.mediaSession.metadata = new MediaMetadata({ title: root.dataset.title, artist: 'onair' });
+    navigator.mediaSession.setActionHandler('play', () => { if (phase !== 'playing') playBtn.click(); });
+    navigator.mediaSession.setActionHandler('pause', () => { if (phase === 'playing') playBtn.click(); });
+  }
+
+  setPhase('idle');
+  setInterval(render, 500);
+  if (space.state !== 'ended') {
+    poll();
+    if (pickMode() === 'hls.js') loadHlsJs(); // ready before the tap
+  }
+})();
