@@ -67,6 +67,7 @@ func (s *Stream) Serve(ctx context.Context, w http.ResponseWriter, firstWait tim
 	h := w.Header()
 	h.Set("Content-Type", "audio/ogg")
 	h.Set("Cache-Control", "no-cache, no-store")
+	h.Set("X-Accel-Buffering", "no") // proxies must stream it, not buffer a slow listener's backlog
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set(HeaderFirstCapture, strconv.FormatInt(first.Capture.UnixMilli(), 10))
 	h.Set(HeaderFirstGranule, strconv.FormatUint(first.StartGranule(), 10))
@@ -74,7 +75,7 @@ func (s *Stream) Serve(ctx context.Context, w http.ResponseWriter, firstWait tim
 	rc := http.NewResponseController(w)
 	_ = rc.SetWriteDeadline(time.Now().Add(writeTimeout))
 	// Headers numbered to run into the first page: contiguous page numbers.
-	if err := s.write(w, &st, s.pager.HeadersBefore(first.Seq+1)); err != nil {
+	if err := s.write(w, &st, s.pager.HeadersBefore(first.Seq)); err != nil {
 		return st, err
 	}
 	return st, s.pump(ctx, rc, w, cursor, &st)

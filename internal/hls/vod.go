@@ -14,8 +14,9 @@ import (
 // is a single cacheable file that also downloads and plays on its own.
 // start is the capture time of the show's first frame.
 func VOD(uri string, idx fmp4.Index, start time.Time) []byte {
+	segs := group(idx.Fragments)
 	target := 1
-	for _, f := range idx.Fragments {
+	for _, f := range segs {
 		target = max(target, int(math.Round(dur(f))))
 	}
 	b := make([]byte, 0, 256+64*len(idx.Fragments))
@@ -25,7 +26,7 @@ func VOD(uri string, idx fmp4.Index, start time.Time) []byte {
 	if !start.IsZero() {
 		b = fmt.Appendf(b, "#EXT-X-PROGRAM-DATE-TIME:%s\n", start.UTC().Format("2006-01-02T15:04:05.000Z"))
 	}
-	for _, f := range idx.Fragments {
+	for _, f := range segs {
 		b = fmt.Appendf(b, "#EXTINF:%.3f,\n#EXT-X-BYTERANGE:%d@%d\n%s\n", dur(f), f.Size, f.Offset, uri)
 	}
 	return append(b, "#EXT-X-ENDLIST\n"...)
@@ -33,4 +34,23 @@ func VOD(uri string, idx fmp4.Index, start time.Time) []byte {
 
 func dur(f fmp4.FragmentInfo) float64 {
 	return float64(f.Samples*program.FrameSamples) / program.SampleRate
+}
+
+// vodSegment is how long replay segments are: fragments are grouped until
+// a segment holds this much.
+const vodSegment = 2 * time.Second
+
+// group joins consecutive fragments (contiguous in the file) into segments
+// of about vodSegment each.
+func group(frags []fmp4.FragmentInfo) []fmp4.FragmentInfo {
+	var out []fmp4.FragmentInfo
+	for _, f := range frags {
+		if n := len(out); n > 0 && dur(out[n-1]) < vodSegment.Seconds() && out[n-1].Offset+out[n-1].Size == f.Offset {
+			out[n-1].Size += f.Size
+			out[n-1].Samples += f.Samples
+			continue
+		}
+		out = append(out, f)
+	}
+	return out
 }

@@ -40,7 +40,7 @@ func TestPagerReaderRoundTrip(t *testing.T) {
 	if len(pages) != 5 || !pages[4].EOS || pages[4].Frames != 3 {
 		t.Fatalf("pages: %d, last %+v", len(pages), pages[len(pages)-1])
 	}
-	if g := pages[0].Granule; g != program.PreSkip+5*960 {
+	if g := pages[0].Granule; g != 5*960 {
 		t.Fatalf("first granule %d", g)
 	}
 	if pages[1].StartGranule() != pages[0].Granule || !pages[1].Capture.Equal(in[5].Capture) {

@@ -44,7 +44,7 @@ func NewPager(serial uint32, framesPerPage, channels int) *Pager {
 		framesPerPage = 1
 	}
 	return &Pager{serial: serial, framesPerPage: framesPerPage, channels: channels,
-		seq: firstAudioSeq, lastEnd: program.PreSkip}
+		seq: firstAudioSeq}
 }
 
 // Headers returns the OpusHead and OpusTags pages for a stream that starts
@@ -71,7 +71,8 @@ func (pg *Pager) Push(f program.Frame) (Page, bool) {
 			pg.first = f
 		}
 		pg.pending = append(pg.pending, f.Packet)
-		pg.lastEnd = program.PreSkip + f.PTS + f.Samples()
+		// RFC 7845: the granule counts decoded samples, pre-skip included.
+		pg.lastEnd = f.PTS + f.Samples()
 		if len(pg.pending) < pg.framesPerPage && lacingValues(pg.pending) < maxSegments-8 {
 			return Page{}, false
 		}

@@ -38,9 +38,10 @@ func (e *FormatError) Unwrap() error { return e.Err }
 type Reader struct {
 	r      *bufio.Reader
 	off    int64
-	serial uint32
-	pages  int
-	eos    bool
+	serial  uint32
+	pages   int
+	eos     bool
+	granule uint64 // of the last page read
 
 	hdr     [headerLen + maxSegments]byte
 	body    []byte
@@ -70,6 +71,9 @@ func (rd *Reader) NextPacket() ([]byte, error) {
 	rd.queue = rd.queue[1:]
 	return p, nil
 }
+
+// Granule is the granule position of the last page read.
+func (rd *Reader) Granule() uint64 { return rd.granule }
 
 func (rd *Reader) fail(err error) error { return &FormatError{Offset: rd.off, Err: err} }
 
@@ -136,6 +140,7 @@ func (rd *Reader) checkPage(h, seg []byte) error {
 	}
 	rd.pages++
 	rd.eos = flags&FlagEOS != 0
+	rd.granule = binary.LittleEndian.Uint64(h[6:14])
 	return nil
 }
 

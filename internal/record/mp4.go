@@ -1,16 +1,20 @@
 package record
 
 import (
+	"bufio"
 	"fmt"
 	"os"
 	"strings"
 
 	"github.com/onair-live/onair/internal/fmp4"
+	"github.com/onair-live/onair/internal/ogg"
 	"github.com/onair-live/onair/internal/program"
 )
 
-// SegmentFrames is the length of a replay HLS segment: 2 s of 20 ms frames.
-const SegmentFrames = 100
+// FragmentFrames is the length of one fragment of the MP4 copy: 200 ms,
+// so a crash loses little more than the sync interval. The replay playlist
+// groups fragments into segments.
+const FragmentFrames = 10
 
 // MP4Path is where the fragmented-MP4 copy of the recording at oggPath
 // lives: the replay's HLS segments, addressed by byte range.
@@ -18,8 +22,7 @@ func MP4Path(oggPath string) string {
 	return strings.TrimSuffix(oggPath, ".opus") + ".mp4"
 }
 
-// mp4Sink writes the program as fragmented MP4, one fragment per replay
-// segment. Its errors are kept apart from the Ogg file's: either copy
+// mp4Sink writes the program as fragmented MP4. Its errors are kept apart from the Ogg file's: either copy
 // alone is a complete recording.
 type mp4Sink struct {
 	f       *os.File
@@ -48,7 +51,7 @@ func (m *mp4Sink) push(f program.Frame) {
 		m.first = f
 	}
 	m.pending = append(m.pending, f.Packet)
-	if len(m.pending) == SegmentFrames {
+	if len(m.pending) == FragmentFrames {
 		m.flush()
 	}
 }
@@ -80,4 +83,23 @@ func (m *mp4Sink) close() error {
 		m.err = err
 	}
 	return m.err
+}
+
+// RecoveredSeconds is the program duration the Ogg recording at oggPath
+// holds up to its last intact page: for a show whose server died before
+// writing the end of stream.
+func RecoveredSeconds(oggPath string) float64 {
+	f, err := os.Open(oggPath)
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	rd := ogg.NewReader(bufio.NewReaderSize(f, 256<<10))
+	var granule uint64
+	for {
+		if _, err := rd.NextPacket(); err != nil {
+			return Seconds(granule)
+		}
+		granule = rd.Granule()
+	}
 }

@@ -227,7 +227,7 @@ func TestCloseWakesWaitersWhoDrainThenSeeClosed(t *testing.T) {
 	r.Append(6)
 	r.Append(7)
 	r.Close()
-	r.Close() // idempotent
+	r.Close()   // idempotent
 	r.Append(8) // no-op on a closed ring
 	wg.Wait()
 	for i := range waiters {

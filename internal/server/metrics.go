@@ -6,7 +6,7 @@ import (
 )
 
 // metricHLS counts HLS requests this node answered, by kind and status
-// class: with a cache in front, the origin should see about one part
+// code: with a cache in front, the origin should see about one part
 // request per part, whatever the audience.
 var metricHLS = promauto.NewCounterVec(prometheus.CounterOpts{
 	Name: "onair_hls_requests_total", Help: "HLS requests answered, by kind (playlist, blocking_playlist, part, segment, init) and status code.",

@@ -257,6 +257,7 @@ func (e *env) scheduled(title string, in time.Duration) (string, string) {
 // hears it through HLS in real time; when the host ends the show, the page
 // moves on to the replay, which plays too.
 func TestPageListenLiveThenReplay(t *testing.T) {
+	t.Parallel() // each has its own server and browser
 	e := startServer(t)
 	b := newBrowser(t, e, 2*time.Minute)
 	id, tok := e.space("Browser show")
@@ -306,6 +307,7 @@ func TestPageListenLiveThenReplay(t *testing.T) {
 // TestPageHLSFailureFallsBackToOgg blocks the LL-HLS URLs in the browser:
 // hls.js gives up and the page plays the progressive Ogg stream instead.
 func TestPageHLSFailureFallsBackToOgg(t *testing.T) {
+	t.Parallel() // each has its own server and browser
 	e := startServer(t)
 	b := newBrowser(t, e, time.Minute)
 	id, tok := e.space("Ogg show")
@@ -334,6 +336,7 @@ func TestPageHLSFailureFallsBackToOgg(t *testing.T) {
 // TestPageScheduledCountdown opens a scheduled show: a countdown to its start;
 // a listener who pressed play waits, and hears the show as soon as it starts.
 func TestPageScheduledCountdown(t *testing.T) {
+	t.Parallel() // each has its own server and browser
 	e := startServer(t)
 	b := newBrowser(t, e, time.Minute)
 	id, tok := e.scheduled("Later today", time.Hour+30*time.Second)
@@ -368,6 +371,7 @@ func TestPageScheduledCountdown(t *testing.T) {
 // TestIndexListsSpaces opens / with nothing on (a friendly empty state),
 // then sees a live and a scheduled space appear without a reload.
 func TestIndexListsSpaces(t *testing.T) {
+	t.Parallel() // each has its own server and browser
 	e := startServer(t)
 	b := newBrowser(t, e, time.Minute)
 	b.run(chromedp.Navigate(e.pub+"/"), chromedp.WaitVisible(chromedp.ID("empty")))

@@ -84,7 +84,9 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.hub = fanout.NewHub(s.bus, fanout.Config{BurstPages: 5})
-	if err := s.startRTC(); err != nil {
+	// The admin key is made only once the ports are ours, so a first start
+	// that fails never leaves a key that was not shown.
+	if err := errors.Join(s.loadAdminKey(), s.startRTC()); err != nil {
 		s.st.Close()
 		s.pubLn.Close()
 		s.hostLn.Close()
@@ -108,20 +110,24 @@ func (s *Server) openState() error {
 	if s.keys, err = st.TicketKeys(); err != nil {
 		return fail(err)
 	}
-	key, generated, err := adminKey(s.cfg.DataDir, s.cfg.AdminKey)
-	if err != nil {
-		return fail(err)
-	}
-	s.admin = store.HashToken(key)
-	if generated {
-		s.GeneratedAdminKey = key
-	}
 	s.mgr, err = space.NewManager(st, s.bus, space.Config{DataDir: s.cfg.DataDir, Bitrate: s.cfg.Bitrate,
 		MaxSpeakers: s.cfg.MaxSpeakers}, s.log)
 	if err != nil {
 		return fail(err)
 	}
 	return s.mgr.Recover()
+}
+
+func (s *Server) loadAdminKey() error {
+	key, generated, err := adminKey(s.cfg.DataDir, s.cfg.AdminKey)
+	if err != nil {
+		return err
+	}
+	s.admin = store.HashToken(key)
+	if generated {
+		s.GeneratedAdminKey = key
+	}
+	return nil
 }
 
 func (s *Server) startRTC() error {

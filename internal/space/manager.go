@@ -77,9 +77,12 @@ func (m *Manager) Recover() error {
 		if sp.State != store.Live {
 			continue
 		}
-		m.log.Warn("space was live when the server stopped; ending it", "space", sp.ID)
+		// The fMP4 copy is indexed by its fragments; whatever was synced
+		// before the crash is the replay.
+		secs := record.RecoveredSeconds(m.RecordingPath(sp.ID))
+		m.log.Warn("space was live when the server stopped; ending it", "space", sp.ID, "recorded_s", secs)
 		_, err := m.st.UpdateSpace(sp.ID, func(s *store.Space) error {
-			s.State, s.EndedAt = store.Ended, time.Now().UTC()
+			s.State, s.EndedAt, s.RecordedSeconds = store.Ended, time.Now().UTC(), secs
 			return nil
 		})
 		if err != nil {

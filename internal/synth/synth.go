@@ -114,9 +114,24 @@ type Pusher interface {
 // Run pushes src to p in real time, one 20 ms packet per tick, until ctx is
 // done or p refuses a packet.
 func Run(ctx context.Context, p Pusher, src Source) error {
+	return RunAhead(ctx, p, src, 0)
+}
+
+// RunAhead is Run with the first ahead packets sent at once: a speaker
+// whose buffer rides out scheduling hiccups of that many frames.
+func RunAhead(ctx context.Context, p Pusher, src Source, ahead int) error {
 	e, err := NewEncoder(src)
 	if err != nil {
 		return err
+	}
+	for range ahead {
+		pkt, err := e.Next()
+		if err != nil {
+			return err
+		}
+		if err := p.Push(ctx, pkt, program.FrameSamples); err != nil {
+			return err
+		}
 	}
 	t := time.NewTicker(program.FrameDuration)
 	defer t.Stop()

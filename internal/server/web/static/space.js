@@ -117,7 +117,7 @@
     start(source);
   }
 
-  async function failed(src) {
+  function failed(src) {
     if (src.kind === 'live' && wanted) { // a network blip: join again shortly
       detach();
       setPhase('connecting', 'Connection lost. Reconnecting…');
