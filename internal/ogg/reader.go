@@ -36,8 +36,8 @@ func (e *FormatError) Unwrap() error { return e.Err }
 // Reader demuxes one logical Ogg stream into packets. It is strict: an
 // encoder's stream must be clean, so any damage is an error, never a guess.
 type Reader struct {
-	r      *bufio.Reader
-	off    int64
+	r       *bufio.Reader
+	off     int64
 	serial  uint32
 	pages   int
 	eos     bool
