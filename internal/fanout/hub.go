@@ -3,6 +3,7 @@
 package fanout
 
 import (
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,6 +22,15 @@ type Config struct {
 	BurstPages    int // pages sent at once to a new listener so its player starts fast
 	HLS           hls.Config
 	Linger        time.Duration // how long an ended stream stays for HLS players to finish
+	// WriteBatch, when set, makes the Ogg writers send every WriteBatch
+	// instead of at every page: fewer, larger writes (throughput) for a
+	// little more delay (latency).
+	WriteBatch time.Duration
+	// StallCut cuts a listener whose connection took nothing for this long.
+	StallCut time.Duration
+	// Writers is the number of writer goroutines per space (default: one
+	// per CPU).
+	Writers int
 }
 
 func (c *Config) defaults() {
@@ -34,6 +44,12 @@ func (c *Config) defaults() {
 		c.BurstPages = 0
 	}
 	c.HLS = c.HLS.WithDefaults()
+	if c.StallCut <= 0 {
+		c.StallCut = writeTimeout
+	}
+	if c.Writers <= 0 {
+		c.Writers = runtime.GOMAXPROCS(0)
+	}
 	if c.Linger <= 0 {
 		c.Linger = time.Minute
 	}
@@ -64,7 +80,12 @@ type Stream struct {
 	// HLS is the LL-HLS packaging of the same program.
 	HLS     *hls.Packager
 	hlsSeen seen
-	cancel  func()
+	// Attached Ogg listeners are spread over shards, each a writer goroutine.
+	shards   []*shard
+	attached atomic.Uint64
+	stop     chan struct{}
+	stopOnce sync.Once
+	cancel   func()
 }
 
 // Stream returns the space's stream, subscribing to its program on first use.
@@ -76,10 +97,19 @@ func (h *Hub) Stream(space string) *Stream {
 	}
 	s := &Stream{Space: space, cfg: h.cfg, ring: ring.New[ogg.Page](h.cfg.RingPages),
 		pager: ogg.NewPager(program.Serial(space), h.cfg.FramesPerPage, 1), HLS: hls.New(h.cfg.HLS)}
+	s.stop = make(chan struct{})
+	for range h.cfg.Writers {
+		sh := &shard{s: s, wake: make(chan struct{}, 1)}
+		s.shards = append(s.shards, sh)
+		go sh.run()
+	}
 	h.streams[space] = s
 	s.cancel = h.bus.Subscribe(space, func(f program.Frame) { h.onFrame(s, f) })
 	return s
 }
+
+// halt stops the stream's writers; they close the connections left.
+func (s *Stream) halt() { s.stopOnce.Do(func() { close(s.stop) }) }
 
 // Config returns the hub's settings, defaults filled in.
 func (h *Hub) Config() Config { return h.cfg }
@@ -110,6 +140,7 @@ func (h *Hub) Close() {
 		s.cancel()
 		s.ring.Close()
 		s.HLS.Push(program.Frame{End: true})
+		s.halt()
 		delete(h.streams, id)
 	}
 }
@@ -137,4 +168,5 @@ func (h *Hub) retire(s *Stream) {
 	}
 	h.mu.Unlock()
 	s.cancel()
+	s.halt()
 }

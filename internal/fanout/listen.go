@@ -21,6 +21,10 @@ var (
 		Name: "onair_listener_skipped_pages_total", Help: "Pages a slow listener missed because it fell behind the ring."})
 	metricBytes = promauto.NewCounter(prometheus.CounterOpts{
 		Name: "onair_fanout_bytes_total", Help: "Bytes written to progressive Ogg listeners."})
+	metricCut = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "onair_listener_cut_total", Help: "Ogg listeners cut because their connection took nothing for the stall limit."})
+	metricSkippedListeners = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "onair_listener_skipped_total", Help: "Ogg listeners who left after having been skipped forward at least once."})
 )
 
 // Response headers that let a client measure glass-to-glass latency: the

@@ -30,7 +30,7 @@ func (s *Server) handlePlaylist(w http.ResponseWriter, r *http.Request) {
 	}
 	w = counted(w, kind)
 	id := r.PathValue("id")
-	claims, ok := s.checkTicket(w, r, id)
+	claims, ok := s.checkTicketAt(w, r, id, time.Now().Add(-hlsGrace))
 	if !ok {
 		return
 	}

@@ -11,8 +11,15 @@ import (
 	"github.com/onair-live/onair/internal/ticket"
 )
 
-// ticketCookie carries the join ticket for players that cannot add ?t=.
-const ticketCookie = "onair_ticket"
+// ticketCookie names the cookie that carries a space's join ticket, for
+// players that cannot add ?t=. One per space: joining another space in
+// another tab must not replace it.
+func ticketCookie(space string) string { return "onair_ticket_" + space }
+
+// hlsGrace is how long after its expiry a ticket still opens HLS playlists:
+// an HLS player keeps fetching for the whole show with the URL it was
+// given, while the expiry only bounds when a listener may start.
+const hlsGrace = 12 * time.Hour
 
 type joinResp struct {
 	Ticket   string      `json:"ticket"`
@@ -42,7 +49,7 @@ func (s *Server) handleJoin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.hub.Stream(sp.ID) // packaging starts now, so the playlist is ready when the player asks
-	http.SetCookie(w, &http.Cookie{Name: ticketCookie, Value: tok, Path: "/", Expires: c.Expires,
+	http.SetCookie(w, &http.Cookie{Name: ticketCookie(sp.ID), Value: tok, Path: "/", Expires: c.Expires.Add(hlsGrace),
 		HttpOnly: true, SameSite: http.SameSiteLaxMode})
 	writeJSON(w, http.StatusOK, joinResp{Ticket: tok, Expires: c.Expires, State: sp.State,
 		StartsAt: sp.StartsAt, Title: sp.Title,
@@ -55,9 +62,14 @@ func (s *Server) handleJoin(w http.ResponseWriter, r *http.Request) {
 // none, 403 when it is forged, expired or for another space. It costs one
 // HMAC and no store lookup, so it runs before anything else.
 func (s *Server) checkTicket(w http.ResponseWriter, r *http.Request, id string) (ticket.Claims, bool) {
+	return s.checkTicketAt(w, r, id, time.Now())
+}
+
+// checkTicketAt is checkTicket with the ticket judged as of at.
+func (s *Server) checkTicketAt(w http.ResponseWriter, r *http.Request, id string, at time.Time) (ticket.Claims, bool) {
 	tok := r.URL.Query().Get("t")
 	if tok == "" {
-		if c, err := r.Cookie(ticketCookie); err == nil {
+		if c, err := r.Cookie(ticketCookie(id)); err == nil {
 			tok = c.Value
 		}
 	}
@@ -65,7 +77,7 @@ func (s *Server) checkTicket(w http.ResponseWriter, r *http.Request, id string) 
 		writeError(w, http.StatusUnauthorized, "no_ticket", "missing ticket: POST /api/v1/spaces/"+id+"/join first, then pass ?t=TICKET")
 		return ticket.Claims{}, false
 	}
-	c, err := s.keys.Verify(tok, id, time.Now())
+	c, err := s.keys.Verify(tok, id, at)
 	if err != nil {
 		msg := "invalid ticket"
 		switch {
@@ -107,12 +119,10 @@ func (s *Server) handleLive(w http.ResponseWriter, r *http.Request) {
 	if sp.State == store.Live {
 		firstWait = 5 * time.Second
 	}
-	st, err := s.hub.Stream(id).Serve(r.Context(), w, firstWait)
+	err := s.hub.Stream(id).Attach(r.Context(), w, firstWait)
 	if errors.Is(err, fanout.ErrNoProgram) {
 		writeError(w, http.StatusServiceUnavailable, "no_program", "the program is not available; try again")
-		return
 	}
-	s.log.Debug("listener left", "space", id, "bytes", st.Bytes, "skipped", st.Skipped, "ended", st.Ended, "err", err)
 }
 
 // handleReplay serves the Ogg/Opus recording once the show has ended.

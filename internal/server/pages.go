@@ -49,7 +49,7 @@ type publicSpace struct {
 
 func (s *Server) public(sp store.Space) publicSpace {
 	p := publicSpace{ID: sp.ID, Title: sp.Title, State: sp.State, StartsAt: sp.StartsAt,
-		StartedAt: sp.StartedAt, Listeners: s.hub.Listeners(sp.ID)}
+		StartedAt: sp.StartedAt, Listeners: s.listeners(sp.ID)}
 	if sp.State == store.Ended {
 		p.Replay = "/replay/" + sp.ID + ".opus"
 	}

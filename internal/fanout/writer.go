@@ -1,0 +1,301 @@
+package fanout
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"runtime"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"github.com/onair-live/onair/internal/ogg"
+	"golang.org/x/sys/unix"
+)
+
+// Attach serves one progressive Ogg listener without a goroutine of its
+// own: once the first page exists it takes over the HTTP connection and
+// hands it to the stream's writers, which send pages to every listener
+// with non-blocking vectored writes of the shared page bytes. A listener
+// then costs a few hundred bytes instead of a goroutine and its buffers.
+// Attach returns once the listener is handed over (nil), or an error while
+// the caller may still answer (ErrNoProgram, ctx errors); when the
+// connection cannot be taken over it falls back to Serve.
+func (s *Stream) Attach(ctx context.Context, w http.ResponseWriter, firstWait time.Duration) error {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		_, err := s.Serve(ctx, w, firstWait)
+		return err
+	}
+	s.listeners.Add(1)
+	metricListeners.Inc()
+	cursor, first, err := s.waitFirst(ctx, firstWait)
+	if err != nil {
+		s.listenerLeft()
+		return err
+	}
+	conn, _, err := hj.Hijack()
+	if err != nil {
+		s.listenerLeft()
+		return err
+	}
+	tcp, ok := conn.(*net.TCPConn)
+	var raw syscall.RawConn
+	if ok {
+		raw, err = tcp.SyscallConn()
+	}
+	if !ok || err != nil {
+		conn.Close() // not a plain TCP socket: nothing to serve it with
+		s.listenerLeft()
+		return errors.New("fanout: connection is not TCP")
+	}
+	// A bounded socket buffer (seconds of audio) bounds the kernel memory a
+	// listener holds and lets a stalled one be seen as such.
+	_ = tcp.SetWriteBuffer(sndBuf)
+	head := append(responseHead(first), s.pager.HeadersBefore(first.Seq)...)
+	e := &ear{conn: tcp, raw: raw, cursor: cursor, pending: head, progress: time.Now()}
+	s.shards[int(cursor+uint64(s.attached.Add(1)))%len(s.shards)].add(e)
+	return nil
+}
+
+func (s *Stream) listenerLeft() {
+	s.listeners.Add(-1)
+	metricListeners.Dec()
+}
+
+// responseHead is the HTTP response header of a listener's stream. The
+// body runs until the connection closes: no chunk framing per write.
+func responseHead(first ogg.Page) []byte {
+	b := make([]byte, 0, 320)
+	b = append(b, "HTTP/1.1 200 OK\r\nContent-Type: audio/ogg\r\nCache-Control: no-cache, no-store\r\n"...)
+	b = append(b, "X-Accel-Buffering: no\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n"...)
+	b = append(b, HeaderFirstCapture+": "...)
+	b = strconv.AppendInt(b, first.Capture.UnixMilli(), 10)
+	b = append(b, "\r\n"+HeaderFirstGranule+": "...)
+	b = strconv.AppendUint(b, first.StartGranule(), 10)
+	return append(b, "\r\n\r\n"...)
+}
+
+// sndBuf is the socket send buffer of an attached listener: at 48 kb/s,
+// about ten seconds of audio (Linux doubles it for bookkeeping).
+const sndBuf = 64 << 10
+
+// ear is one attached listener. Only its shard's goroutine touches it.
+type ear struct {
+	conn     *net.TCPConn
+	raw      syscall.RawConn
+	cursor   uint64    // next ring page to send
+	pending  []byte    // the rest of a page (or the response head) partly sent
+	progress time.Time // last write that moved bytes, or last time caught up
+	st       ListenStats
+}
+
+// shard is one writer goroutine and the listeners it serves.
+type shard struct {
+	s    *Stream
+	mu   sync.Mutex
+	in   []*ear // newcomers, handed over under mu
+	wake chan struct{}
+
+	ears  []*ear // run goroutine only
+	pages []ogg.Page
+	iov   []unix.Iovec
+}
+
+func (sh *shard) add(e *ear) {
+	sh.mu.Lock()
+	sh.in = append(sh.in, e)
+	sh.mu.Unlock()
+	select {
+	case sh.wake <- struct{}{}:
+	default:
+	}
+}
+
+// run writes to the shard's listeners whenever pages arrive (or every
+// WriteBatch, which batches several pages per write), until the stream
+// stops.
+func (sh *shard) run() {
+	var tick <-chan time.Time
+	if b := sh.s.cfg.WriteBatch; b > 0 {
+		t := time.NewTicker(b)
+		defer t.Stop()
+		tick = t.C
+	}
+	retry := time.NewTimer(time.Hour)
+	defer retry.Stop()
+	blocked := false
+	for {
+		rd := sh.s.ring.ReadFrom(sh.s.ring.Head(), nil, 0)
+		var more <-chan struct{}
+		switch {
+		case rd.Closed && len(sh.ears) > 0 && !blocked:
+			// The end: send it to everyone now, then close.
+			if blocked = sh.flushAll(time.Now()); blocked {
+				retry.Reset(retryFull)
+			}
+			continue
+		case tick == nil && !rd.Closed:
+			more = rd.Wait
+		}
+		select {
+		case <-more:
+		case <-tick:
+		case <-retry.C:
+		case <-sh.wake:
+		case <-sh.s.stop:
+			sh.closeAll()
+			return
+		}
+		// Listeners whose socket was full are retried soon, not only at
+		// the next page.
+		if blocked = sh.flushAll(time.Now()); blocked {
+			retry.Reset(retryFull)
+		}
+	}
+}
+
+// retryFull is how soon a listener whose socket buffer was full is retried.
+const retryFull = 50 * time.Millisecond
+
+// flushAll serves every listener once; it reports whether any still has
+// bytes waiting for room in its socket.
+func (sh *shard) flushAll(now time.Time) (blocked bool) {
+	sh.mu.Lock()
+	sh.ears = append(sh.ears, sh.in...)
+	clear(sh.in)
+	sh.in = sh.in[:0]
+	sh.mu.Unlock()
+	keep := sh.ears[:0]
+	for _, e := range sh.ears {
+		if sh.flush(e, now) {
+			keep = append(keep, e)
+			blocked = blocked || len(e.pending) > 0
+		} else {
+			sh.finish(e)
+		}
+	}
+	clear(sh.ears[len(keep):])
+	sh.ears = keep
+	return blocked
+}
+
+// flush sends what listener e is missing; false when e is done (the end
+// was sent, it went away, or it was too slow for too long).
+func (sh *shard) flush(e *ear, now time.Time) bool {
+	r := sh.s.ring
+	if oldest := r.Oldest(); e.cursor < oldest {
+		// Too slow: skip to near the live edge rather than dribble old audio.
+		to := max(oldest, r.Head()-min(r.Head(), uint64(sh.s.cfg.BurstPages)))
+		e.st.Skipped += to - e.cursor
+		metricSkips.Add(float64(to - e.cursor))
+		e.cursor = to
+	}
+	rd := r.ReadFrom(e.cursor, sh.pages[:0], maxBatch)
+	sh.pages = rd.Items
+	if len(e.pending) == 0 && len(rd.Items) == 0 {
+		e.progress = now
+		return !rd.Closed
+	}
+	n, err := sh.writev(e, rd.Items)
+	if err != nil {
+		return false
+	}
+	if n > 0 {
+		e.progress = now
+		e.st.Bytes += int64(n)
+		metricBytes.Add(float64(n))
+	}
+	sh.consume(e, rd.Items, n)
+	if rd.Closed && len(e.pending) == 0 && e.cursor == rd.Next {
+		return false // everything, EOS included, is out
+	}
+	return now.Sub(e.progress) < sh.s.cfg.StallCut
+}
+
+// consume advances e past n bytes written from its pending bytes and pages.
+func (sh *shard) consume(e *ear, pages []ogg.Page, n int) {
+	k := min(n, len(e.pending))
+	e.pending, n = e.pending[k:], n-k
+	if len(e.pending) > 0 {
+		return
+	}
+	for _, p := range pages {
+		if n == 0 {
+			return
+		}
+		e.cursor++
+		e.st.Pages++
+		e.st.Ended = p.EOS
+		if n < len(p.Data) {
+			e.pending = p.Data[n:]
+			return
+		}
+		n -= len(p.Data)
+	}
+}
+
+// writev writes e's pending bytes and pages in one non-blocking syscall; a
+// full socket buffer is no error, just no progress.
+func (sh *shard) writev(e *ear, pages []ogg.Page) (int, error) {
+	iov := sh.iov[:0]
+	if len(e.pending) > 0 {
+		iov = appendIovec(iov, e.pending)
+	}
+	for _, p := range pages {
+		iov = appendIovec(iov, p.Data)
+	}
+	sh.iov = iov
+	var n int
+	var werr error
+	err := e.raw.Write(func(fd uintptr) bool {
+		r, _, errno := unix.Syscall(unix.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&iov[0])), uintptr(len(iov)))
+		n = int(r)
+		if errno != 0 {
+			n, werr = 0, errno
+		}
+		return true // never park the writer on one listener's socket
+	})
+	runtime.KeepAlive(pages)
+	runtime.KeepAlive(e.pending)
+	clear(iov) // drop references to page memory
+	switch {
+	case err != nil:
+		return 0, err
+	case werr == unix.EAGAIN, werr == unix.EINTR:
+		return 0, nil
+	}
+	return n, werr
+}
+
+func appendIovec(iov []unix.Iovec, b []byte) []unix.Iovec {
+	if len(b) == 0 {
+		return iov
+	}
+	v := unix.Iovec{Base: &b[0]}
+	v.SetLen(len(b))
+	return append(iov, v)
+}
+
+// finish closes a listener's connection and accounts for it.
+func (sh *shard) finish(e *ear) {
+	_ = e.conn.Close()
+	sh.s.listenerLeft()
+	if !e.st.Ended && time.Since(e.progress) >= sh.s.cfg.StallCut {
+		metricCut.Inc()
+	}
+	if e.st.Skipped > 0 {
+		metricSkippedListeners.Inc()
+	}
+}
+
+func (sh *shard) closeAll() {
+	sh.flushAll(time.Now()) // take newcomers, send what can go without waiting
+	for _, e := range sh.ears {
+		sh.finish(e)
+	}
+	sh.ears = nil
+}
