@@ -9,9 +9,12 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
+	"github.com/onair-live/onair/internal/rtc"
 	"github.com/onair-live/onair/internal/server"
 )
 
@@ -27,6 +30,11 @@ func serverFlags(fs *flag.FlagSet, cfg *server.Config, logLevel *string) {
 	fs.IntVar(&cfg.Bitrate, "bitrate", 48000, "program bitrate in bit/s (Opus, mono, 48 kHz)")
 	fs.IntVar(&cfg.MaxSpeakers, "max-speakers", 32, "most speakers mixed at once per space")
 	fs.DurationVar(&cfg.TicketTTL, "ticket-ttl", 10*time.Minute, "how long a join ticket stays valid for starting a stream")
+	fs.DurationVar(&cfg.OggBatch, "ogg-batch", 500*time.Millisecond,
+		"how often progressive Ogg listeners are written to (0: at every 100 ms page); larger batches cost less CPU per listener and add that much delay")
+	fs.IntVar(&cfg.WHEPMax, "whep-max", 200, "most WebRTC (WHEP) listeners on this node; past it, listeners are sent to HLS")
+	fs.Var((*portRange)(&cfg.RTC), "rtc-ports", "UDP port range for WebRTC, MIN-MAX (default: any free port)")
+	fs.Var((*ipList)(&cfg.RTC.PublicIPs), "rtc-public-ip", "public IP(s) to announce in WebRTC candidates when behind 1:1 NAT, comma-separated")
 	*logLevel = "info"
 	fs.Var((*levelFlag)(logLevel), "log-level", "log level: debug, info, warn, error")
 }
@@ -109,5 +117,42 @@ func waitAndShutdown(srv *server.Server, log *slog.Logger) error {
 		return err
 	}
 	log.Info("stopped")
+	return nil
+}
+
+// portRange is a WebRTC UDP port range flag, MIN-MAX.
+type portRange rtc.Config
+
+func (p *portRange) String() string {
+	if p == nil || p.UDPPortMin == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d-%d", p.UDPPortMin, p.UDPPortMax)
+}
+
+func (p *portRange) Set(v string) error {
+	lo, hi, ok := strings.Cut(v, "-")
+	a, err1 := strconv.ParseUint(lo, 10, 16)
+	b, err2 := strconv.ParseUint(hi, 10, 16)
+	if !ok || err1 != nil || err2 != nil || a == 0 || b < a {
+		return errors.New("want a port range such as 40000-40999")
+	}
+	p.UDPPortMin, p.UDPPortMax = uint16(a), uint16(b)
+	return nil
+}
+
+// ipList is a comma-separated list of IP addresses.
+type ipList []string
+
+func (l *ipList) String() string { return strings.Join(*l, ",") }
+
+func (l *ipList) Set(v string) error {
+	*l = nil
+	for _, s := range strings.Split(v, ",") {
+		if net.ParseIP(strings.TrimSpace(s)) == nil {
+			return fmt.Errorf("%q is not an IP address", s)
+		}
+		*l = append(*l, strings.TrimSpace(s))
+	}
 	return nil
 }

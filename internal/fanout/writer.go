@@ -133,26 +133,25 @@ func (sh *shard) run() {
 		var more <-chan struct{}
 		switch {
 		case rd.Closed && len(sh.ears) > 0 && !blocked:
-			// The end: send it to everyone now, then close.
-			if blocked = sh.flushAll(time.Now()); blocked {
-				retry.Reset(retryFull)
-			}
+			blocked = sh.flushAll(time.Now(), false) // the end: send it to everyone now
 			continue
 		case tick == nil && !rd.Closed:
 			more = rd.Wait
 		}
+		only := false
 		select {
 		case <-more:
 		case <-tick:
 		case <-retry.C:
+			only = true // just the listeners whose socket was full
 		case <-sh.wake:
+			sh.welcome(time.Now()) // newcomers start now, the rest wait their turn
+			continue
 		case <-sh.s.stop:
 			sh.closeAll()
 			return
 		}
-		// Listeners whose socket was full are retried soon, not only at
-		// the next page.
-		if blocked = sh.flushAll(time.Now()); blocked {
+		if blocked = sh.flushAll(time.Now(), only); blocked {
 			retry.Reset(retryFull)
 		}
 	}
@@ -161,20 +160,36 @@ func (sh *shard) run() {
 // retryFull is how soon a listener whose socket buffer was full is retried.
 const retryFull = 50 * time.Millisecond
 
-// flushAll serves every listener once; it reports whether any still has
-// bytes waiting for room in its socket.
-func (sh *shard) flushAll(now time.Time) (blocked bool) {
+// welcome takes the newcomers and sends them their start at once; during
+// a flash crowd that is one write per newcomer, not a pass over everyone.
+func (sh *shard) welcome(now time.Time) {
 	sh.mu.Lock()
-	sh.ears = append(sh.ears, sh.in...)
-	clear(sh.in)
-	sh.in = sh.in[:0]
+	in := sh.in
+	sh.in = nil
 	sh.mu.Unlock()
+	for _, e := range in {
+		if sh.flush(e, now) {
+			sh.ears = append(sh.ears, e)
+		} else {
+			sh.finish(e)
+		}
+	}
+}
+
+// flushAll serves every listener once (only those with bytes waiting, when
+// only is set); it reports whether any still has bytes waiting for room in
+// its socket.
+func (sh *shard) flushAll(now time.Time, only bool) (blocked bool) {
+	sh.welcome(now)
 	keep := sh.ears[:0]
 	for _, e := range sh.ears {
-		if sh.flush(e, now) {
+		switch {
+		case only && len(e.pending) == 0:
+			keep = append(keep, e)
+		case sh.flush(e, now):
 			keep = append(keep, e)
 			blocked = blocked || len(e.pending) > 0
-		} else {
+		default:
 			sh.finish(e)
 		}
 	}
@@ -293,7 +308,7 @@ func (sh *shard) finish(e *ear) {
 }
 
 func (sh *shard) closeAll() {
-	sh.flushAll(time.Now()) // take newcomers, send what can go without waiting
+	sh.flushAll(time.Now(), false) // take newcomers, send what can go without waiting
 	for _, e := range sh.ears {
 		sh.finish(e)
 	}

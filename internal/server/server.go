@@ -35,8 +35,9 @@ type Config struct {
 	Bitrate     int
 	MaxSpeakers int
 	TicketTTL   time.Duration
-	WHEPMax     int        // most WebRTC listeners on this node
-	RTC         rtc.Config // WebRTC ports and public addresses
+	WHEPMax     int           // most WebRTC listeners on this node
+	OggBatch    time.Duration // how often Ogg listeners are written to (0: every page)
+	RTC         rtc.Config    // WebRTC ports and public addresses
 	Log         *slog.Logger
 }
 
@@ -83,7 +84,7 @@ func New(cfg Config) (*Server, error) {
 		s.st.Close()
 		return nil, err
 	}
-	s.hub = fanout.NewHub(s.bus, fanout.Config{BurstPages: 5})
+	s.hub = fanout.NewHub(s.bus, fanout.Config{BurstPages: 5, WriteBatch: cfg.OggBatch})
 	// The admin key is made only once the ports are ours, so a first start
 	// that fails never leaves a key that was not shown.
 	if err := errors.Join(s.loadAdminKey(), s.startRTC()); err != nil {
