@@ -716,7 +716,8 @@ func TestServeEnvAndPorts(t *testing.T) {
 			t.Fatalf("serve exited: %v\n%s", p.err, p.stderr)
 		}
 		m = servingRE.FindStringSubmatch(p.stderr.String())
-		return m != nil
+		// stdout and stderr are read by separate goroutines: wait for both.
+		return m != nil && strings.Contains(p.stdout.String(), "adm_")
 	})
 	if !strings.HasPrefix(m[1], "http://127.0.0.1:") || !strings.HasPrefix(m[2], "http://127.0.0.1:") {
 		t.Errorf("$ONAIR_LISTEN/$ONAIR_HOST_LISTEN not honoured: public=%s host=%s", m[1], m[2])
@@ -803,6 +804,7 @@ func TestShow(t *testing.T) {
 	needFFmpeg(t)
 	data := t.TempDir()
 	s := startServer(t, data)
+	poll(t, 10*time.Second, "the admin key on stdout", func() bool { return strings.Contains(s.stdout.String(), "adm_") })
 	checkAdminKeyFile(t, data, adminKeyPrinted(t, s.stdout.String()))
 
 	sp := s.createSpace(t, "Tuesday talk")
