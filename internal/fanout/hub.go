@@ -99,7 +99,7 @@ func (h *Hub) Stream(space string) *Stream {
 		pager: ogg.NewPager(program.Serial(space), h.cfg.FramesPerPage, 1), HLS: hls.New(h.cfg.HLS)}
 	s.stop = make(chan struct{})
 	for range h.cfg.Writers {
-		sh := &shard{s: s, wake: make(chan struct{}, 1)}
+		sh := &shard{s: s, wake: make(chan struct{}, 1), done: make(chan struct{})}
 		s.shards = append(s.shards, sh)
 		go sh.run()
 	}
@@ -136,12 +136,26 @@ func (h *Hub) Listeners(space string) int64 {
 func (h *Hub) Close() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	var halted []*Stream
 	for id, s := range h.streams {
 		s.cancel()
 		s.ring.Close()
 		s.HLS.Push(program.Frame{End: true})
 		s.halt()
 		delete(h.streams, id)
+		halted = append(halted, s)
+	}
+	// The writers send what they can (the end of stream) and close their
+	// connections; the process may exit right after Close returns.
+	deadline := time.After(2 * time.Second)
+	for _, s := range halted {
+		for _, sh := range s.shards {
+			select {
+			case <-sh.done:
+			case <-deadline:
+				return
+			}
+		}
 	}
 }
 

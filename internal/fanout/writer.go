@@ -99,6 +99,7 @@ type shard struct {
 	mu   sync.Mutex
 	in   []*ear // newcomers, handed over under mu
 	wake chan struct{}
+	done chan struct{} // closed when the shard has closed its connections
 
 	ears  []*ear // run goroutine only
 	pages []ogg.Page
@@ -119,6 +120,7 @@ func (sh *shard) add(e *ear) {
 // WriteBatch, which batches several pages per write), until the stream
 // stops.
 func (sh *shard) run() {
+	defer close(sh.done)
 	var tick <-chan time.Time
 	if b := sh.s.cfg.WriteBatch; b > 0 {
 		t := time.NewTicker(b)
