@@ -19,6 +19,7 @@ Commands:
   serve     run a node: host port (speakers, control) and public port (listeners)
   space     create, list, start and end spaces on a running server
   demo      run a server with a synthetic speaker on air, and print where to listen
+  load      play a crowd of real listeners against a server and measure it
   version   print the version
 
 Every flag can also be set with an environment variable: --host-listen is
@@ -32,6 +33,7 @@ func main() {
 		"serve":   runServe,
 		"space":   runSpace,
 		"demo":    runDemo,
+		"load":    runLoad,
 		"version": runVersion,
 	}
 	if len(os.Args) < 2 {

@@ -132,6 +132,22 @@ func (h *Hub) Listeners(space string) int64 {
 	return s.listeners.Load() + int64(s.hlsSeen.count(time.Now()))
 }
 
+// Total counts the listeners of every space on this edge.
+func (h *Hub) Total() int64 {
+	h.mu.Lock()
+	streams := make([]*Stream, 0, len(h.streams))
+	for _, s := range h.streams {
+		streams = append(streams, s)
+	}
+	h.mu.Unlock()
+	var n int64
+	now := time.Now()
+	for _, s := range streams {
+		n += s.listeners.Load() + int64(s.hlsSeen.count(now))
+	}
+	return n
+}
+
 // Close ends every stream (listeners get what they have, then the end).
 func (h *Hub) Close() {
 	h.mu.Lock()

@@ -42,21 +42,23 @@ func (s *Stream) Attach(ctx context.Context, w http.ResponseWriter, firstWait ti
 		s.listenerLeft()
 		return err
 	}
-	tcp, ok := conn.(*net.TCPConn)
+	sc, ok := conn.(syscall.Conn)
 	var raw syscall.RawConn
 	if ok {
-		raw, err = tcp.SyscallConn()
+		raw, err = sc.SyscallConn()
 	}
 	if !ok || err != nil {
-		conn.Close() // not a plain TCP socket: nothing to serve it with
+		conn.Close() // not a socket (TLS, say): nothing to serve it with
 		s.listenerLeft()
-		return errors.New("fanout: connection is not TCP")
+		return errors.New("fanout: connection is not a socket")
 	}
 	// A bounded socket buffer (seconds of audio) bounds the kernel memory a
 	// listener holds and lets a stalled one be seen as such.
-	_ = tcp.SetWriteBuffer(sndBuf)
+	if wb, ok := conn.(interface{ SetWriteBuffer(int) error }); ok {
+		_ = wb.SetWriteBuffer(sndBuf)
+	}
 	head := append(responseHead(first), s.pager.HeadersBefore(first.Seq)...)
-	e := &ear{conn: tcp, raw: raw, cursor: cursor, pending: head, progress: time.Now()}
+	e := &ear{conn: conn, raw: raw, cursor: cursor, pending: head, progress: time.Now()}
 	s.shards[int(cursor+uint64(s.attached.Add(1)))%len(s.shards)].add(e)
 	return nil
 }
@@ -85,7 +87,7 @@ const sndBuf = 64 << 10
 
 // ear is one attached listener. Only its shard's goroutine touches it.
 type ear struct {
-	conn     *net.TCPConn
+	conn     net.Conn
 	raw      syscall.RawConn
 	cursor   uint64    // next ring page to send
 	pending  []byte    // the rest of a page (or the response head) partly sent

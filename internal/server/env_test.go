@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onair-live/onair/internal/gate"
 	"github.com/onair-live/onair/internal/server"
 )
 
@@ -26,13 +27,27 @@ type env struct {
 
 func startServer(t *testing.T) *env {
 	t.Helper()
+	return startServerWith(t, func(c *server.Config) { c.Gate = roomyGate })
+}
+
+// roomyGate is a gate that never stands in a functional test's way: one
+// test client makes more requests per second than any listener would.
+var roomyGate = gate.Config{JoinRate: 1e4, JoinPrefixRate: 1e5, MediaRate: 1e4, MediaPrefixRate: 1e5,
+	PageRate: 1e4, PagePrefixRate: 1e5, Conns: gate.ConnLimits{PerIP: 1e5, PerPrefix: 1e5, Rate: 1e5, Burst: 1e5},
+	Admit: gate.AdmitConfig{StartRate: 1e5, MaxRate: 1e5, MinRate: 1e5}, Mode: gate.Normal}
+
+// startServerWith starts a server whose config tune adjusts.
+func startServerWith(t *testing.T, tune func(*server.Config)) *env {
+	t.Helper()
 	dir := t.TempDir()
 	level := slog.LevelWarn
 	if testing.Verbose() {
 		level = slog.LevelDebug
 	}
-	srv, err := server.New(server.Config{Listen: "127.0.0.1:0", HostListen: "127.0.0.1:0", DataDir: dir,
-		Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))})
+	cfg := server.Config{Listen: "127.0.0.1:0", HostListen: "127.0.0.1:0", DataDir: dir,
+		Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))}
+	tune(&cfg)
+	srv, err := server.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

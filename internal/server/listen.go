@@ -43,6 +43,11 @@ func (s *Server) handleJoin(w http.ResponseWriter, r *http.Request) {
 			Replay: s.cfg.PublicURL + "/replay/" + sp.ID + ".opus"})
 		return
 	}
+	// Admission: under attack a proof of work first, then a place in line
+	// when the node takes newcomers more slowly than they come.
+	if !s.gate.Admit(w, r, sp.ID) {
+		return
+	}
 	tok, c, err := s.keys.Issue(sp.ID, s.cfg.TicketTTL, time.Now())
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, "ticket", err.Error())
@@ -74,6 +79,7 @@ func (s *Server) checkTicketAt(w http.ResponseWriter, r *http.Request, id string
 		}
 	}
 	if tok == "" {
+		s.gate.Count("ticket", "rejected", "no_ticket")
 		writeError(w, http.StatusUnauthorized, "no_ticket", "missing ticket: POST /api/v1/spaces/"+id+"/join first, then pass ?t=TICKET")
 		return ticket.Claims{}, false
 	}
@@ -86,6 +92,7 @@ func (s *Server) checkTicketAt(w http.ResponseWriter, r *http.Request, id string
 		case errors.Is(err, ticket.ErrWrongSpace):
 			msg = "ticket is for another space"
 		}
+		s.gate.Count("ticket", "rejected", "bad_ticket")
 		writeError(w, http.StatusForbidden, "bad_ticket", msg)
 		return c, false
 	}

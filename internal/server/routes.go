@@ -2,7 +2,9 @@ package server
 
 import (
 	"net/http"
+	"strings"
 
+	"github.com/onair-live/onair/internal/gate"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
@@ -20,8 +22,12 @@ func (s *Server) hostRoutes() http.Handler {
 	mux.HandleFunc("POST /whip/{id}", s.handleWHIP)
 	mux.HandleFunc("DELETE /whip/{id}/{session}", s.handleWHIPDelete)
 	mux.HandleFunc("PATCH /whip/{id}/{session}", s.handleNoTrickle)
+	mux.HandleFunc("GET /studio/{id}", s.handleStudio)
+	mux.HandleFunc("GET /static/{file...}", s.handleStatic)
 	mux.Handle("GET /metrics", promhttp.Handler())
 	mux.HandleFunc("GET /healthz", s.handleHealth)
+	mux.HandleFunc("GET /gate", s.handleGateStatus)
+	mux.HandleFunc("POST /api/v1/gate/mode", s.handleGateMode)
 	mux.HandleFunc("/", s.handleNotFound)
 	return mux
 }
@@ -47,7 +53,29 @@ func (s *Server) publicRoutes() http.Handler {
 	mux.HandleFunc("GET /replay/{id}/{file}", s.handleReplayHLS)
 	mux.HandleFunc("GET /healthz", s.handleHealth)
 	mux.HandleFunc("/", s.handleNotFound)
-	return mux
+	return s.gated(mux)
+}
+
+// gated puts the per-source budgets in front of the public routes: joins,
+// media and pages each have their own, so a flood of one does not spend
+// the others'.
+func (s *Server) gated(mux http.Handler) http.Handler {
+	join := s.gate.Limit(gate.ClassJoin, mux)
+	media := s.gate.Limit(gate.ClassMedia, mux)
+	page := s.gate.Limit(gate.ClassPage, mux)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := r.URL.Path
+		switch {
+		case r.Method == http.MethodPost && strings.HasSuffix(p, "/join"):
+			join.ServeHTTP(w, r)
+		case strings.HasPrefix(p, "/live/"), strings.HasPrefix(p, "/hls/"), strings.HasPrefix(p, "/whep/"), strings.HasPrefix(p, "/replay/"):
+			media.ServeHTTP(w, r)
+		case p == "/healthz":
+			mux.ServeHTTP(w, r)
+		default:
+			page.ServeHTTP(w, r)
+		}
+	})
 }
 
 func (s *Server) handleHealth(w http.ResponseWriter, _ *http.Request) {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/onair-live/onair/internal/bus"
 	"github.com/onair-live/onair/internal/fanout"
+	"github.com/onair-live/onair/internal/gate"
 	"github.com/onair-live/onair/internal/rtc"
 	"github.com/onair-live/onair/internal/space"
 	"github.com/onair-live/onair/internal/store"
@@ -37,6 +38,7 @@ type Config struct {
 	TicketTTL   time.Duration
 	WHEPMax     int           // most WebRTC listeners on this node
 	OggBatch    time.Duration // how often Ogg listeners are written to (0: every page)
+	Gate        gate.Config   // the public port's request pipeline
 	RTC         rtc.Config    // WebRTC ports and public addresses
 	Log         *slog.Logger
 }
@@ -52,6 +54,7 @@ type Server struct {
 	hub   *fanout.Hub
 	whip  *whip.Server
 	whep  *whep.Server
+	gate  *gate.Gate
 	admin string // SHA-256 of the admin key
 	vod   vodCache
 
@@ -85,6 +88,11 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.hub = fanout.NewHub(s.bus, fanout.Config{BurstPages: 5, WriteBatch: cfg.OggBatch})
+	s.gate = gate.New(cfg.Gate, func() gate.Load {
+		return gate.Load{Listeners: int(s.hub.Total()) + s.whep.Sessions().Len()}
+	})
+	// Connection caps act at accept, before a byte is read.
+	s.pubLn = gate.GuardListener(s.pubLn, cfg.Gate.Conns, s.gate)
 	// The admin key is made only once the ports are ours, so a first start
 	// that fails never leaves a key that was not shown.
 	if err := errors.Join(s.loadAdminKey(), s.startRTC()); err != nil {
@@ -223,6 +231,7 @@ func (s *Server) Keys() *ticket.Keyring { return s.keys }
 
 // Serve answers on both ports until Shutdown.
 func (s *Server) Serve() {
+	go s.gate.Run(s.ctx.Done())
 	go s.serve(s.hostSrv, s.hostLn, "host")
 	go s.serve(s.pubSrv, s.pubLn, "public")
 	s.log.Info("onair serving", "public", s.cfg.PublicURL, "host", s.cfg.HostURL, "data", s.cfg.DataDir)

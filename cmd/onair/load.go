@@ -1,0 +1,127 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"github.com/onair-live/onair/internal/load"
+)
+
+// childFlag runs one child process of "onair load --procs N": its
+// configuration comes as JSON from the parent; it is not for people, so it
+// is not in --help.
+const childFlag = "--child-json"
+
+func runLoad(args []string) error {
+	if len(args) == 2 && args[0] == childFlag {
+		return runLoadChild(args[1])
+	}
+	fs := newFlagSet("load", "onair load --space ID [flags]",
+		"Play a crowd of real listeners against a running server: each joins the space through\n"+
+			"the join API (its own ticket) and streams it over its own socket, as progressive Ogg or\n"+
+			"as an LL-HLS player (blocking playlist reload, then the part). Arrivals come all at once,\n"+
+			"in a linear --ramp or as a --flash crowd (most in the first seconds); each listener stays\n"+
+			"--duration and the run ends by itself. Reports p50/p95/p99/max of join latency, time to\n"+
+			"first audio, stalls (audio more than --stall-threshold behind real time: count and time),\n"+
+			"glass-to-glass latency of live delivery (mix time of the newest audio in each page or part\n"+
+			"to its arrival; Ogg: the Onair-First-Capture-Ms and Onair-First-Granule headers plus page\n"+
+			"granules; HLS: EXT-X-PROGRAM-DATE-TIME), bytes/s, errors by kind, its own CPU and memory,\n"+
+			"and the server's with --server-pid. Loopback targets only, unless --allow-remote.\n\n"+
+			"Example:\n"+
+			"  onair load --space ID --listeners 2000 --flash 5s --duration 20s --sources 127.0.0.0/16 \\\n"+
+			"    --server-pid $(pgrep -f 'onair serve') --json load.json")
+	var cfg load.Config
+	var ramp, flash time.Duration
+	var jsonFile string
+	fs.StringVar(&cfg.Target, "target", "http://127.0.0.1:8080", "public port URL of the server to load")
+	fs.StringVar(&cfg.Space, "space", "", "id of the space to listen to (required)")
+	fs.StringVar(&cfg.Protocol, "protocol", "ogg", "how listeners stream: ogg (progressive Ogg/Opus) or hls (LL-HLS)")
+	fs.IntVar(&cfg.Listeners, "listeners", 100, "number of listeners")
+	fs.DurationVar(&ramp, "ramp", 0, "arrivals spread linearly over this long (default: all at once)")
+	fs.DurationVar(&flash, "flash", 0, "arrivals as a flash crowd over this long: exponential decay, 63% in the first fifth")
+	fs.DurationVar(&cfg.Duration, "duration", 30*time.Second, "how long each listener stays; the run ends after the arrivals, this, and --grace")
+	fs.DurationVar(&cfg.Grace, "grace", 5*time.Second, "time left after the last listener's stay before the run is cut")
+	fs.DurationVar(&cfg.MaxTime, "max-time", 0, "hard bound on the whole run (default: arrivals + duration + grace + 30s)")
+	fs.StringVar(&cfg.Sources, "sources", "", "bind listeners round-robin to these source addresses: CIDR blocks or IPs, comma-separated (e.g. 127.0.0.0/16), so per-IP limits see many clients and ephemeral ports last")
+	fs.BoolVar(&cfg.AllowRemote, "allow-remote", false, "allow a target that is not a loopback address (load only servers that are yours)")
+	fs.IntVar(&cfg.Procs, "procs", 1, "spread the listeners over this many processes (one process holds at most its open-file limit of sockets)")
+	fs.DurationVar(&cfg.StallThreshold, "stall-threshold", time.Second, "a listener stalls when its audio falls this far behind real time")
+	fs.DurationVar(&cfg.ConnectTimeout, "connect-timeout", 10*time.Second, "bound on each TCP connect (and on the preflight join)")
+	fs.IntVar(&cfg.ServerPID, "server-pid", 0, "pid of the server, when it runs on this machine: sample its CPU and RSS from /proc every second (and for one idle second before the run)")
+	fs.StringVar(&jsonFile, "json", "", "write everything measured (config, percentiles, counts, errors, CPU, RSS, timeline) to this JSON file")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := noArgs(fs); err != nil {
+		return err
+	}
+	switch {
+	case ramp > 0 && flash > 0:
+		return usagef("--ramp and --flash are two arrival shapes: give one")
+	case ramp < 0 || flash < 0 || cfg.Duration <= 0:
+		return usagef("--ramp, --flash and --duration must be positive")
+	case ramp > 0:
+		cfg.Shape, cfg.Window = load.ShapeRamp, ramp
+	case flash > 0:
+		cfg.Shape, cfg.Window = load.ShapeFlash, flash
+	default:
+		cfg.Shape = load.ShapeBurst
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		exe = os.Args[0]
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	st, _ := os.Stderr.Stat()
+	opt := load.Options{Progress: os.Stderr, TTY: st != nil && st.Mode()&os.ModeCharDevice != 0,
+		Width: termWidth(os.Stderr), Exe: exe, ChildArgs: []string{"load", childFlag}}
+	rep, err := load.Run(ctx, cfg, opt)
+	if ue := (load.UsageError{}); errors.As(err, &ue) {
+		return usageError{ue.Err}
+	}
+	if rep == nil {
+		return err
+	}
+	rep.WriteTable(os.Stdout)
+	if jsonFile != "" {
+		b, jerr := json.MarshalIndent(rep, "", "  ")
+		if jerr == nil {
+			jerr = os.WriteFile(jsonFile, append(b, '\n'), 0o644)
+		}
+		if jerr != nil {
+			return fmt.Errorf("--json: %v", jerr)
+		}
+		fmt.Printf("\nwrote %s\n", jsonFile)
+	}
+	return err
+}
+
+// termWidth returns the width of the terminal f, or 0.
+func termWidth(f *os.File) int {
+	var ws struct{ Row, Col, X, Y uint16 }
+	_, _, errno := syscall.Syscall(syscall.SYS_IOCTL, f.Fd(), syscall.TIOCGWINSZ, uintptr(unsafe.Pointer(&ws)))
+	if errno != 0 {
+		return 0
+	}
+	return int(ws.Col)
+}
+
+// runLoadChild runs one child process of a --procs run: progress and result
+// go to stdout as JSON lines for the parent.
+func runLoadChild(js string) error {
+	var cfg load.Config
+	if err := json.Unmarshal([]byte(js), &cfg); err != nil {
+		return usagef("%s: %v", childFlag, err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return load.RunChild(ctx, cfg, os.Stdout)
+}

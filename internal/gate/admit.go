@@ -1,0 +1,147 @@
+package gate
+
+import (
+	"sync"
+	"time"
+)
+
+// Admission lets joins in at a rate the node can carry and queues the rest
+// in a fair FIFO: every join draws the next number; numbers up to the
+// "served" mark are in. The mark advances at the admit rate, which a
+// controller sets from measured headroom (AIMD). Nobody already in is ever
+// dropped; the queue costs no memory per waiter (their number travels in a
+// signed queue token).
+type Admission struct {
+	mu     sync.Mutex
+	next   uint64  // the number the next newcomer draws
+	served float64 // numbers below this are admitted
+	rate   float64 // admissions per second now
+	last   time.Time
+	cfg    AdmitConfig
+	paused bool // the node is full: nobody more gets in until some leave
+}
+
+// AdmitConfig bounds the controller.
+type AdmitConfig struct {
+	MinRate, MaxRate float64 // admissions per second (defaults 20, 5000)
+	StartRate        float64 // (default 200)
+	Burst            float64 // admissions banked while nobody waits (default 1 s of rate)
+	Increase         float64 // additive increase per healthy second (default 5% of MaxRate... 50)
+	Decrease         float64 // multiplicative decrease when overloaded (default 0.7)
+}
+
+func (c *AdmitConfig) defaults() {
+	if c.MinRate <= 0 {
+		c.MinRate = 20
+	}
+	if c.MaxRate <= 0 {
+		c.MaxRate = 5000
+	}
+	if c.StartRate <= 0 {
+		c.StartRate = 200
+	}
+	if c.Increase <= 0 {
+		c.Increase = 50
+	}
+	if c.Decrease <= 0 || c.Decrease >= 1 {
+		c.Decrease = 0.7
+	}
+}
+
+// NewAdmission starts at the configured start rate.
+func NewAdmission(cfg AdmitConfig, now time.Time) *Admission {
+	cfg.defaults()
+	return &Admission{cfg: cfg, rate: cfg.StartRate, last: now}
+}
+
+// advance moves the served mark by the time passed; banked admissions are
+// capped, so an idle node does not let a whole crowd in at once.
+func (a *Admission) advance(now time.Time) {
+	dt := now.Sub(a.last).Seconds()
+	a.last = now
+	if dt <= 0 || a.paused {
+		return
+	}
+	burst := a.cfg.Burst
+	if burst <= 0 {
+		burst = a.rate
+	}
+	a.served = min(a.served+a.rate*dt, float64(a.next)+burst)
+}
+
+// Ticket is a place in line.
+type Ticket struct {
+	Number   uint64
+	Position uint64  // how many are ahead (0: admitted)
+	ETA      float64 // seconds until admitted, at the current rate
+}
+
+// Join draws a number for a newcomer and says whether it is in now.
+func (a *Admission) Join(now time.Time) Ticket {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.advance(now)
+	n := a.next
+	a.next++
+	return a.check(n)
+}
+
+// Check says whether number n (from a queue token) is in now.
+func (a *Admission) Check(n uint64, now time.Time) Ticket {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.advance(now)
+	return a.check(n)
+}
+
+func (a *Admission) check(n uint64) Ticket {
+	if float64(n) < a.served {
+		return Ticket{Number: n}
+	}
+	ahead := uint64(float64(n)-a.served) + 1
+	return Ticket{Number: n, Position: ahead, ETA: float64(ahead) / a.rate}
+}
+
+// Waiting is how many numbers drawn are not admitted yet.
+func (a *Admission) Waiting() uint64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if float64(a.next) <= a.served {
+		return 0
+	}
+	return uint64(float64(a.next) - a.served)
+}
+
+// Rate is the current admit rate.
+func (a *Admission) Rate() float64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.rate
+}
+
+// Feedback adjusts the rate once per control period: additive increase
+// while the node has headroom, multiplicative decrease when it does not.
+func (a *Admission) Feedback(healthy bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if healthy {
+		a.rate = min(a.rate+a.cfg.Increase, a.cfg.MaxRate)
+	} else {
+		a.rate = max(a.rate*a.cfg.Decrease, a.cfg.MinRate)
+	}
+}
+
+// Pause stops admissions while the node is full (listeners at capacity);
+// the line keeps its order.
+func (a *Admission) Pause(full bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.paused = full
+}
+
+// SetRate pins the rate (an operator's override, or a test).
+func (a *Admission) SetRate(r float64) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.rate = min(max(r, a.cfg.MinRate), a.cfg.MaxRate)
+}

@@ -1,0 +1,137 @@
+package gate
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// ConnLimits caps concurrent connections per source and per prefix, and
+// the rate of new connections: a connection flood or a slowloris from a
+// few networks fills its own quota, not the node's.
+type ConnLimits struct {
+	PerIP     int     // concurrent connections per address (default 64)
+	PerPrefix int     // per /24 or /48 (default 512)
+	Rate      float64 // accepted connections per second, whole listener (default 5000)
+	Burst     int     // (default 2000)
+}
+
+func (c *ConnLimits) defaults() {
+	if c.PerIP <= 0 {
+		c.PerIP = 64
+	}
+	if c.PerPrefix <= 0 {
+		c.PerPrefix = 512
+	}
+	if c.Rate <= 0 {
+		c.Rate = 5000
+	}
+	if c.Burst <= 0 {
+		c.Burst = 2000
+	}
+}
+
+// GuardListener wraps ln: connections over a cap are closed at accept,
+// before a byte is read, which is the cheapest rejection there is.
+func GuardListener(ln net.Listener, lim ConnLimits, g *Gate) net.Listener {
+	lim.defaults()
+	return &guarded{Listener: ln, lim: lim, g: g, ip: map[netip.Addr]int{}, prefix: map[netip.Prefix]int{},
+		accept: NewLimiter(lim.Rate, lim.Burst, 1)}
+}
+
+type guarded struct {
+	net.Listener
+	lim    ConnLimits
+	g      *Gate
+	accept *Limiter
+
+	mu     sync.Mutex
+	ip     map[netip.Addr]int
+	prefix map[netip.Prefix]int
+}
+
+func (l *guarded) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		src := SourceOf(c.RemoteAddr().String())
+		if reason := l.admit(src); reason != "" {
+			l.g.count("conn", "rejected", reason)
+			c.Close()
+			continue
+		}
+		return &guardedConn{Conn: c, l: l, src: src}, nil
+	}
+}
+
+// admit takes a slot for src, or says why not.
+func (l *guarded) admit(src Source) string {
+	if ok, _ := l.accept.Allow("", time.Now()); !ok {
+		return "accept_rate"
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	switch {
+	case l.ip[src.Addr] >= l.lim.PerIP:
+		return "conns_per_ip"
+	case l.prefix[src.Prefix] >= l.lim.PerPrefix:
+		return "conns_per_prefix"
+	}
+	l.ip[src.Addr]++
+	l.prefix[src.Prefix]++
+	return ""
+}
+
+func (l *guarded) release(src Source) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.ip[src.Addr]--; l.ip[src.Addr] <= 0 {
+		delete(l.ip, src.Addr)
+	}
+	if l.prefix[src.Prefix]--; l.prefix[src.Prefix] <= 0 {
+		delete(l.prefix, src.Prefix)
+	}
+}
+
+// guardedConn gives its slot back once, when closed. It keeps the TCP
+// connection reachable for the Ogg writers, which need the raw socket.
+type guardedConn struct {
+	net.Conn
+	l      *guarded
+	src    Source
+	closed atomic.Bool
+}
+
+func (c *guardedConn) Close() error {
+	if c.closed.CompareAndSwap(false, true) {
+		c.l.release(c.src)
+	}
+	return c.Conn.Close()
+}
+
+// NetConn returns the wrapped connection (as crypto/tls does), so that code
+// that needs the socket can reach it; closing must still go through c.
+func (c *guardedConn) NetConn() net.Conn { return c.Conn }
+
+// SyscallConn exposes the socket of a TCP connection to writers that
+// send with raw system calls.
+func (c *guardedConn) SyscallConn() (syscall.RawConn, error) {
+	if sc, ok := c.Conn.(syscall.Conn); ok {
+		return sc.SyscallConn()
+	}
+	return nil, errors.New("gate: not a socket")
+}
+
+// SetWriteBuffer sets the socket's send buffer when it has one.
+func (c *guardedConn) SetWriteBuffer(n int) error {
+	if tc, ok := c.Conn.(*net.TCPConn); ok {
+		return tc.SetWriteBuffer(n)
+	}
+	return nil
+}

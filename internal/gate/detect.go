@@ -1,0 +1,50 @@
+package gate
+
+import (
+	"sync/atomic"
+	"time"
+)
+
+// detector watches the share of requests the gate rejects (rate limits,
+// bad tickets, bad proofs, connection caps): a flash crowd joins at normal
+// per-source rates with valid tickets; an attack does not. It turns under
+// attack after a few bad seconds and back after a quiet minute.
+type detector struct {
+	rejects, passes atomic.Int64
+	bad             int // consecutive bad seconds
+	calm            time.Time
+	on              bool
+	last            atomic.Int64 // rejects in the last second
+}
+
+const (
+	attackRejects = 200 // rejects per second that look like an attack...
+	attackShare   = 0.5 // ...when they are at least this share of requests
+	attackSeconds = 3
+	calmDown      = time.Minute
+)
+
+func (d *detector) reject() { d.rejects.Add(1) }
+func (d *detector) pass()   { d.passes.Add(1) }
+func (d *detector) rate() float64 {
+	return float64(d.last.Load())
+}
+
+// tick closes one second and returns the verdict.
+func (d *detector) tick(now time.Time) bool {
+	rej, ok := d.rejects.Swap(0), d.passes.Swap(0)
+	d.last.Store(rej)
+	if rej >= attackRejects && float64(rej) >= attackShare*float64(rej+ok) {
+		d.bad++
+		d.calm = now.Add(calmDown)
+	} else {
+		d.bad = 0
+	}
+	switch {
+	case d.bad >= attackSeconds:
+		d.on = true
+	case d.on && now.After(d.calm):
+		d.on = false
+	}
+	return d.on
+}

@@ -1,0 +1,298 @@
+package gate
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+var t0 = time.Unix(1_800_000_000, 0)
+
+func TestLimiterBurstThenRate(t *testing.T) {
+	l := NewLimiter(10, 5, 1000) // 10/s, bursts of 5
+	for i := range 5 {
+		if ok, _ := l.Allow("a", t0); !ok {
+			t.Fatalf("request %d of the burst refused", i)
+		}
+	}
+	ok, wait := l.Allow("a", t0)
+	if ok || wait <= 0 || wait > 100*time.Millisecond {
+		t.Fatalf("6th request: %v, wait %v", ok, wait)
+	}
+	if ok, _ := l.Allow("b", t0); !ok {
+		t.Fatal("another key shares a's budget")
+	}
+	if ok, _ := l.Allow("a", t0.Add(100*time.Millisecond)); !ok {
+		t.Fatal("refused after the interval")
+	}
+}
+
+// TestLimiterMemoryIsBounded: a million distinct sources never grow the
+// table past its bound, and the limiter keeps working.
+func TestLimiterMemoryIsBounded(t *testing.T) {
+	l := NewLimiter(1, 1, 64*1000)
+	for i := range 1_000_000 {
+		l.Allow(fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255), t0)
+	}
+	if n := l.Len(); n > 64*1000 {
+		t.Fatalf("%d keys tracked, bound 64000", n)
+	}
+	l.Allow("x", t0)
+	if ok, _ := l.Allow("x", t0); ok {
+		t.Fatal("limit not enforced after evictions")
+	}
+}
+
+func TestAdmissionIsFIFOAtTheRate(t *testing.T) {
+	a := NewAdmission(AdmitConfig{StartRate: 10, MinRate: 10, MaxRate: 10, Burst: 1}, t0)
+	var tickets []Ticket
+	for range 50 { // a crowd of 50 arrives at once
+		tickets = append(tickets, a.Join(t0))
+	}
+	in := 0
+	for i, tk := range tickets {
+		if tk.Position == 0 {
+			in++
+			continue
+		}
+		if tk.Position != uint64(i-in+1) || tk.ETA <= 0 {
+			t.Fatalf("ticket %d: position %d ETA %.1f", i, tk.Position, tk.ETA)
+		}
+	}
+	if in > 2 {
+		t.Fatalf("%d admitted at once with a burst of 1", in)
+	}
+	// Two seconds later, about 20 more are in, in arrival order.
+	now := t0.Add(2 * time.Second)
+	admitted := 0
+	for i, tk := range tickets {
+		if a.Check(tk.Number, now).Position == 0 {
+			admitted++
+			if admitted != i+1 {
+				t.Fatalf("number %d admitted out of order", i)
+			}
+		}
+	}
+	if admitted < 20 || admitted > 22 {
+		t.Fatalf("%d admitted after 2 s at 10/s", admitted)
+	}
+	a.Pause(true)
+	if a.Check(tickets[30].Number, now.Add(time.Minute)).Position == 0 {
+		t.Fatal("admitted while the node is full")
+	}
+}
+
+func TestAdmissionAIMD(t *testing.T) {
+	a := NewAdmission(AdmitConfig{StartRate: 100, Increase: 10, Decrease: 0.5, MinRate: 20, MaxRate: 200}, t0)
+	a.Feedback(true)
+	if r := a.Rate(); r != 110 {
+		t.Fatalf("after a healthy second: %v", r)
+	}
+	a.Feedback(false)
+	a.Feedback(false)
+	a.Feedback(false)
+	if r := a.Rate(); r != 20 {
+		t.Fatalf("after overload: %v, want the floor", r)
+	}
+}
+
+func TestTokens(t *testing.T) {
+	s, other := newSigner(), newSigner()
+	tok := s.seal(kindQueue, "space1", 42)
+	if f, err := s.open(tok, kindQueue, "space1", 1); err != nil || f[0] != 42 {
+		t.Fatalf("open: %v %v", f, err)
+	}
+	bad := map[string]string{
+		"other space": tok,
+		"forged":      other.seal(kindQueue, "space1", 42),
+		"other kind":  s.seal(kindChallenge, "space1", 42),
+		"garbage":     "!!!",
+		"truncated":   tok[:len(tok)-3],
+		"oversized":   strings.Repeat("A", 1000),
+		"bit flipped": tok[:5] + string(tok[5]^1) + tok[6:],
+	}
+	for name, b := range bad {
+		space := "space1"
+		if name == "other space" {
+			space = "space2"
+		}
+		if _, err := s.open(b, kindQueue, space, 1); err == nil {
+			t.Errorf("%s token accepted", name)
+		}
+	}
+}
+
+func FuzzTokenOpen(f *testing.F) {
+	s := newSigner()
+	f.Add(s.seal(kindQueue, "sp", 1))
+	f.Add(s.seal(kindChallenge, "sp", 1, 2, 3))
+	f.Fuzz(func(t *testing.T, tok string) {
+		if f, err := s.open(tok, kindQueue, "sp", 1); err == nil && len(f) != 1 {
+			t.Fatal("wrong field count")
+		}
+		_, _ = s.open(tok, kindChallenge, "sp", 3)
+	})
+}
+
+func TestProofOfWorkSingleUse(t *testing.T) {
+	g := New(Config{PoWBase: 8}, nil)
+	ch := g.newChallenge("sp", 8, time.Now())
+	nonce := Solve(ch.Token, ch.Difficulty)
+	if g.checkSolution("sp", ch.Token, nonce, time.Now()) != true {
+		t.Fatal("valid solution refused")
+	}
+	if g.checkSolution("sp", ch.Token, nonce, time.Now()) {
+		t.Fatal("a solution was accepted twice")
+	}
+	ch2 := g.newChallenge("sp", 8, time.Now())
+	wrong := "x"
+	for LeadingZeroBits(ch2.Token, wrong) >= 8 {
+		wrong += "x"
+	}
+	if g.checkSolution("sp", ch2.Token, wrong, time.Now()) {
+		t.Fatal("a wrong nonce passed")
+	}
+	if g.checkSolution("other", ch2.Token, Solve(ch2.Token, 8), time.Now()) {
+		t.Fatal("a challenge for another space passed")
+	}
+	ch3 := g.newChallenge("sp", 8, time.Now())
+	if g.checkSolution("sp", ch3.Token, Solve(ch3.Token, 8), time.Now().Add(challengeTTL+time.Second)) {
+		t.Fatal("an expired challenge passed")
+	}
+}
+
+func TestDetectorTurnsOnAndCalmsDown(t *testing.T) {
+	var d detector
+	now := t0
+	step := func(rejects, passes int) bool {
+		for range rejects {
+			d.reject()
+		}
+		for range passes {
+			d.pass()
+		}
+		now = now.Add(time.Second)
+		return d.tick(now)
+	}
+	// A flash crowd: many requests, few rejections.
+	for range 10 {
+		if step(50, 5000) {
+			t.Fatal("a flash crowd looked like an attack")
+		}
+	}
+	step(5000, 100)
+	step(5000, 100)
+	if !step(5000, 100) {
+		t.Fatal("three seconds of mostly rejected traffic: not under attack")
+	}
+	for range 30 {
+		if !step(0, 100) {
+			t.Fatal("calmed down too soon")
+		}
+	}
+	for range 40 {
+		step(0, 100)
+	}
+	if step(0, 100) {
+		t.Fatal("still under attack after a quiet minute")
+	}
+}
+
+// TestJoinQueuesAndChallenges drives Admit over HTTP: a crowd is queued
+// with positions, a queue token brings its holder in when its turn comes,
+// and under attack a join needs a solved challenge.
+func TestJoinQueuesAndChallenges(t *testing.T) {
+	g := New(Config{Admit: AdmitConfig{StartRate: 5, MinRate: 5, MaxRate: 5, Burst: 1}, PoWBase: 8, Mode: Normal}, nil)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if g.Admit(w, r, "sp") {
+			io.WriteString(w, "in")
+		}
+	}))
+	defer srv.Close()
+	codes := map[int]int{}
+	var lastTok string
+	for range 20 {
+		resp, err := http.Post(srv.URL, "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		codes[resp.StatusCode]++
+		if resp.StatusCode == 202 {
+			lastTok = resp.Header.Get("Set-Cookie")
+			if resp.Header.Get("Retry-After") == "" {
+				t.Fatal("202 without Retry-After")
+			}
+		}
+		resp.Body.Close()
+	}
+	if codes[202] < 15 || codes[200] < 1 {
+		t.Fatalf("codes %v", codes)
+	}
+	tok := strings.TrimPrefix(strings.Split(lastTok, ";")[0], QueueCookie("sp")+"=")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		req, _ := http.NewRequest("POST", srv.URL, nil)
+		req.Header.Set("Onair-Queue", tok)
+		resp, _ := http.DefaultClient.Do(req)
+		resp.Body.Close()
+		if resp.StatusCode == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the last in line never got in")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	g.SetMode(UnderAttack)
+	resp, _ := http.Post(srv.URL, "", nil)
+	resp.Body.Close()
+	if resp.StatusCode != 401 {
+		t.Fatalf("under attack without a proof: %d", resp.StatusCode)
+	}
+}
+
+func TestGuardListenerCapsPerIP(t *testing.T) {
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	g := New(Config{}, nil)
+	gl := GuardListener(ln, ConnLimits{PerIP: 3}, g)
+	defer gl.Close()
+	accepted := make(chan net.Conn, 10)
+	go func() {
+		for {
+			c, err := gl.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- c
+		}
+	}()
+	var conns []net.Conn
+	for range 5 {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if n := len(accepted); n != 3 {
+		t.Fatalf("%d connections accepted from one IP, cap 3", n)
+	}
+	// A closed slot is free again; another source address has its own.
+	(<-accepted).Close()
+	if c, err := net.DialTCP("tcp", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}, ln.Addr().(*net.TCPAddr)); err == nil {
+		conns = append(conns, c)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if n := len(accepted); n < 3 {
+		t.Fatalf("after a close and a new source: %d waiting accepts", n)
+	}
+	for _, c := range conns {
+		c.Close()
+	}
+}

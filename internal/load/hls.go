@@ -1,0 +1,248 @@
+package load
+
+import (
+	"strconv"
+	"strings"
+	"time"
+)
+
+// hlsState is an HLS listener's player state.
+type hlsState struct {
+	pl   playlist
+	text []byte // the last playlist
+	base string // directory of the playlist, for relative URIs
+	sep  byte   // '?' or '&' before the reload directives
+	last plPart // the newest part fetched
+	// retryAfter is the Retry-After of the last playlist answer, seconds.
+	retryAfter int
+}
+
+// hls plays LL-HLS like a low-latency player: load the playlist, fetch the
+// init section and the parts within PART-HOLD-BACK of the live edge, then
+// loop: blocking playlist reload for the next part, fetch it. True if it
+// stayed its whole time.
+func (ln *listener) hls() bool {
+	r := ln.r
+	hs := &hlsState{text: make([]byte, 0, 4<<10)}
+	hs.pl.parts = make([]plPart, 0, 32)
+	path, _, _ := strings.Cut(ln.hlsPath, "?")
+	hs.base = path[:strings.LastIndexByte(path, '/')+1]
+	hs.sep = '?'
+	if strings.Contains(ln.hlsPath, "?") {
+		hs.sep = '&'
+	}
+
+	// First load: the server answers once a segment is playable.
+	ln.reqAt = time.Now().UnixNano()
+	for {
+		st, ok := ln.playlist(hs, false, plPart{})
+		if !ok {
+			return ln.stoppedAtEnd()
+		}
+		if st == 200 && len(hs.pl.parts) > 0 {
+			break
+		}
+		if st == 200 && hs.pl.ended {
+			r.fail("hls: show ended", nil)
+			return false
+		}
+		if st != 503 && st != 200 {
+			r.fail("hls playlist: "+strconv.Itoa(st), nil)
+			return false
+		}
+		if !ln.pause(time.Duration(min(max(hs.retryAfter, 1), 5)) * time.Second) {
+			return ln.stoppedAtEnd()
+		}
+	}
+	ln.connectedNow()
+	if hs.pl.hasMap {
+		if st, ok := ln.media(hs, hs.pl.mapURI); !ok {
+			return ln.stoppedAtEnd()
+		} else if st != 200 {
+			r.fail("hls init: "+strconv.Itoa(st), nil)
+			return false
+		}
+	}
+	if !ln.fetchFrom(hs, ln.holdIndex(hs)) {
+		return ln.stoppedAtEnd()
+	}
+	idle := 0
+	for time.Now().UnixNano() < ln.end {
+		next := hs.pl.hint
+		if !hs.pl.hasHint {
+			next = plPart{msn: hs.last.msn, k: hs.last.k + 1}
+		}
+		st, ok := ln.playlist(hs, true, next)
+		if !ok {
+			return ln.stoppedAtEnd()
+		}
+		switch {
+		case st == 503: // the part did not come within the server's hold, or the server sheds load
+			r.fail("hls playlist: 503", nil)
+			wait := 200 * time.Millisecond
+			if hs.retryAfter > 0 {
+				wait = time.Duration(min(hs.retryAfter, 5)) * time.Second
+			}
+			if !ln.pause(wait) {
+				return ln.stoppedAtEnd()
+			}
+			continue
+		case st != 200:
+			r.fail("hls playlist: "+strconv.Itoa(st), nil)
+			return false
+		}
+		parts := hs.pl.parts
+		i := 0
+		for i < len(parts) && !parts[i].after(hs.last) {
+			i++
+		}
+		if i == len(parts) {
+			if hs.pl.ended {
+				r.fail("hls: show ended", nil)
+				return false
+			}
+			if idle++; idle > 2 { // the server answers without the part: do not spin
+				ln.pause(time.Duration(max(hs.pl.partTarget, int64(100*time.Millisecond))))
+			}
+			continue
+		}
+		idle = 0
+		if i == 0 { // the part after ours already left the playlist: we fell behind
+			r.fail("hls: fell behind the live window", nil)
+			i = ln.holdIndex(hs)
+		}
+		if !ln.fetchFrom(hs, i) {
+			return ln.stoppedAtEnd()
+		}
+	}
+	return true
+}
+
+// holdIndex is where a player starts: PART-HOLD-BACK behind the newest part.
+func (ln *listener) holdIndex(hs *hlsState) int {
+	hold := 3
+	if hs.pl.partTarget > 0 && hs.pl.holdBack > 0 {
+		hold = int((hs.pl.holdBack + hs.pl.partTarget/2) / hs.pl.partTarget)
+	}
+	return max(0, len(hs.pl.parts)-max(hold, 1))
+}
+
+// fetchFrom fetches the playlist's parts from index i on; false when the
+// listener must stop.
+func (ln *listener) fetchFrom(hs *hlsState, i int) bool {
+	for _, p := range hs.pl.parts[i:] {
+		st, ok := ln.media(hs, p.uri)
+		if !ok {
+			return false
+		}
+		now := ln.hc.readAt
+		hs.last = p
+		if st != 200 {
+			ln.r.fail("hls part: "+strconv.Itoa(st), nil)
+			continue
+		}
+		ln.audio(now, p.dur)
+		if mixed := p.end - frameNs; p.end != 0 && mixed >= ln.reqAt {
+			ln.r.h.g2g.Record(ln.k, (now-mixed)/1000) // not the start-up parts: see ln.reqAt
+		}
+		if now >= ln.end {
+			return false
+		}
+	}
+	return true
+}
+
+// playlist loads the playlist (a blocking reload for part next when
+// blocking) and parses it when the answer is 200. ok is false when the
+// listener must stop (an I/O error, counted, or its time is up).
+func (ln *listener) playlist(hs *hlsState, blocking bool, next plPart) (status int, ok bool) {
+	hc := ln.hc
+	b := hc.begin("GET ")
+	b = append(b, ln.hlsPath...)
+	if blocking {
+		b = append(b, hs.sep)
+		b = append(b, "_HLS_msn="...)
+		b = appendUint(b, next.msn)
+		b = append(b, "&_HLS_part="...)
+		b = appendUint(b, uint64(next.k))
+	}
+	rh, ok := ln.exchange(b, "hls playlist")
+	if !ok {
+		return 0, false
+	}
+	var bd body
+	bd.start(&rh)
+	var err error
+	hs.text, err = hc.readBody(&bd, hs.text[:0], 1<<20)
+	if err != nil {
+		ln.failIO("hls playlist", err)
+		return 0, false
+	}
+	hs.retryAfter = rh.retryAfter
+	if rh.status == 200 {
+		if err := hs.pl.parse(hs.text); err != nil {
+			ln.r.fail("hls: bad playlist", err)
+			return 0, false
+		}
+	}
+	if rh.close && !ln.redial() {
+		return 0, false
+	}
+	return rh.status, true
+}
+
+// media fetches a part or the init section named at uri in the playlist
+// text, discarding its bytes.
+func (ln *listener) media(hs *hlsState, uri [2]int32) (status int, ok bool) {
+	hc := ln.hc
+	u := hs.text[uri[0]:uri[1]]
+	b := hc.begin("GET ")
+	if len(u) == 0 || u[0] != '/' {
+		b = append(b, hs.base...)
+	}
+	b = append(b, u...)
+	rh, ok := ln.exchange(b, "hls part")
+	if !ok {
+		return 0, false
+	}
+	var bd body
+	bd.start(&rh)
+	if _, err := hc.discardBody(&bd); err != nil {
+		ln.failIO("hls part", err)
+		return 0, false
+	}
+	if rh.close && !ln.redial() {
+		return 0, false
+	}
+	return rh.status, true
+}
+
+// exchange sends the GET request whose target is in b and reads the
+// response header.
+func (ln *listener) exchange(b []byte, phase string) (respHead, bool) {
+	var rh respHead
+	if err := ln.hc.end(b, false); err != nil {
+		ln.failIO(phase, err)
+		return rh, false
+	}
+	if err := ln.hc.readHead(&rh); err != nil {
+		ln.failIO(phase, err)
+		return rh, false
+	}
+	return rh, true
+}
+
+// pause waits d, or until the listener's time is up (false).
+func (ln *listener) pause(d time.Duration) bool {
+	left := time.Duration(ln.end - time.Now().UnixNano())
+	if left <= 0 || ln.l.stopped.Load() {
+		return false
+	}
+	time.Sleep(min(d, left))
+	return time.Now().UnixNano() < ln.end
+}
+
+// stoppedAtEnd reports whether the listener stopped because its time was up.
+func (ln *listener) stoppedAtEnd() bool {
+	return time.Now().UnixNano() >= ln.end
+}

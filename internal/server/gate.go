@@ -1,0 +1,31 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/onair-live/onair/internal/gate"
+)
+
+// handleGateStatus is the gate's state on the host port.
+func (s *Server) handleGateStatus(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, s.gate.Status())
+}
+
+// handleGateMode is the operator's switch: normal, under_attack or auto.
+func (s *Server) handleGateMode(w http.ResponseWriter, r *http.Request) {
+	if !s.requireAdmin(w, r) {
+		return
+	}
+	var req struct {
+		Mode gate.Mode `json:"mode"`
+	}
+	if !decodeJSON(w, r, &req) {
+		return
+	}
+	if !s.gate.SetMode(req.Mode) {
+		writeError(w, http.StatusBadRequest, "bad_mode", `mode must be "normal", "under_attack" or "auto"`)
+		return
+	}
+	s.log.Warn("gate mode set by the operator", "mode", req.Mode)
+	writeJSON(w, http.StatusOK, s.gate.Status())
+}

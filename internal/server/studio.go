@@ -1,0 +1,65 @@
+package server
+
+import (
+	"bytes"
+	"net/http"
+	"time"
+
+	"github.com/onair-live/onair/internal/store"
+)
+
+// studioCSP lets the host studio load only this origin's scripts, styles and
+// API. getUserMedia and RTCPeerConnection need no CSP source: the microphone
+// is a permission (see studioPermissions) and WebRTC media is not fetched.
+const studioCSP = "default-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+// studioPermissions lets the studio (and nothing it could embed) ask for the
+// microphone, and nothing else.
+const studioPermissions = "microphone=(self), camera=(), geolocation=(), payment=(), usb=()"
+
+// studioPage is what /studio/{id} renders before the host token is known:
+// only what the public listener page shows too. The token never reaches the
+// server in the page request: it travels in the URL fragment or a form field,
+// and the page sends it with each API call.
+type studioPage struct {
+	ID        string
+	Title     string
+	State     store.State
+	StartsAt  time.Time
+	StartedAt time.Time
+	PageURL   string // the public listener page, to share
+	Found     bool
+}
+
+// handleStudio serves the host studio, on the host port only: join as a
+// speaker over WHIP, go live, end the show, watch the speakers' levels.
+func (s *Server) handleStudio(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	p := studioPage{ID: id, Title: "Studio"}
+	status := http.StatusOK
+	switch sp, err := s.st.Space(id); {
+	case err == nil:
+		p = studioPage{ID: sp.ID, Title: sp.Title, State: sp.State, StartsAt: sp.StartsAt,
+			StartedAt: sp.StartedAt, PageURL: s.cfg.PublicURL + "/s/" + sp.ID, Found: true}
+	case err == store.ErrNotFound:
+		status = http.StatusNotFound
+	default:
+		s.log.Error("studio: read space", "space", id, "err", err)
+		status = http.StatusInternalServerError
+	}
+	var buf bytes.Buffer
+	if err := pages.ExecuteTemplate(&buf, "studio.html", p); err != nil {
+		s.log.Error("render page", "page", "studio.html", "err", err)
+		http.Error(w, "could not render the page", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Security-Policy", studioCSP)
+	h.Set("Permissions-Policy", studioPermissions)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
