@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"os/signal"
 	"strconv"
@@ -14,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/onair-live/onair/internal/gate"
 	"github.com/onair-live/onair/internal/rtc"
 	"github.com/onair-live/onair/internal/server"
 )
@@ -35,6 +37,12 @@ func serverFlags(fs *flag.FlagSet, cfg *server.Config, logLevel *string) {
 	fs.IntVar(&cfg.WHEPMax, "whep-max", 200, "most WebRTC (WHEP) listeners on this node; past it, listeners are sent to HLS")
 	fs.Var((*portRange)(&cfg.RTC), "rtc-ports", "UDP port range for WebRTC, MIN-MAX (default: any free port)")
 	fs.Var((*ipList)(&cfg.RTC.PublicIPs), "rtc-public-ip", "public IP(s) to announce in WebRTC candidates when behind 1:1 NAT, comma-separated")
+	cfg.Gate.Mode = gate.Auto
+	fs.IntVar(&cfg.Gate.Capacity, "capacity", 0, "listeners this node holds; joins wait in line beyond it (0: limited by CPU headroom only)")
+	fs.Var((*modeFlag)(&cfg.Gate.Mode), "gate-mode", "gate mode: auto (proof of work when an attack is detected), normal, under_attack")
+	fs.Float64Var(&cfg.Gate.JoinRate, "join-rate", 2, "joins per second allowed per source address (bursts of 5x)")
+	fs.Float64Var(&cfg.Gate.Admit.MaxRate, "admit-rate-max", 5000, "most joins admitted per second; the controller stays below it")
+	fs.Var((*prefixList)(&cfg.Gate.TrustedProxies), "trusted-proxy", "networks whose X-Forwarded-For is believed (your own cache or load balancer), comma-separated CIDRs")
 	*logLevel = "info"
 	fs.Var((*levelFlag)(logLevel), "log-level", "log level: debug, info, warn, error")
 }
@@ -153,6 +161,43 @@ func (l *ipList) Set(v string) error {
 			return fmt.Errorf("%q is not an IP address", s)
 		}
 		*l = append(*l, strings.TrimSpace(s))
+	}
+	return nil
+}
+
+// modeFlag is the gate mode.
+type modeFlag gate.Mode
+
+func (m *modeFlag) String() string { return string(*m) }
+
+func (m *modeFlag) Set(v string) error {
+	switch gate.Mode(v) {
+	case gate.Auto, gate.Normal, gate.UnderAttack:
+		*m = modeFlag(v)
+		return nil
+	}
+	return errors.New(`want "auto", "normal" or "under_attack"`)
+}
+
+// prefixList is a comma-separated list of CIDR prefixes.
+type prefixList []netip.Prefix
+
+func (l *prefixList) String() string {
+	var s []string
+	for _, p := range *l {
+		s = append(s, p.String())
+	}
+	return strings.Join(s, ",")
+}
+
+func (l *prefixList) Set(v string) error {
+	*l = nil
+	for _, s := range strings.Split(v, ",") {
+		p, err := netip.ParsePrefix(strings.TrimSpace(s))
+		if err != nil {
+			return fmt.Errorf("%q is not a CIDR prefix such as 10.0.0.0/8", s)
+		}
+		*l = append(*l, p)
 	}
 	return nil
 }
