@@ -2,7 +2,7 @@
 GO ?= go
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: all build demo test vet fuzz bench deps deps-test clean
+.PHONY: all build demo test lint fuzz bench deps deps-test clean
 
 all: build
 
@@ -20,10 +20,16 @@ build: deps
 demo: build
 	bin/onair demo
 
-# vet, then every test (end-to-end ones drive real ffmpeg/ffprobe).
-test: deps-test
+# gofmt, vet and staticcheck, then every test (end-to-end ones drive real
+# ffmpeg/ffprobe, nginx and Chromium).
+test: deps-test lint
+	$(GO) test -count=1 -timeout 20m ./...
+
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+lint:
+	@unformatted=$$(gofmt -l cmd internal); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
-	$(GO) test -count=1 -timeout 15m ./...
+	$(GO) run $(STATICCHECK) ./...
 
 # A short run of every fuzz target (FUZZTIME=1m for longer).
 FUZZTIME ?= 20s

@@ -87,18 +87,18 @@ func PacketSamples(p []byte) (int, error) {
 	switch p[0] & 3 {
 	case 0:
 		if len(body) > maxFrameBytes {
-			return 0, errors.New("Opus frame over 1275 bytes")
+			return 0, errors.New("bad Opus packet: frame over 1275 bytes")
 		}
 		return fs, nil
 	case 1:
 		if len(body)%2 != 0 || len(body)/2 > maxFrameBytes {
-			return 0, errors.New("Opus code 1 packet with odd or oversized payload")
+			return 0, errors.New("bad Opus packet: code 1 packet with odd or oversized payload")
 		}
 		return 2 * fs, nil
 	case 2:
 		n1, k, err := frameLen(body)
 		if err != nil || n1 > len(body)-k || len(body)-k-n1 > maxFrameBytes {
-			return 0, errors.New("Opus code 2 packet with bad frame lengths")
+			return 0, errors.New("bad Opus packet: code 2 packet with bad frame lengths")
 		}
 		return 2 * fs, nil
 	}
@@ -108,18 +108,18 @@ func PacketSamples(p []byte) (int, error) {
 // code3Samples checks a packet with an arbitrary number of frames.
 func code3Samples(fs int, body []byte) (int, error) {
 	if len(body) < 1 {
-		return 0, errors.New("Opus code 3 packet without a frame count")
+		return 0, errors.New("bad Opus packet: code 3 packet without a frame count")
 	}
 	vbr, padded, m := body[0]&0x80 != 0, body[0]&0x40 != 0, int(body[0]&0x3f)
 	if m == 0 || m*fs > 5760 {
-		return 0, errors.New("Opus code 3 packet with a bad frame count (over 120 ms)")
+		return 0, errors.New("bad Opus packet: code 3 packet with a bad frame count (over 120 ms)")
 	}
 	body = body[1:]
 	if padded {
 		pad := 0
 		for {
 			if len(body) == 0 {
-				return 0, errors.New("Opus packet padding runs past its end")
+				return 0, errors.New("bad Opus packet: packet padding runs past its end")
 			}
 			v := int(body[0])
 			body = body[1:]
@@ -131,13 +131,13 @@ func code3Samples(fs int, body []byte) (int, error) {
 			break
 		}
 		if pad > len(body) {
-			return 0, errors.New("Opus packet padding runs past its end")
+			return 0, errors.New("bad Opus packet: packet padding runs past its end")
 		}
 		body = body[:len(body)-pad]
 	}
 	if !vbr {
 		if len(body)%m != 0 || len(body)/m > maxFrameBytes {
-			return 0, errors.New("Opus CBR packet does not split into equal frames")
+			return 0, errors.New("bad Opus packet: CBR packet does not split into equal frames")
 		}
 		return m * fs, nil
 	}
@@ -151,7 +151,7 @@ func code3Samples(fs int, body []byte) (int, error) {
 		total += n
 	}
 	if total > len(body) || len(body)-total > maxFrameBytes {
-		return 0, errors.New("Opus VBR packet frame lengths exceed the packet")
+		return 0, errors.New("bad Opus packet: VBR packet frame lengths exceed the packet")
 	}
 	return m * fs, nil
 }
@@ -160,11 +160,11 @@ func code3Samples(fs int, body []byte) (int, error) {
 func frameLen(b []byte) (n, used int, err error) {
 	switch {
 	case len(b) < 1:
-		return 0, 0, errors.New("Opus packet truncated in a frame length")
+		return 0, 0, errors.New("bad Opus packet: packet truncated in a frame length")
 	case b[0] < 252:
 		return int(b[0]), 1, nil
 	case len(b) < 2:
-		return 0, 0, errors.New("Opus packet truncated in a frame length")
+		return 0, 0, errors.New("bad Opus packet: packet truncated in a frame length")
 	}
 	return int(b[0]) + 4*int(b[1]), 2, nil
 }

@@ -45,7 +45,6 @@ type Reader struct {
 
 	hdr     [headerLen + maxSegments]byte
 	body    []byte
-	lacing  []byte
 	partial []byte // packet continued onto the next page
 	queue   [][]byte
 }

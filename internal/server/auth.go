@@ -9,14 +9,6 @@ import (
 	"github.com/onair-live/onair/internal/store"
 )
 
-type role int
-
-const (
-	roleNone role = iota
-	roleHost
-	roleAdmin
-)
-
 func (s *Server) isAdmin(tok string) bool {
 	return tok != "" && subtle.ConstantTimeCompare([]byte(store.HashToken(tok)), []byte(s.admin)) == 1
 }
