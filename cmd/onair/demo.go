@@ -43,25 +43,25 @@ func runDemo(args []string) error {
 		return err
 	}
 	srv.Serve()
-	id, err := startDemoSpace(srv)
+	id, hostToken, err := startDemoSpace(srv)
 	if err != nil {
 		srv.Shutdown(context.Background())
 		return err
 	}
-	printDemo(srv, id, cfg.DataDir)
+	printDemo(srv, id, hostToken, cfg.DataDir)
 	return waitAndShutdown(srv, log)
 }
 
 // startDemoSpace creates the demo space, attaches the synthetic speaker and
 // takes the space live.
-func startDemoSpace(srv *server.Server) (string, error) {
-	sp, _, err := srv.Store().CreateSpace("onair demo", time.Now().UTC(), time.Now().UTC())
+func startDemoSpace(srv *server.Server) (id, hostToken string, err error) {
+	sp, hostToken, err := srv.Store().CreateSpace("onair demo", time.Now().UTC(), time.Now().UTC())
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	spk, err := srv.Manager().Speaker(sp.ID, "synth")
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	go func() {
 		if err := synth.Run(context.Background(), spk, synth.NewMelody()); err != nil && !errors.Is(err, mix.ErrClosed) {
@@ -69,12 +69,12 @@ func startDemoSpace(srv *server.Server) (string, error) {
 		}
 	}()
 	if _, err := srv.Manager().Start(sp.ID); err != nil {
-		return "", err
+		return "", "", err
 	}
-	return sp.ID, nil
+	return sp.ID, hostToken, nil
 }
 
-func printDemo(srv *server.Server, id, dataDir string) {
+func printDemo(srv *server.Server, id, hostToken, dataDir string) {
 	// The demo's ticket lasts a day so the printed command keeps working.
 	tok, _, err := srv.Keys().Issue(id, 24*time.Hour, time.Now())
 	if err != nil {
@@ -86,7 +86,9 @@ func printDemo(srv *server.Server, id, dataDir string) {
 onair demo is on air: a synthetic speaker is live in space %[1]s.
 
   Listen in a browser:  %[2]s/s/%[1]s
+  Speak in a browser:   %[4]s/studio/%[1]s#token=%[6]s
   Listen with ffplay:   ffplay -nodisp '%[3]s'
+  LL-HLS with ffplay:   ffplay -nodisp '%[2]s/hls/%[1]s/index.m3u8?t=%[7]s'
   Or with curl:         curl -s '%[3]s' | ffprobe -hide_banner -
   Join like a client:   curl -s -X POST %[2]s/api/v1/spaces/%[1]s/join
   Metrics:              %[4]s/metrics
@@ -94,5 +96,5 @@ onair demo is on air: a synthetic speaker is live in space %[1]s.
 Data dir: %[5]s (admin key in admin.key). Press Ctrl-C to end the show;
 the replay is then in %[5]s/recordings/%[1]s.opus.
 
-`, id, pub, ogg, srv.HostURL(), dataDir)
+`, id, pub, ogg, srv.HostURL(), dataDir, hostToken, tok)
 }

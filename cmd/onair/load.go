@@ -49,7 +49,7 @@ func runLoad(args []string) error {
 	fs.DurationVar(&cfg.Duration, "duration", 30*time.Second, "how long each listener stays; the run ends after the arrivals, this, and --grace")
 	fs.DurationVar(&cfg.Grace, "grace", 5*time.Second, "time left after the last listener's stay before the run is cut")
 	fs.DurationVar(&cfg.MaxTime, "max-time", 0, "hard bound on the whole run (default: arrivals + duration + grace + 30s)")
-	fs.StringVar(&cfg.Sources, "sources", "", "bind listeners round-robin to these source addresses: CIDR blocks or IPs, comma-separated (e.g. 127.0.0.0/16), so per-IP limits see many clients and ephemeral ports last")
+	fs.StringVar(&cfg.Sources, "sources", "", "bind each listener to its own source address from these CIDR blocks or IPs, comma-separated (e.g. 127.0.0.0/16: 65,024 addresses, consecutive listeners in different /24s), so per-IP and per-prefix limits see a crowd and ephemeral ports last")
 	fs.BoolVar(&cfg.AllowRemote, "allow-remote", false, "allow a target that is not a loopback address (load only servers that are yours)")
 	fs.IntVar(&cfg.Procs, "procs", 1, "spread the listeners over this many processes (one process holds at most its open-file limit of sockets)")
 	fs.DurationVar(&cfg.StallThreshold, "stall-threshold", time.Second, "a listener stalls when its audio falls this far behind real time")

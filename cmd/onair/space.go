@@ -140,7 +140,10 @@ func (c *client) create(title string, startsAt time.Time) error {
 	}
 	fmt.Printf("Created space %s (%s), %s, starts %s\n", sp.ID, sp.Title, sp.State, sp.StartsAt.Format(time.RFC3339))
 	fmt.Printf("  host token:  %s   (keep it secret; shown once)\n", sp.HostToken)
-	fmt.Printf("  listen page: %s\n  ingest:      %s\n", sp.URLs["page"], sp.URLs["ingest"])
+	fmt.Printf("  listen page: %s\n  studio:      %s#token=%s   (speak from a browser)\n", sp.URLs["page"], sp.URLs["studio"], sp.HostToken)
+	fmt.Printf("  ingest:      %s\n", sp.URLs["ingest"])
+	fmt.Printf("  ffmpeg:      ffmpeg -re -i voice.wav -c:a libopus -f ogg -page_duration 20000 -method PUT -headers $'Authorization: Bearer %s\\r\\n' '%s'\n",
+		sp.HostToken, strings.Replace(sp.URLs["ingest"], "NAME", "alice", 1))
 	server := ""
 	if c.server != defaultServer {
 		server = " --server " + c.server

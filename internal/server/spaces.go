@@ -40,6 +40,8 @@ func (s *Server) urls(id string) map[string]string {
 		"join":   pub + "/api/v1/spaces/" + id + "/join",
 		"replay": pub + "/replay/" + id + ".opus",
 		"ingest": host + "/ingest/" + id + "?speaker=NAME",
+		"whip":   host + "/whip/" + id + "?speaker=NAME",
+		"studio": host + "/studio/" + id,
 		"start":  host + "/api/v1/spaces/" + id + "/start",
 		"end":    host + "/api/v1/spaces/" + id + "/end",
 	}

@@ -215,10 +215,18 @@ func TestStudioGoesLiveWithBrowserAudio(t *testing.T) {
 	// Muted, the program goes silent (the track sends silence).
 	b.run(chromedp.Click(chromedp.ID("mute")))
 	b.waitStudio("muted", `document.getElementById('mute').getAttribute('aria-pressed') === 'true'`, 2*time.Second)
-	time.Sleep(time.Second) // what was mixed before the click plays out
-	// A new listener first gets a burst of the last 500 ms: skip it.
-	if rms := windowsRMS(decodeLive(t, e.join(id)["ogg"].(string), 2.5)); countAbove(rms[5:], 0.003) > 0 {
-		t.Fatalf("muted, the program still carries sound: 100 ms RMS %.3f", rms)
+	// What was mixed before the click plays out first (a loaded machine may
+	// lag a little more: a few tries); a new listener also gets a burst of
+	// the last 500 ms, which is skipped.
+	for try := 1; ; try++ {
+		time.Sleep(time.Second)
+		rms := windowsRMS(decodeLive(t, e.join(id)["ogg"].(string), 2.5))
+		if countAbove(rms[5:], 0.003) == 0 {
+			break
+		}
+		if try == 3 {
+			t.Fatalf("muted, the program still carries sound: 100 ms RMS %.3f", rms)
+		}
 	}
 	b.run(chromedp.Click(chromedp.ID("mute")))
 	b.waitStudio("unmuted", `document.getElementById('mute').getAttribute('aria-pressed') === 'false'`, 2*time.Second)
@@ -271,13 +279,13 @@ func TestStudioHearsMixMinus(t *testing.T) {
 	const rxLevel = `parseFloat(document.getElementById('rx-meter').dataset.level)`
 	b.waitStudio("the return level", rxLevel+` > 0.1 && `+rxLevel+` < 0.4`, 10*time.Second)
 	v := b.studio()
-	t.Logf("return level %.3f (a 440 Hz tone at 0.3: RMS 0.21), remote currentTime %.2f", v.RxLevel, v.RemoteTime)
-	t0 := v.RemoteTime
+	level, t0 := v.RxLevel, v.RemoteTime
 	time.Sleep(2 * time.Second)
 	v = b.studio()
 	if d := v.RemoteTime - t0; d < 1.5 || eval[bool](b, `document.getElementById('remote').paused`) {
 		t.Fatalf("the remote <audio> moved %.2f s in 2 s: %+v", d, v)
 	}
+	t.Logf("return level %.3f (a 440 Hz tone at 0.3: RMS 0.21); remote <audio> %.2f → %.2f s in 2 s", level, t0, v.RemoteTime)
 	b.waitStudio("synth speaking", `document.querySelector('#speakers li[data-name="synth"][data-speaking="true"]')`, 5*time.Second)
 	v = b.studio()
 	names := []string{}
@@ -287,6 +295,19 @@ func TestStudioHearsMixMinus(t *testing.T) {
 	if strings.Join(names, ",") != "host,synth" {
 		t.Fatalf("speakers %v", names)
 	}
+	// Another microphone while connected: the track is replaced, no renegotiation.
+	mics := eval[[]string](b, `[...document.getElementById('mic').options].map((o) => o.value)`)
+	if len(mics) < 2 {
+		t.Fatalf("microphones listed: %q", mics)
+	}
+	b.run(chromedp.SetValue(chromedp.ID("mic"), mics[1]))
+	eval[bool](b, `document.getElementById('mic').dispatchEvent(new Event('change'))`)
+	b.waitStudio("switched microphone", `document.getElementById('mic-status').textContent.startsWith('Switched to')`, 5*time.Second)
+	if v := b.studio(); v.Phase != "connected" || e.srv.RTCSessions() != 1 {
+		t.Fatalf("after switching microphones: %+v, %d sessions", v, e.srv.RTCSessions())
+	}
+	b.waitStudio("host still mixed", jsSpeaker("host", "playing"), 5*time.Second)
+
 	e.transition(id, tok, "start")
 	b.waitStudio("live from the poll", `document.getElementById('studio').dataset.state === 'live'`, 5*time.Second)
 	// The show ended elsewhere (the CLI): the page hangs up and says so.
@@ -416,6 +437,9 @@ func TestStudioScreenshots(t *testing.T) {
 	b.run(desktop, chromedp.Navigate(e.host+"/studio/"+id+"#token="+tok))
 	b.waitStudio("signed in", jsSignedIn, 10*time.Second)
 	shot("scheduled-desktop")
+	b.run(phone)
+	shot("scheduled-phone")
+	b.run(desktop)
 
 	synthSpeaker(t, e, id)
 	spk, err := e.srv.Manager().Speaker(id, "Ada Lovelace")

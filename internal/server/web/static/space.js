@@ -1,5 +1,7 @@
-// The listener page, /s/{id}: join, wait for the start, play the live show
-// (native HLS, hls.js or the progressive Ogg stream), then the replay.
+// The listener page, /s/{id}: join (through the gate: a place in line when
+// the show is full, a proof of work when it is under attack), wait for the
+// start, play the live show (native HLS, hls.js or the progressive Ogg
+// stream), then the replay.
 'use strict';
 (() => {
   const { clock, getJSON, when } = window.onair;
@@ -14,11 +16,11 @@
     startsAt: new Date(root.dataset.startsAt),
     startedAt: root.dataset.startedAt ? new Date(root.dataset.startedAt) : null,
   };
-  let phase = 'idle';  // idle | joining | waiting | connecting | playing | paused | done | error
+  let phase = 'idle';  // idle | joining | queued | checking | waiting | connecting | playing | paused | done | error
   let wanted = false;  // the listener pressed play (a gesture), so audio may start by itself later
   let source = null;   // what the player holds: {kind: 'live'|'replay', hls, ogg, mode}
   let hls = null;      // the hls.js instance when that is the path
-  let ticket = null;   // the last join: {ticket, ogg}
+  let ticket = null;   // the last join: {ticket, ogg, expires}
   let endTimer = 0, joinTimer = 0, pollTimer = 0;
   let seeking = false; // the listener drags the replay's position
 
@@ -137,26 +139,260 @@
     if (audio.hasAttribute('src')) { audio.removeAttribute('src'); audio.load(); }
   }
 
+  // ---- joining: the gate ----
+  //
+  // POST .../join answers 200 with a ticket; 202 with a place in line
+  // (retry after Retry-After with the queue token; its cookie keeps the place
+  // across a reload); 401 {challenge, difficulty} under attack (solve it in
+  // pow-worker.js, then join again with Onair-PoW: CHALLENGE:NONCE); 429
+  // when too many joins come from this network (retry after Retry-After).
+
+  const QUEUE_KEY = 'onair.queue.' + id; // sessionStorage: this tab holds a place in line
+  const QUEUE_TTL_MS = 3600 * 1000;       // the queue cookie's lifetime
+  let joining = null;  // AbortController of the join the listener waits for
+  let renewing = null; // AbortController of a ticket renewal in the background
+  let queue = null;    // our place in line: {token, pos, eta, at, first, said}
+  let gateTimer = 0;
+  let backedOff = false; // #status says we were rate limited
+
+  // joinOnce asks once.
+  async function joinOnce(signal, proof) {
+    const headers = { Accept: 'application/json' };
+    if (queue && queue.token) headers['Onair-Queue'] = queue.token;
+    if (proof) headers['Onair-PoW'] = proof;
+    const r = await fetch('/api/v1/spaces/' + enc + '/join', { method: 'POST', headers, cache: 'no-store', signal });
+    const body = await r.json().catch(() => ({}));
+    const log = (root.dataset.joins ? root.dataset.joins.split(' ') : []).concat(String(r.status)).slice(-20);
+    root.dataset.joins = log.join(' '); // for the curious and the tests
+    return { status: r.status, body, retry: retryAfter(r.headers.get('Retry-After'), body.retry_after) };
+  }
+
+  // retryAfter is the seconds to wait: the header (seconds or a date), or the body's.
+  function retryAfter(h, fallback) {
+    let s = Number(h);
+    if (h && !Number.isFinite(s)) s = (Date.parse(h) - Date.now()) / 1000;
+    if (!h || !Number.isFinite(s)) s = Number(fallback);
+    return Number.isFinite(s) ? Math.min(Math.max(s, 1), 120) : 5;
+  }
+
+  // enter goes through the gate until it hands out a ticket: it waits in
+  // line, proves work and backs off as told. show: the listener sees it (a
+  // renewal in the background does not). Resolves to 'ok' or 'ended'.
+  async function enter(signal, show) {
+    let proof = '';
+    for (;;) {
+      const { status, body, retry } = await joinOnce(signal, proof);
+      if (signal.aborted) throw signal.reason;
+      proof = '';
+      if (status === 200) {
+        admitted(body);
+        return 'ok';
+      }
+      if (status === 410) {
+        leaveLine();
+        return 'ended';
+      }
+      if (status === 202) {
+        inLine(body, show);
+        await pause(signal, retry * 1000);
+      } else if (status === 401 && body.code === 'pow' && body.challenge) {
+        // In line already, the check runs behind the place in line shown.
+        const visible = show && phase !== 'queued';
+        proof = body.challenge + ':' + await solve(signal, body, visible);
+        if (signal.aborted) throw signal.reason;
+        if (visible) setPhase('joining');
+      } else if (status === 429 || status === 503) {
+        if (show) {
+          setPhase('joining', 'Lots of people are joining right now. Trying again in ' + Math.ceil(retry) + ' s…');
+          backedOff = true;
+        }
+        await pause(signal, retry * 1000);
+      } else {
+        throw new Error(body.error || 'HTTP ' + status);
+      }
+    }
+  }
+
+  function pause(signal, ms) {
+    return new Promise((resolve, reject) => {
+      const stop = () => { clearTimeout(t); reject(signal.reason); };
+      const t = setTimeout(() => { signal.removeEventListener('abort', stop); resolve(); }, ms);
+      signal.addEventListener('abort', stop, { once: true });
+    });
+  }
+
+  function admitted(body) {
+    ticket = { ticket: body.ticket, ogg: sameOrigin(body.ogg), expires: new Date(body.expires) };
+    const ms = ticket.expires - Date.now() - 60000; // join again a minute before expiry
+    clearTimeout(joinTimer);
+    joinTimer = setTimeout(rejoin, Math.max(ms, 10000));
+    if (queue && phase === 'queued') say("It's your turn.");
+    if (backedOff) announce('');
+    backedOff = false;
+    leaveLine();
+    if (body.state && body.state !== space.state) setState(body.state);
+  }
+
+  // A ticket that still lets the listener start (live Ogg checks its expiry).
+  const fresh = () => ticket && ticket.expires - Date.now() > 30000;
+
+  // ---- the waiting room ----
+
+  function inLine(body, show) {
+    const pos = Math.max(Number(body.position) || 1, 1);
+    queue = Object.assign(queue || { first: 0, said: 0 }, {
+      token: body.queue_token || (queue && queue.token), pos, eta: Math.max(Number(body.eta_s) || 0, 0), at: Date.now(),
+    });
+    queue.first = Math.max(queue.first, pos);
+    if (!show) return;
+    try { sessionStorage.setItem(QUEUE_KEY, String(Date.now())); } catch { /* storage may be off */ }
+    if (phase !== 'queued') setPhase('queued');
+    const now = Date.now();
+    if (!queue.said) {
+      say(queueText(pos, queue.eta) + '. It plays by itself when your turn comes.');
+      queue.said = now;
+    } else if (now - queue.said > 20000) { // now and then, not every second
+      say(queueText(estimate().pos, estimate().left));
+      queue.said = now;
+    }
+    showGate();
+  }
+
+  function leaveLine() {
+    queue = null;
+    try { sessionStorage.removeItem(QUEUE_KEY); } catch { /* ignore */ }
+  }
+
+  // estimate moves the place in line between answers: the line advances at
+  // the rate the server's ETA implies.
+  function estimate() {
+    const q = queue, left = Math.max(0, q.eta - (Date.now() - q.at) / 1000);
+    const exact = q.eta > 0 ? q.pos * left / q.eta : q.pos;
+    return { pos: Math.max(1, Math.ceil(exact)), exact, left };
+  }
+
+  const queueText = (pos, left) => left >= 1
+    ? "You're in line: position " + pos + ', about ' + duration(left)
+    : "You're next: any moment now";
+
+  function duration(s) {
+    s = Math.ceil(s);
+    if (s < 100) return s + ' s';
+    const m = Math.round(s / 60);
+    return m < 90 ? m + ' min' : Math.round(m / 6) / 10 + ' h';
+  }
+
+  // ---- the browser check (proof of work) ----
+
+  // solve finds the nonce in a worker; resolves to it.
+  function solve(signal, ch, show) {
+    return new Promise((resolve, reject) => {
+      const expected = 2 ** ch.difficulty; // hashes tried on average
+      const started = performance.now();
+      const w = new Worker(root.dataset.powWorker);
+      const stop = () => { w.terminate(); signal.removeEventListener('abort', abort); };
+      const abort = () => { stop(); reject(signal.reason); };
+      signal.addEventListener('abort', abort, { once: true });
+      const progress = (tried) => { if (show) showCheck(1 - Math.exp(-tried / expected)); };
+      if (show) {
+        setPhase('checking');
+        say('Checking your browser… (this takes a second)');
+        progress(0);
+      }
+      w.onmessage = (e) => {
+        const m = e.data;
+        if (m.type === 'progress') return progress(m.tried);
+        stop();
+        if (m.type !== 'done') return reject(new Error('the browser check failed: ' + m.message));
+        progress(Infinity);
+        const ms = performance.now() - started;
+        root.dataset.pow = JSON.stringify({ difficulty: ch.difficulty, tried: m.tried, ms: Math.round(ms),
+          worker_ms: Math.round(m.ms), rate: Math.round(m.tried / (m.ms / 1000)), impl: m.impl });
+        resolve(m.nonce);
+      };
+      w.onerror = (e) => { e.preventDefault(); stop(); reject(new Error('the browser check could not run')); };
+      // ?pow=js uses the worker's own SHA-256 (what pages without WebCrypto get).
+      const impl = new URLSearchParams(location.search).get('pow');
+      w.postMessage({ challenge: ch.challenge, difficulty: ch.difficulty, impl });
+    });
+  }
+
+  // ---- the gate's panel ----
+
+  function showGate() {
+    const kind = phase === 'queued' && queue ? 'queue' : phase === 'checking' ? 'check' : '';
+    root.dataset.gate = kind;
+    $('gate').hidden = !kind;
+    $('gate-queue').hidden = kind !== 'queue';
+    $('gate-check').hidden = kind !== 'check';
+    clearInterval(gateTimer);
+    if (kind === 'queue') {
+      tickQueue();
+      gateTimer = setInterval(tickQueue, 250);
+    }
+  }
+
+  function tickQueue() {
+    if (!queue) return;
+    const { pos, exact, left } = estimate();
+    const line = $('queue-line');
+    const text = queueText(pos, left);
+    if (line.dataset.text !== text) {
+      line.dataset.text = text;
+      line.textContent = '';
+      if (left >= 1) line.append("You're in line: position ", bold(pos), ', about ', bold(duration(left)));
+      else line.append("You're next: ", bold('any moment now'));
+    }
+    const done = queue.first > 0 ? Math.min(Math.max(1 - exact / queue.first, 0), 1) : 0;
+    setBar($('queue-bar'), done, 'position ' + pos + (left >= 1 ? ', about ' + duration(left) + ' to go' : ', next'));
+  }
+
+  function bold(text) {
+    const b = document.createElement('b');
+    b.textContent = text;
+    return b;
+  }
+
+  function showCheck(p) {
+    setBar($('check-bar'), Math.min(p, 1), Math.round(Math.min(p, 1) * 100) + '%');
+  }
+
+  function setBar(bar, p, text) {
+    bar.style.setProperty('--p', p.toFixed(3));
+    bar.setAttribute('aria-valuenow', String(Math.round(p * 100)));
+    bar.setAttribute('aria-valuetext', text);
+  }
+
+  // say tells screen readers what the gate does (the panel shows it).
+  function say(msg) {
+    $('gate-live').textContent = msg;
+  }
+
   // ---- joining and the show's state ----
 
-  async function join() {
-    const { status, body } = await getJSON('/api/v1/spaces/' + enc + '/join', { method: 'POST' });
-    if (status === 200) {
-      ticket = { ticket: body.ticket, ogg: sameOrigin(body.ogg) };
-      const ms = new Date(body.expires) - Date.now() - 60000; // join again a minute before expiry
-      clearTimeout(joinTimer);
-      joinTimer = setTimeout(rejoin, Math.max(ms, 10000));
-      if (body.state && body.state !== space.state) setState(body.state);
-      return 'ok';
-    }
-    if (status === 410) return 'ended';
-    if (status === 202) return { wait: (body.eta_s || 5) * 1000, msg: 'In the queue, position ' + body.position + '…' };
-    throw new Error(body.error || 'HTTP ' + status);
+  // join starts the listener's join: resolves to 'ok' or 'ended'.
+  function join() {
+    cancelJoin();
+    if (queue) queue.said = 0; // announce the place again
+    const ctl = joining = new AbortController();
+    return enter(ctl.signal, true).finally(() => { if (joining === ctl) joining = null; });
+  }
+
+  function cancelJoin() {
+    for (const c of [joining, renewing]) if (c) c.abort();
+    joining = renewing = null;
   }
 
   async function rejoin() {
     if (space.state === 'ended' || !(source || phase === 'waiting')) return;
-    try { await join(); } catch { joinTimer = setTimeout(rejoin, 10000); }
+    const ctl = renewing = new AbortController();
+    try {
+      await enter(ctl.signal, false);
+    } catch {
+      if (!ctl.signal.aborted) joinTimer = setTimeout(rejoin, 10000);
+    } finally {
+      if (renewing === ctl) renewing = null;
+    }
   }
 
   // URLs of this page's origin, so the page's CSP ('self') allows them.
@@ -168,18 +404,19 @@
   // listen starts what the listener asked for: the live show, a wait for it, or the replay.
   async function listen() {
     if (space.state === 'ended') return startReplay();
-    setPhase('joining');
-    let r;
-    try {
-      r = await join();
-    } catch (e) {
+    if (!fresh()) { // a listener who paused and comes back keeps the ticket: no second turn in line
+      setPhase('joining');
+      let r;
+      try {
+        r = await join();
+      } catch (e) {
+        if (!wanted || e.name === 'AbortError') return;
+        setPhase('joining', 'Could not join (' + e.message + '). Trying again…');
+        return setTimeout(() => wanted && phase === 'joining' && !joining && listen(), 5000);
+      }
       if (!wanted) return;
-      setPhase('joining', 'Could not join (' + e.message + '). Trying again…');
-      return setTimeout(() => wanted && phase === 'joining' && listen(), 5000);
+      if (r === 'ended') return setState('ended'); // and on to the replay
     }
-    if (!wanted) return;
-    if (r === 'ended') return setState('ended'); // and on to the replay
-    if (r.wait) { setPhase('joining', r.msg); return setTimeout(() => wanted && listen(), r.wait); }
     if (space.state === 'live') startLive();
     else setPhase('waiting', 'You are in. The show plays as soon as it starts.');
   }
@@ -211,7 +448,9 @@
         // ENDLIST or the end of the Ogg stream comes after the last seconds play out.
         clearTimeout(endTimer);
         endTimer = setTimeout(toReplay, LIVE_END_GRACE_MS);
-      } else if (phase === 'waiting' || phase === 'joining') {
+      } else if (['waiting', 'joining', 'queued', 'checking'].includes(phase)) {
+        cancelJoin();
+        leaveLine();
         toReplay();
       } else if (!source) {
         announce('The show has ended. The replay is ready.');
@@ -241,6 +480,8 @@
   const LABELS = {
     idle: { live: 'Tap to listen live', scheduled: 'Tap now and it plays when the show starts', ended: 'Play the replay' },
     joining: 'Joining…',
+    queued: "You're in line",
+    checking: 'Checking your browser…',
     connecting: 'Connecting…',
     waiting: 'Waiting for the show to start',
     playing: { live: 'Listening live', replay: 'Playing the replay' },
@@ -248,7 +489,8 @@
     done: 'The replay has finished. Tap to play it again.',
     error: 'Something went wrong. Tap to try again.',
   };
-  const NAMES = { playing: 'Pause', waiting: 'Stop waiting', joining: 'Cancel', connecting: 'Cancel' };
+  const NAMES = { playing: 'Pause', waiting: 'Stop waiting', queued: 'Stop waiting', checking: 'Cancel',
+    joining: 'Cancel', connecting: 'Cancel' };
 
   function setPhase(p, msg) {
     phase = p;
@@ -257,6 +499,7 @@
     $('play-label').textContent = typeof l === 'string' ? l : l[source ? source.kind : space.state] || '';
     $('play-name').textContent = NAMES[p] || (space.state === 'ended' ? 'Play the replay' : 'Listen');
     if (msg !== undefined) announce(msg);
+    showGate();
     render();
   }
 
@@ -319,8 +562,10 @@
   // ---- controls ----
 
   playBtn.addEventListener('click', () => {
-    if (['playing', 'waiting', 'joining', 'connecting'].includes(phase)) {
+    if (['playing', 'waiting', 'joining', 'queued', 'checking', 'connecting'].includes(phase)) {
       wanted = false;
+      cancelJoin(); // the place in line stays (its cookie): a tap on play goes back to it
+      try { sessionStorage.removeItem(QUEUE_KEY); } catch { /* ignore */ }
       if (source && source.kind === 'replay' && phase === 'playing') return audio.pause();
       detach(); // live: stop, and come back at the live edge
       return setPhase('idle', '');
@@ -384,5 +629,13 @@
   if (space.state !== 'ended') {
     poll();
     if (pickMode() === 'hls.js') loadHlsJs(); // ready before the tap
+    // Reloaded while in line: back to the same place (its cookie keeps it).
+    // The audio may then need a tap when the turn comes (autoplay rules).
+    let since = NaN;
+    try { since = Date.now() - Number(sessionStorage.getItem(QUEUE_KEY)); } catch { /* storage may be off */ }
+    if (since >= 0 && since < QUEUE_TTL_MS) {
+      wanted = true;
+      listen();
+    }
   }
 })();

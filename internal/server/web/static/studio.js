@@ -122,20 +122,36 @@
     return 'Could not ' + what + ': ' + ((body && body.error) || 'HTTP ' + status) + '.';
   }
 
+  // poll keeps the page up to date: one request at a time; a call while one
+  // is on its way asks for another right after it.
+  let polling = false, pollAgain = false, pollProblem = false;
   async function poll() {
     clearTimeout(pollTimer);
     if (!token) return;
+    if (polling) { pollAgain = true; return; }
+    polling = true;
+    let next;
+    try {
+      next = await pollOnce();
+    } finally {
+      polling = false;
+    }
+    if (pollAgain) { pollAgain = false; next = 0; }
+    if (next != null && token) pollTimer = setTimeout(poll, next);
+  }
+
+  // pollOnce asks for the space once and returns when to ask again (null: no more).
+  async function pollOnce() {
     const asked = token;
     let r;
     try {
       r = await apiJSON('GET', '/api/v1/spaces/' + enc);
     } catch {
-      if (asked !== token) return;
+      if (asked !== token) return null;
       setOffline(true);
-      pollTimer = setTimeout(poll, 2000);
-      return;
+      return 2000;
     }
-    if (asked !== token) return;
+    if (asked !== token) return null;
     setOffline(false);
     if (r.ok) {
       if (auth !== 'ok') {
@@ -144,14 +160,17 @@
         $('token').removeAttribute('aria-invalid');
         fillDevices();
       }
+      if (pollProblem) { pollProblem = false; setAlert(''); }
       update(r.body);
       renderSpeakers(r.body.speakers || []);
     } else if (r.status === 401 || r.status === 403) {
-      return refused(r.status, r.body);
+      refused(r.status, r.body);
+      return null;
     } else {
+      pollProblem = true;
       setAlert(problem(r.status, r.body, 'load the space'));
     }
-    if (show.state !== 'ended') pollTimer = setTimeout(poll, POLL_MS);
+    return show.state === 'ended' ? null : POLL_MS;
   }
 
   function setOffline(off) {
