@@ -26,7 +26,8 @@ type joinResp struct {
 	Expires  time.Time   `json:"expires"`
 	Ogg      string      `json:"ogg"`
 	HLS      string      `json:"hls"`
-	WHEP     string      `json:"whep"`
+	WHEP     string      `json:"whep,omitempty"`
+	Prefer   string      `json:"prefer"` // the protocol this node would rather serve now
 	State    store.State `json:"state"`
 	StartsAt time.Time   `json:"starts_at"`
 	Title    string      `json:"title"`
@@ -56,11 +57,25 @@ func (s *Server) handleJoin(w http.ResponseWriter, r *http.Request) {
 	s.hub.Stream(sp.ID) // packaging starts now, so the playlist is ready when the player asks
 	http.SetCookie(w, &http.Cookie{Name: ticketCookie(sp.ID), Value: tok, Path: "/", Expires: c.Expires.Add(hlsGrace),
 		HttpOnly: true, SameSite: http.SameSiteLaxMode})
-	writeJSON(w, http.StatusOK, joinResp{Ticket: tok, Expires: c.Expires, State: sp.State,
-		StartsAt: sp.StartsAt, Title: sp.Title,
-		Ogg:  s.cfg.PublicURL + "/live/" + sp.ID + ".opus?t=" + tok,
-		HLS:  s.cfg.PublicURL + "/hls/" + sp.ID + "/index.m3u8?t=" + tok,
-		WHEP: s.cfg.PublicURL + "/whep/" + sp.ID + "?t=" + tok})
+	resp := joinResp{Ticket: tok, Expires: c.Expires, State: sp.State, StartsAt: sp.StartsAt, Title: sp.Title,
+		Ogg:    s.cfg.PublicURL + "/live/" + sp.ID + ".opus?t=" + tok,
+		HLS:    s.cfg.PublicURL + "/hls/" + sp.ID + "/index.m3u8?t=" + tok,
+		Prefer: "hls"}
+	if s.whepWelcome() {
+		resp.WHEP, resp.Prefer = s.cfg.PublicURL+"/whep/"+sp.ID+"?t="+tok, "whep"
+	} else {
+		s.gate.Count("ladder", "steered", "hls")
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// whepWelcome is the top of the degrade ladder: WebRTC, the costliest
+// protocol, is offered only while it has room and the node has headroom;
+// otherwise newcomers are steered to LL-HLS before anyone has to wait.
+func (s *Server) whepWelcome() bool {
+	st := s.gate.Status()
+	busy := st.CPU > 0.7 || (st.Capacity > 0 && st.Listeners > st.Capacity*8/10)
+	return !busy && s.whep.Sessions().Len() < s.cfg.WHEPMax*9/10
 }
 
 // checkTicket verifies the request's ticket for space id: 401 when there is

@@ -12,6 +12,7 @@ import (
 
 	"github.com/onair-live/onair/internal/program"
 	"github.com/onair-live/onair/internal/rtc"
+	"github.com/onair-live/onair/internal/server"
 	"github.com/onair-live/onair/internal/synth"
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media"
@@ -338,5 +339,20 @@ func TestWebRTCSessionsDoNotLeak(t *testing.T) {
 	t.Logf("goroutines: %d before, %d after 200 sessions; heap %d → %d KiB", before, after, heapBefore>>10, ms.HeapAlloc>>10)
 	if ms.HeapAlloc > heapBefore+16<<20 {
 		t.Fatalf("heap grew by %d MiB over 200 closed sessions", (ms.HeapAlloc-heapBefore)>>20)
+	}
+}
+
+// TestDegradeLadderSteersToHLS: once WebRTC listening is nearly full, joins
+// stop offering WHEP and point to LL-HLS, before anyone has to wait.
+func TestDegradeLadderSteersToHLS(t *testing.T) {
+	e := startServerWith(t, func(c *server.Config) { c.Gate = roomyGate; c.WHEPMax = 2 })
+	id, tok := e.space("ladder")
+	e.transition(id, tok, "start")
+	if j := e.join(id); j["prefer"] != "whep" || j["whep"] == nil {
+		t.Fatalf("an idle node does not offer WHEP first: %v", j)
+	}
+	whepListener(t, e, id)
+	if j := e.join(id); j["prefer"] != "hls" || j["whep"] != nil || j["hls"] == nil {
+		t.Fatalf("a nearly full WHEP is still offered: %v", j)
 	}
 }
