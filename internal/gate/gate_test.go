@@ -248,8 +248,16 @@ func TestJoinQueuesAndChallenges(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+	// The served token is spent: replaying it is a newcomer's join.
+	req, _ := http.NewRequest("POST", srv.URL, nil)
+	req.Header.Set("Onair-Queue", tok)
+	resp, _ := http.DefaultClient.Do(req)
+	resp.Body.Close()
+	if resp.StatusCode == 200 {
+		t.Fatal("a served queue token admitted twice")
+	}
 	g.SetMode(UnderAttack)
-	resp, _ := http.Post(srv.URL, "", nil)
+	resp, _ = http.Post(srv.URL, "", nil)
 	resp.Body.Close()
 	if resp.StatusCode != 401 {
 		t.Fatalf("under attack without a proof: %d", resp.StatusCode)

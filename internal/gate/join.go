@@ -12,16 +12,32 @@ import (
 // attack), or 202 with the caller's place in line, ETA and Retry-After.
 func (g *Gate) Admit(w http.ResponseWriter, r *http.Request, space string) bool {
 	now := time.Now()
-	if g.UnderAttack() && !g.solved(r, space, now) {
+	num, queued := g.queued(r, space)
+	// A queue token was only ever given after any proof of work asked for,
+	// so waiting in line never costs a second one.
+	if !queued && g.UnderAttack() && !g.solved(r, space, now) {
 		ch := g.newChallenge(space, g.difficulty(), now)
 		g.count("join", "challenged", "pow")
 		writeJSON(w, http.StatusUnauthorized, map[string]any{"error": "the service is under attack: solve the proof of work, then join again",
 			"code": "pow", "challenge": ch.Token, "difficulty": ch.Difficulty, "expires_ms": ch.Expires})
 		return false
 	}
-	t, fresh := g.place(r, space, now)
+	var t Ticket
+	if queued {
+		t = g.admit.Check(num, now)
+	} else {
+		t = g.admit.Join(now)
+	}
 	if t.Position == 0 {
-		g.count("join", "admitted", map[bool]string{true: "direct", false: "queue"}[fresh])
+		// A place in line is used once: a served token shared or replayed
+		// is a newcomer again.
+		if queued && !g.spent.spend(num|queueBit, now.Add(time.Hour).UnixMilli()) {
+			g.count("join", "rejected", "queue_token_spent")
+			t, queued = g.admit.Join(now), false
+		}
+	}
+	if t.Position == 0 {
+		g.count("join", "admitted", map[bool]string{false: "direct", true: "queue"}[queued])
 		http.SetCookie(w, &http.Cookie{Name: QueueCookie(space), Path: "/", MaxAge: -1})
 		return true
 	}
@@ -35,16 +51,22 @@ func (g *Gate) Admit(w http.ResponseWriter, r *http.Request, space string) bool 
 	return false
 }
 
-// place is the caller's place in line: the number in its queue token when
-// it has a valid one, a new number otherwise (fresh).
-func (g *Gate) place(r *http.Request, space string, now time.Time) (Ticket, bool) {
-	if tok := queueParam(r, space); tok != "" {
-		if f, err := g.sign.open(tok, kindQueue, space, 1); err == nil {
-			return g.admit.Check(f[0], now), false
-		}
-		g.count("join", "rejected", "queue_token")
+// queueBit keeps spent queue numbers apart from spent challenge ids in the
+// one spent set.
+const queueBit = 1 << 63
+
+// queued reads the caller's place in line from a valid queue token.
+func (g *Gate) queued(r *http.Request, space string) (uint64, bool) {
+	tok := queueParam(r, space)
+	if tok == "" {
+		return 0, false
 	}
-	return g.admit.Join(now), true
+	f, err := g.sign.open(tok, kindQueue, space, 1)
+	if err != nil {
+		g.count("join", "rejected", "queue_token")
+		return 0, false
+	}
+	return f[0], true
 }
 
 // solved checks the request's proof of work.

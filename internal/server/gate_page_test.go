@@ -83,6 +83,9 @@ func TestPageWaitsInLineThenPlays(t *testing.T) {
 	if v := eval[string](b, `document.getElementById('queue-bar').getAttribute('aria-valuetext')`); !strings.Contains(v, "position") {
 		t.Errorf("progress bar says %q", v)
 	}
+	if r := eval[string](b, `getComputedStyle(document.getElementById('gate')).borderRadius`); r != "16px" {
+		t.Errorf("gate.css not applied: the waiting room's border-radius is %q", r)
+	}
 	// The countdown is live: the text moves without a reload.
 	b.waitFor("the countdown moving", `document.getElementById('queue-line').textContent !== `+strconv.Quote(text), 3*time.Second)
 
@@ -117,24 +120,24 @@ func TestPageWaitsInLineThenPlays(t *testing.T) {
 type powStats struct {
 	Difficulty int     `json:"difficulty"`
 	Tried      int     `json:"tried"`
-	MS         float64 `json:"ms"`        // the page's wait, worker start included
-	WorkerMS   float64 `json:"worker_ms"` // hashing alone
-	Rate       float64 `json:"rate"`      // hashes a second
+	MS         float64 `json:"ms"`   // the page's wait, workers' start included
+	Rate       float64 `json:"rate"` // hashes a second, all workers
+	Workers    int     `json:"workers"`
 	Impl       string  `json:"impl"`
 }
 
-// hashRate runs the page's worker on an unsolvable challenge for d and
-// reports its steady hash rate.
-func hashRate(b *browser, impl string, d time.Duration) float64 {
+// hashRate runs the page's workers (as many as the page does) on an
+// unsolvable challenge for d and reports their steady hash rate, together.
+func hashRate(b *browser, impl string, workers int, d time.Duration) float64 {
 	b.t.Helper()
-	js := fmt.Sprintf(`new Promise((resolve, reject) => {
+	js := fmt.Sprintf(`Promise.all(Array.from({length: %d}, (_, k) => new Promise((resolve, reject) => {
 		const w = new Worker(document.getElementById('space').dataset.powWorker);
 		let last = null;
 		w.onmessage = (e) => { if (e.data.type === 'progress') last = e.data; };
 		w.onerror = (e) => reject(new Error(e.message));
-		w.postMessage({challenge: 'rate', difficulty: 200, impl: %q});
-		setTimeout(() => { w.terminate(); resolve(last ? last.tried / (last.ms / 1000) : 0); }, %d);
-	})`, impl, d.Milliseconds())
+		w.postMessage({challenge: 'rate', difficulty: 200, impl: %q, start: k, step: %[1]d});
+		setTimeout(() => { w.terminate(); resolve(last ? last.tried / (last.ms / 1000) : 0); }, %[3]d);
+	}))).then((r) => r.reduce((a, b) => a + b, 0))`, workers, impl, d.Milliseconds())
 	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[float64](js, chromedp.EvalAwaitPromise))
 	if err != nil {
 		b.t.Fatalf("hash rate: %v\n%s", err, b.report())
@@ -171,18 +174,18 @@ func TestPageSolvesProofOfWork(t *testing.T) {
 		b.waitFor("playback after the check", phaseJS+` === 'playing'`, 30*time.Second)
 		t.Logf("%s: playing %v after the tap", impl, time.Since(clicked).Round(time.Millisecond))
 		st := eval[powStats](b, `JSON.parse(document.getElementById('space').dataset.pow || '{}')`)
-		if st.Difficulty != 16 || st.Tried < 1 || st.Impl != impl {
+		if st.Difficulty != 16 || st.Tried < 1 || st.Impl != impl || st.Workers < 1 {
 			t.Fatalf("%s: proof of work %+v", impl, st)
 		}
-		t.Logf("%s: solved difficulty %d in %.0f ms (%.0f ms hashing, %d hashes, %.0f hashes/s)",
-			impl, st.Difficulty, st.MS, st.WorkerMS, st.Tried, st.Rate)
+		t.Logf("%s: solved difficulty %d in %.0f ms (%d hashes over %d workers, %.0f hashes/s)",
+			impl, st.Difficulty, st.MS, st.Tried, st.Workers, st.Rate)
 		if joins := eval[string](b, `document.getElementById('space').dataset.joins`); joins != "401 200" {
 			t.Errorf("%s: joins answered %q, want \"401 200\"", impl, joins)
 		}
 		b.assertAdvances(3*time.Second, 2*time.Second)
-		rate := hashRate(b, impl, 2*time.Second)
-		t.Logf("%s: steady hash rate %.0f hashes/s: difficulty 16 takes %.2f s on average here",
-			impl, rate, float64(1<<16)/rate)
+		rate := hashRate(b, impl, st.Workers, 2*time.Second)
+		t.Logf("%s: steady hash rate %.0f hashes/s (%d workers): difficulty 16 takes %.2f s on average here",
+			impl, rate, st.Workers, float64(1<<16)/rate)
 		if rate < 1000 {
 			t.Errorf("%s: %.0f hashes/s", impl, rate)
 		}

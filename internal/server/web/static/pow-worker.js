@@ -2,7 +2,9 @@
 // responsive: find a nonce (a decimal string) such that
 // SHA-256(challenge + ":" + nonce) starts with `difficulty` zero bits.
 //
-// In:  {challenge, difficulty, impl?: 'subtle' | 'js'}
+// In:  {challenge, difficulty, impl?: 'subtle' | 'js', start?, step?}: the
+//      nonces start, start+step, start+2*step... (several workers share
+//      the search by taking every step-th nonce each).
 // Out: {type: 'progress', tried, ms} about every 100 ms,
 //      then {type: 'done', nonce, tried, ms, impl} or {type: 'error', message}.
 //
@@ -13,17 +15,18 @@
 // first 64 bytes for every nonce.
 'use strict';
 
-let BATCH = 256;
+const BATCH = 256;
 const REPORT_MS = 100;
 
 self.onmessage = async (e) => {
-  const { challenge, difficulty } = e.data; if (e.data.batch) BATCH = e.data.batch;
+  const { challenge, difficulty } = e.data;
+  const start = e.data.start || 0, step = e.data.step || 1;
   const subtle = self.crypto && self.crypto.subtle;
   const impl = e.data.impl === 'js' || !subtle ? 'js' : 'subtle';
   try {
     const solve = impl === 'subtle' ? solveSubtle : solveJS;
     const t0 = performance.now();
-    const { nonce, tried } = await solve(challenge + ':', difficulty, t0);
+    const { nonce, tried } = await solve(challenge + ':', difficulty, start, step, t0);
     self.postMessage({ type: 'done', nonce, tried, ms: performance.now() - t0, impl });
   } catch (err) {
     self.postMessage({ type: 'error', message: String((err && err.message) || err) });
@@ -48,20 +51,20 @@ function progress(tried, t0, last) {
   return now;
 }
 
-async function solveSubtle(prefix, difficulty, t0) {
+async function solveSubtle(prefix, difficulty, start, step, t0) {
   const enc = new TextEncoder();
   const words = new Array(8);
   let last = t0;
-  for (let n = 0; ; n += BATCH) {
+  for (let j = 0; ; j += BATCH) { // j: how many this worker tried
     const jobs = new Array(BATCH);
-    for (let i = 0; i < BATCH; i++) jobs[i] = crypto.subtle.digest('SHA-256', enc.encode(prefix + (n + i)));
+    for (let i = 0; i < BATCH; i++) jobs[i] = crypto.subtle.digest('SHA-256', enc.encode(prefix + (start + (j + i) * step)));
     const sums = await Promise.all(jobs);
     for (let i = 0; i < BATCH; i++) {
       const v = new DataView(sums[i]);
       for (let k = 0; k < 8; k++) words[k] = v.getUint32(4 * k);
-      if (zeroBits(words) >= difficulty) return { nonce: String(n + i), tried: n + i + 1 };
+      if (zeroBits(words) >= difficulty) return { nonce: String(start + (j + i) * step), tried: j + i + 1 };
     }
-    last = progress(n + BATCH, t0, last);
+    last = progress(j + BATCH, t0, last);
   }
 }
 
@@ -130,11 +133,12 @@ function hasher(prefix) {
   };
 }
 
-async function solveJS(prefix, difficulty, t0) {
+async function solveJS(prefix, difficulty, start, step, t0) {
   const hash = hasher(prefix);
   let last = t0;
-  for (let n = 0; ; n++) {
-    if (zeroBits(hash(String(n))) >= difficulty) return { nonce: String(n), tried: n + 1 };
-    if ((n & 4095) === 4095) last = progress(n + 1, t0, last);
+  for (let j = 0; ; j++) {
+    const nonce = String(start + j * step);
+    if (zeroBits(hash(nonce)) >= difficulty) return { nonce, tried: j + 1 };
+    if ((j & 4095) === 4095) last = progress(j + 1, t0, last);
   }
 }
