@@ -129,6 +129,7 @@ func TestLoadEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("streams for several seconds")
 	}
+	t.Parallel()
 	srv, space := liveServer(t)
 	base := Config{Target: srv.PublicURL(), Space: space, Shape: ShapeRamp, Window: time.Second,
 		Duration: 5 * time.Second, Grace: 3 * time.Second, Sources: "127.0.0.0/16"}
@@ -136,7 +137,7 @@ func TestLoadEndToEnd(t *testing.T) {
 	ogg.Protocol, ogg.Listeners = ProtoOgg, 50
 	hls.Protocol, hls.Listeners = ProtoHLS, 20
 	hls.Sources = "127.3.0.0/24" // other addresses, for variety
-	procs.Protocol, procs.Listeners, procs.Procs, procs.Sources = ProtoOgg, 10, 2, ""
+	procs.Protocol, procs.Listeners, procs.Procs, procs.Sources = ProtoOgg, 10, 2, "127.4.0.0/24"
 	childOpt := Options{Exe: os.Args[0], ChildArgs: []string{"load-child"}}
 	// The test process is the server: sample it like --server-pid would.
 	ogg.ServerPID = os.Getpid()
@@ -156,10 +157,11 @@ func TestLoadEndToEnd(t *testing.T) {
 			t.Errorf("%s: stalls %+v", name, rep.Stalls)
 		}
 		m := rep.Metrics
-		if j := m["join_ms"]; j.N != uint64(n) || j.P99 > 1000 {
+		// The server's gate may hold a join in its waiting room for a second or two.
+		if j := m["join_ms"]; j.N != uint64(n) || j.P99 > 3000 {
 			t.Errorf("%s: join %+v", name, j)
 		}
-		if f := m["first_audio_ms"]; f.N != uint64(n) || f.Max > 3000 {
+		if f := m["first_audio_ms"]; f.N != uint64(n) || f.Max > 4000 {
 			t.Errorf("%s: first audio %+v", name, f)
 		}
 		// Live delivery on loopback: the newest audio of a page or part
@@ -171,7 +173,7 @@ func TestLoadEndToEnd(t *testing.T) {
 		if r := m["bytes_per_s"]; r.N != uint64(n) || r.P50 < 2000 || r.P50 > 40000 {
 			t.Errorf("%s: bytes/s %+v", name, r)
 		}
-		if want := float64(n) * 5; rep.ListenerSeconds < want*0.8 || rep.ListenerSeconds > want*1.05 {
+		if want := float64(n) * 5; rep.ListenerSeconds < want*0.6 || rep.ListenerSeconds > want*1.05 {
 			t.Errorf("%s: %.1f listener-seconds, want about %.0f", name, rep.ListenerSeconds, want)
 		}
 		if rep.Client.CPUSeconds <= 0 || rep.Client.RSSPeakKiB <= 0 {
@@ -196,6 +198,7 @@ func TestLoadDetectsStalls(t *testing.T) {
 	if testing.Short() {
 		t.Skip("streams for several seconds")
 	}
+	t.Parallel()
 	srv, space := liveServer(t)
 	var gate pauseGate
 	addr := slowProxy(t, strings.TrimPrefix(srv.PublicURL(), "http://"), &gate)
@@ -207,8 +210,8 @@ func TestLoadDetectsStalls(t *testing.T) {
 	base := Config{Target: "http://" + addr, Space: space, Duration: 8 * time.Second, Grace: 3 * time.Second,
 		StallThreshold: threshold}
 	ogg, hls := base, base
-	ogg.Protocol, ogg.Listeners = ProtoOgg, 10
-	hls.Protocol, hls.Listeners = ProtoHLS, 5
+	ogg.Protocol, ogg.Listeners, ogg.Sources = ProtoOgg, 10, "127.5.0.0/24"
+	hls.Protocol, hls.Listeners, hls.Sources = ProtoHLS, 5, "127.6.0.0/24"
 	go func() {
 		time.Sleep(pauseAt)
 		gate.pause(pause)
@@ -265,7 +268,9 @@ func (g *pauseGate) wait() {
 }
 
 // slowProxy forwards TCP to target; the server-to-client direction waits at
-// the gate. It returns its address.
+// the gate. It connects from the client's own (loopback) address, so the
+// server's per-address limits see the listeners, not the proxy. It returns
+// its address.
 func slowProxy(t *testing.T, target string, g *pauseGate) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -288,7 +293,8 @@ func slowProxy(t *testing.T, target string, g *pauseGate) string {
 			if err != nil {
 				return
 			}
-			s, err := net.Dial("tcp", target)
+			d := net.Dialer{LocalAddr: &net.TCPAddr{IP: c.RemoteAddr().(*net.TCPAddr).IP}}
+			s, err := d.Dial("tcp", target)
 			if err != nil {
 				c.Close()
 				continue

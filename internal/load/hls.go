@@ -46,11 +46,14 @@ func (ln *listener) hls() bool {
 			r.fail("hls: show ended", nil)
 			return false
 		}
-		if st != 503 && st != 200 {
+		if st != 503 && st != 429 && st != 200 {
 			r.fail("hls playlist: "+strconv.Itoa(st), nil)
 			return false
 		}
-		if !ln.pause(time.Duration(min(max(hs.retryAfter, 1), 5)) * time.Second) {
+		if st != 200 {
+			r.waited("hls playlist: "+strconv.Itoa(st), nil)
+		}
+		if !ln.pause(retryWait(hs.retryAfter)) {
 			return ln.stoppedAtEnd()
 		}
 	}
@@ -77,13 +80,9 @@ func (ln *listener) hls() bool {
 			return ln.stoppedAtEnd()
 		}
 		switch {
-		case st == 503: // the part did not come within the server's hold, or the server sheds load
-			r.fail("hls playlist: 503", nil)
-			wait := 200 * time.Millisecond
-			if hs.retryAfter > 0 {
-				wait = time.Duration(min(hs.retryAfter, 5)) * time.Second
-			}
-			if !ln.pause(wait) {
+		case st == 503 || st == 429: // the part did not come within the server's hold, or the server sheds load
+			r.waited("hls playlist: "+strconv.Itoa(st), nil)
+			if !ln.pause(retryWait(hs.retryAfter)) {
 				return ln.stoppedAtEnd()
 			}
 			continue
@@ -192,29 +191,46 @@ func (ln *listener) playlist(hs *hlsState, blocking bool, next plPart) (status i
 }
 
 // media fetches a part or the init section named at uri in the playlist
-// text, discarding its bytes.
+// text, discarding its bytes; it waits and asks again when rate-limited.
 func (ln *listener) media(hs *hlsState, uri [2]int32) (status int, ok bool) {
 	hc := ln.hc
 	u := hs.text[uri[0]:uri[1]]
-	b := hc.begin("GET ")
-	if len(u) == 0 || u[0] != '/' {
-		b = append(b, hs.base...)
+	for {
+		b := hc.begin("GET ")
+		if len(u) == 0 || u[0] != '/' {
+			b = append(b, hs.base...)
+		}
+		b = append(b, u...)
+		rh, ok := ln.exchange(b, "hls part")
+		if !ok {
+			return 0, false
+		}
+		var bd body
+		bd.start(&rh)
+		if _, err := hc.discardBody(&bd); err != nil {
+			ln.failIO("hls part", err)
+			return 0, false
+		}
+		if rh.close && !ln.redial() {
+			return 0, false
+		}
+		if rh.status != 429 {
+			return rh.status, true
+		}
+		ln.r.waited("hls part: 429", nil)
+		if !ln.pause(retryWait(rh.retryAfter)) {
+			return 0, false
+		}
 	}
-	b = append(b, u...)
-	rh, ok := ln.exchange(b, "hls part")
-	if !ok {
-		return 0, false
+}
+
+// retryWait is how long to wait before asking again: Retry-After (seconds),
+// within [200 ms, 30 s].
+func retryWait(retryAfter int) time.Duration {
+	if retryAfter <= 0 {
+		return 200 * time.Millisecond
 	}
-	var bd body
-	bd.start(&rh)
-	if _, err := hc.discardBody(&bd); err != nil {
-		ln.failIO("hls part", err)
-		return 0, false
-	}
-	if rh.close && !ln.redial() {
-		return 0, false
-	}
-	return rh.status, true
+	return time.Duration(min(retryAfter, 30)) * time.Second
 }
 
 // exchange sends the GET request whose target is in b and reads the

@@ -21,23 +21,22 @@ const (
 
 // listener is one listener's state for the length of its goroutine.
 type listener struct {
-	r    *run
-	k, g int // local and global index
-	l    *lstate
-	hc   *hconn
-	t0   int64 // Unix ns the listener arrived
-	end  int64 // Unix ns it leaves
-	ticket,
-	oggPath, hlsPath string
+	r       *run
+	k, g    int // local and global index
+	l       *lstate
+	hc      *hconn
+	t0      int64  // Unix ns the listener arrived
+	end     int64  // Unix ns it leaves
+	oggPath string // the stream's path and query (ticket included)
+	hlsPath string
 	// reqAt is when the stream was first asked for. Audio mixed before it
 	// is the start-up buffer (Ogg's burst, HLS's PART-HOLD-BACK parts): it
 	// counts for time to first audio and stalls, not for glass-to-glass
 	// latency, which measures live delivery.
-	reqAt        int64
-	st           StallTracker
-	streamStart  int64
-	streaming    bool
-	firstAudioAt int64
+	reqAt       int64
+	st          StallTracker
+	streamStart int64
+	streaming   bool
 }
 
 func (r *run) listen(k, g int) {
@@ -165,11 +164,11 @@ func (ln *listener) join() bool {
 		switch rh.status {
 		case 200:
 		case 202, 429, 503:
-			kind := "join: " + strconv.Itoa(rh.status) + " (waited, retried)"
+			kind := "join: " + strconv.Itoa(rh.status)
 			if rh.status == 202 {
-				kind, queue = "join: 202 waiting room (waited, retried)", ja.QueueToken
+				kind, queue = "join: 202 waiting room", ja.QueueToken
 			}
-			r.fail(kind, errors.New(string(raw)))
+			r.waited(kind, errors.New(string(raw)))
 			wait := rh.retryAfter
 			if wait <= 0 {
 				wait = ja.RetryAfter
@@ -184,7 +183,7 @@ func (ln *listener) join() bool {
 				r.fail("join: 401", errors.New(string(raw)))
 				return false
 			}
-			r.fail("join: 401 proof of work (solved, retried)", nil)
+			r.waited("join: 401 proof of work (solved)", nil)
 			pow = ja.Challenge + ":" + solvePoW(ja.Challenge, ja.Difficulty)
 			continue
 		default:
@@ -260,7 +259,6 @@ func (ln *listener) connectedNow() {
 func (ln *listener) audio(now, dur int64) {
 	r := ln.r
 	if !ln.st.Started() {
-		ln.firstAudioAt = now
 		r.gotAudio.Add(1)
 		r.h.first.Record(ln.k, (now-ln.t0)/1000)
 	}

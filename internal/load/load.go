@@ -214,7 +214,7 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Report, error) {
 	}
 	if cfg.Sources == "" {
 		if lo, hi, ok := ephemeralPorts(); ok && cfg.Listeners > hi-lo {
-			fmt.Fprintf(os.Stderr, "warning: %d listeners from one source address may exhaust its %d ephemeral ports: add --sources 127.0.0.0/16\n",
+			fmt.Fprintf(stderr, "warning: %d listeners from one source address may exhaust its %d ephemeral ports: add --sources 127.0.0.0/16\n",
 				cfg.Listeners, hi-lo+1)
 		}
 	}

@@ -56,12 +56,13 @@ type run struct {
 	started, joined, gotAudio, connected atomic.Int64
 	completed, stallEvents               atomic.Int64
 	listenerNs, bytes, skippedNs, reads  atomic.Int64
-	errTotal                             atomic.Int64
+	errTotal, waitTotal                  atomic.Int64
 
 	h struct{ connect, join, first, g2g, stalls, stalled, rate Hist }
 
 	errMu   sync.Mutex
 	errs    map[string]int64
+	waits   map[string]int64
 	samples map[string]string
 
 	wg sync.WaitGroup
@@ -81,6 +82,19 @@ func (r *run) fail(kind string, err error) {
 	r.errMu.Lock()
 	defer r.errMu.Unlock()
 	r.errs[kind]++
+	if _, ok := r.samples[kind]; !ok && err != nil {
+		r.samples[kind] = err.Error()
+	}
+}
+
+// waited counts a wait the server asked for (rate limit, waiting room,
+// proof of work) that the listener honoured before asking again: not an
+// error, but what a crowd meets.
+func (r *run) waited(kind string, err error) {
+	r.waitTotal.Add(1)
+	r.errMu.Lock()
+	defer r.errMu.Unlock()
+	r.waits[kind]++
 	if _, ok := r.samples[kind]; !ok && err != nil {
 		r.samples[kind] = err.Error()
 	}
@@ -122,6 +136,7 @@ type Progress struct {
 	StallEvents int64         `json:"stall_events"`
 	StalledNow  int64         `json:"stalled_now"`
 	Errors      int64         `json:"errors"`
+	Waits       int64         `json:"waits"`
 	G2G         HistSnap      `json:"g2g"`
 	CPU         int64         `json:"cpu_ns"`
 	RSSKiB      int64         `json:"rss_kib"`
@@ -135,6 +150,7 @@ func (p *Progress) add(o Progress) {
 	p.StallEvents += o.StallEvents
 	p.StalledNow += o.StalledNow
 	p.Errors += o.Errors
+	p.Waits += o.Waits
 	p.G2G.Merge(o.G2G)
 	p.CPU += o.CPU
 	p.RSSKiB += o.RSSKiB
@@ -155,6 +171,7 @@ type procResult struct {
 	Reads         int64               `json:"reads"`
 	Hists         map[string]HistSnap `json:"hists"`
 	Errors        map[string]int64    `json:"errors"`
+	Waits         map[string]int64    `json:"waits"`
 	ErrorSamples  map[string]string   `json:"error_samples"`
 	CPUNs         int64               `json:"cpu_ns"`
 	RSSStartKiB   int64               `json:"rss_start_kib"`
@@ -176,6 +193,7 @@ func (p *procResult) merge(o procResult) {
 	if p.Hists == nil {
 		p.Hists = map[string]HistSnap{}
 		p.Errors = map[string]int64{}
+		p.Waits = map[string]int64{}
 		p.ErrorSamples = map[string]string{}
 	}
 	for k, h := range o.Hists {
@@ -185,6 +203,9 @@ func (p *procResult) merge(o procResult) {
 	}
 	for k, v := range o.Errors {
 		p.Errors[k] += v
+	}
+	for k, v := range o.Waits {
+		p.Waits[k] += v
 	}
 	for k, v := range o.ErrorSamples {
 		if _, ok := p.ErrorSamples[k]; !ok {
@@ -201,7 +222,7 @@ func (p *procResult) merge(o procResult) {
 // receives the progress and the result as JSON lines (a child process);
 // otherwise progress goes to the user.
 func runLocal(ctx context.Context, cfg Config, tg target, opt Options, srv *serverSampler, childOut io.Writer) (procResult, []TimelinePoint, error) {
-	r := &run{cfg: cfg, tg: tg, errs: map[string]int64{}, samples: map[string]string{}}
+	r := &run{cfg: cfg, tg: tg, errs: map[string]int64{}, waits: map[string]int64{}, samples: map[string]string{}}
 	if cfg.Sources != "" {
 		var err error
 		if r.sources, err = ParseSources(cfg.Sources); err != nil {
@@ -251,7 +272,7 @@ func runLocal(ctx context.Context, cfg Config, tg target, opt Options, srv *serv
 		rssPeak = max(rssPeak, self.RSSKiB)
 		p := Progress{Elapsed: now.Sub(start), Started: r.started.Load(), Joined: r.joined.Load(),
 			GotAudio: r.gotAudio.Load(), Connected: c, StallEvents: r.stallEvents.Load(), StalledNow: stalledNow,
-			Errors: r.errTotal.Load(), G2G: r.h.g2g.Snapshot(), CPU: int64(self.CPU - self0.CPU), RSSKiB: self.RSSKiB}
+			Errors: r.errTotal.Load(), Waits: r.waitTotal.Load(), G2G: r.h.g2g.Snapshot(), CPU: int64(self.CPU - self0.CPU), RSSKiB: self.RSSKiB}
 		if childOut != nil {
 			_ = enc.Encode(childLine{Progress: &p})
 		} else {
@@ -307,7 +328,7 @@ loop:
 		CPUNs: int64(self1.CPU - self0.CPU), RSSStartKiB: self0.RSSKiB, RSSPeakKiB: max(rssPeak, self1.RSSKiB),
 		ElapsedNs: int64(time.Since(start))}
 	r.errMu.Lock() // copies: a listener stuck past the wait may still count
-	res.Errors, res.ErrorSamples = maps.Clone(r.errs), maps.Clone(r.samples)
+	res.Errors, res.Waits, res.ErrorSamples = maps.Clone(r.errs), maps.Clone(r.waits), maps.Clone(r.samples)
 	r.errMu.Unlock()
 	if childOut != nil {
 		_ = enc.Encode(childLine{Result: &res})

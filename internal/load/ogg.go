@@ -22,24 +22,38 @@ const frameNs = int64(program.FrameDuration)
 // up; true if it stayed the whole time.
 func (ln *listener) ogg() bool {
 	r, hc := ln.r, ln.hc
-	b := hc.begin("GET ")
-	b = append(b, ln.oggPath...)
-	ln.reqAt = time.Now().UnixNano()
-	if err := hc.end(b, false); err != nil {
-		ln.failIO("ogg", err)
-		return false
-	}
 	var rh respHead
-	if err := hc.readHead(&rh); err != nil {
-		ln.failIO("ogg", err)
-		return false
-	}
 	var bd body
-	bd.start(&rh)
-	if rh.status != 200 {
-		msg, _ := hc.readBody(&bd, nil, 4<<10)
-		r.fail("ogg: "+strconv.Itoa(rh.status), errors.New(string(msg)))
-		return false
+	for {
+		b := hc.begin("GET ")
+		b = append(b, ln.oggPath...)
+		ln.reqAt = time.Now().UnixNano()
+		if err := hc.end(b, false); err != nil {
+			ln.failIO("ogg", err)
+			return false
+		}
+		if err := hc.readHead(&rh); err != nil {
+			ln.failIO("ogg", err)
+			return false
+		}
+		bd.start(&rh)
+		if rh.status == 200 {
+			break
+		}
+		msg, err := hc.readBody(&bd, nil, 4<<10)
+		if err != nil {
+			ln.failIO("ogg", err)
+			return false
+		}
+		if rh.status != 429 && rh.status != 503 {
+			r.fail("ogg: "+strconv.Itoa(rh.status), errors.New(string(msg)))
+			return false
+		}
+		// Rate-limited, or no program yet: wait as told, like a player.
+		r.waited("ogg: "+strconv.Itoa(rh.status), errors.New(string(msg)))
+		if (rh.close && !ln.redial()) || !ln.pause(retryWait(rh.retryAfter)) {
+			return ln.stoppedAtEnd()
+		}
 	}
 	hc.bytes = int64(hc.w - hc.r) // count the stream from here
 	ln.connectedNow()

@@ -6,52 +6,67 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
+	"strconv"
 	"time"
 )
 
 // preflight joins once before the run, so that a wrong target or space is a
-// clear error rather than N identical failures.
+// clear error rather than N identical failures. A rate limit (429, 503) is
+// waited out; the waiting room (202) and a proof-of-work challenge (401)
+// show the space is there.
 func preflight(ctx context.Context, cfg Config, tg target, rep *Report) error {
-	ctx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout)
-	defer cancel()
 	url := "http://" + tg.host + "/api/v1/spaces/" + cfg.Space + "/join"
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, nil)
-	if err != nil {
-		return err
-	}
-	c := http.Client{Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}}
-	resp, err := c.Do(req)
-	if err != nil {
-		return fmt.Errorf("cannot reach %s: %v (is the server running, and is this its public port?)", cfg.Target, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	var j struct {
-		Error string `json:"error"`
-		State string `json:"state"`
-		Title string `json:"title"`
-	}
-	_ = json.Unmarshal(b, &j)
-	switch {
-	case resp.StatusCode == http.StatusNotFound && j.Error != "":
-		return fmt.Errorf("space %q not found on %s (join answered 404: %s)", cfg.Space, cfg.Target, j.Error)
-	case resp.StatusCode == http.StatusNotFound:
-		return fmt.Errorf("%s has no join API at %s (404): is this an onair public port?", cfg.Target, url)
-	case resp.StatusCode == http.StatusGone:
-		return fmt.Errorf("space %q has ended: there is nothing live to listen to (join answered 410)", cfg.Space)
-	case resp.StatusCode != http.StatusOK:
-		msg := j.Error
-		if msg == "" {
-			msg = http.StatusText(resp.StatusCode)
+	c := http.Client{Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}, Timeout: cfg.ConnectTimeout}
+	for attempt := 0; ; attempt++ {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, nil)
+		if err != nil {
+			return err
 		}
-		return fmt.Errorf("joining space %q failed before the run: %d %s", cfg.Space, resp.StatusCode, msg)
+		req.Header.Set("User-Agent", "onair-load (preflight)")
+		resp, err := c.Do(req)
+		if err != nil {
+			return fmt.Errorf("cannot reach %s: %v (is the server running, and is this its public port?)", cfg.Target, err)
+		}
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		resp.Body.Close()
+		var j struct {
+			Error string `json:"error"`
+			State string `json:"state"`
+			Title string `json:"title"`
+		}
+		_ = json.Unmarshal(b, &j)
+		switch st := resp.StatusCode; {
+		case st == http.StatusNotFound && j.Error != "":
+			return fmt.Errorf("space %q not found on %s (join answered 404: %s)", cfg.Space, cfg.Target, j.Error)
+		case st == http.StatusNotFound:
+			return fmt.Errorf("%s has no join API at %s (404): is this an onair public port?", cfg.Target, url)
+		case st == http.StatusGone:
+			return fmt.Errorf("space %q has ended: there is nothing live to listen to (join answered 410)", cfg.Space)
+		case (st == http.StatusTooManyRequests || st == http.StatusServiceUnavailable) && attempt < 3:
+			wait, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
+			select {
+			case <-time.After(time.Duration(min(max(wait, 1), 5)) * time.Second):
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			continue
+		case st == http.StatusAccepted || st == http.StatusUnauthorized:
+			fmt.Fprintf(stderr, "note: the server answered the first join with %d (%s): listeners will wait in line or solve its proof of work\n", st, j.Error)
+			rep.Space = SpaceInfo{State: "live"}
+			return nil
+		case st != http.StatusOK:
+			msg := j.Error
+			if msg == "" {
+				msg = http.StatusText(st)
+			}
+			return fmt.Errorf("joining space %q failed before the run: %d %s", cfg.Space, st, msg)
+		}
+		rep.Space = SpaceInfo{State: j.State, Title: j.Title}
+		if j.State != "live" {
+			fmt.Fprintf(stderr, "warning: space %q is %s, not live: listeners will wait for the show (Ogg) or retry (HLS)\n", cfg.Space, j.State)
+		}
+		return nil
 	}
-	rep.Space = SpaceInfo{State: j.State, Title: j.Title}
-	if j.State != "live" {
-		fmt.Fprintf(os.Stderr, "warning: space %q is %s, not live: listeners will wait for the show (Ogg) or retry (HLS)\n", cfg.Space, j.State)
-	}
-	return nil
 }
 
 // serverSampler follows the server process's CPU and RSS.

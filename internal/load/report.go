@@ -20,6 +20,7 @@ type Report struct {
 	Stalls          StallReport        `json:"stalls"`
 	SkippedS        float64            `json:"skipped_s"` // audio the server skipped listeners past
 	Errors          map[string]int64   `json:"errors"`
+	Waits           map[string]int64   `json:"waits"` // waits the server asked for and listeners honoured
 	ErrorSamples    map[string]string  `json:"error_samples,omitempty"`
 	ListenerSeconds float64            `json:"listener_seconds"`
 	Bytes           int64              `json:"bytes"`
@@ -62,9 +63,12 @@ type ClientReport struct {
 	// is mostly a cost per read.
 	ReadsPerListenerSecond float64 `json:"reads_per_listener_second"`
 	CPUPerReadUs           float64 `json:"cpu_per_read_us"`
-	RSSStartKiB            int64   `json:"rss_start_kib"`
-	RSSPeakKiB             int64   `json:"rss_peak_kib"`
-	RSSPerListenerKiB      float64 `json:"rss_per_listener_kib"`
+	// At full load only (the seconds with at least 99% of the peak
+	// connected): the streaming cost without the joins.
+	FullLoadCPUPerListenerSecondUs float64 `json:"full_load_cpu_per_listener_second_us"`
+	RSSStartKiB                    int64   `json:"rss_start_kib"`
+	RSSPeakKiB                     int64   `json:"rss_peak_kib"`
+	RSSPerListenerKiB              float64 `json:"rss_per_listener_kib"`
 }
 
 // ServerReport is the server's cost, from /proc.
@@ -94,6 +98,7 @@ type TimelinePoint struct {
 	StalledNow   int64   `json:"stalled_now"`
 	StallEvents  int64   `json:"stall_events"`
 	Errors       int64   `json:"errors"`
+	Waits        int64   `json:"waits"`
 	G2GP50Ms     float64 `json:"g2g_p50_ms"`
 	ClientCPUS   float64 `json:"client_cpu_s"`
 	ClientRSSKiB int64   `json:"client_rss_kib"`
@@ -140,9 +145,12 @@ func (rep *Report) build(res procResult, tl []TimelinePoint, srv *serverSampler)
 	rep.Stalls = StallReport{ThresholdS: cfg.StallThreshold.Seconds(), Events: res.StallEvents,
 		Listeners: int64(st.N - zero), Seconds: float64(res.Hists["stalled"].Sum) / 1e6}
 	rep.SkippedS = float64(res.SkippedNs) / 1e9
-	rep.Errors, rep.ErrorSamples = res.Errors, res.ErrorSamples
+	rep.Errors, rep.Waits, rep.ErrorSamples = res.Errors, res.Waits, res.ErrorSamples
 	if rep.Errors == nil {
 		rep.Errors = map[string]int64{}
+	}
+	if rep.Waits == nil {
+		rep.Waits = map[string]int64{}
 	}
 	rep.ListenerSeconds = float64(res.ListenerNs) / 1e9
 	rep.Bytes = res.Bytes
@@ -159,9 +167,29 @@ func (rep *Report) build(res procResult, tl []TimelinePoint, srv *serverSampler)
 		rep.Client.RSSPerListenerKiB = float64(res.RSSPeakKiB-res.RSSStartKiB) / float64(peak)
 	}
 	rep.Timeline = tl
+	if ls, cpu, _ := fullLoad(tl, peak, func(p TimelinePoint) float64 { return p.ClientCPUS }); ls > 0 {
+		rep.Client.FullLoadCPUPerListenerSecondUs = cpu * 1e6 / ls
+	}
 	if srv != nil {
 		rep.Server = serverReport(srv, tl, peak)
 	}
+}
+
+// fullLoad sums, over the intervals of the timeline with at least 99% of the
+// peak connected at both ends, the listener-seconds, the growth of the
+// cumulative value cum (CPU seconds) and the time.
+func fullLoad(tl []TimelinePoint, peak int64, cum func(TimelinePoint) float64) (ls, delta, secs float64) {
+	full := func(p TimelinePoint) bool { return peak > 0 && float64(p.Connected) >= 0.99*float64(peak) }
+	for i := 1; i < len(tl); i++ {
+		a, b := tl[i-1], tl[i]
+		if full(a) && full(b) {
+			dt := b.T - a.T
+			ls += float64(a.Connected+b.Connected) / 2 * dt
+			delta += cum(b) - cum(a)
+			secs += dt
+		}
+	}
+	return ls, delta, secs
 }
 
 // serverReport turns the server samples of the timeline into costs per listener.
@@ -241,28 +269,20 @@ func (rep *Report) WriteTable(w io.Writer) {
 	if len(rep.Errors) == 0 {
 		fmt.Fprintln(w, "errors      none")
 	} else {
-		keys := make([]string, 0, len(rep.Errors))
-		for k := range rep.Errors {
-			keys = append(keys, k)
-		}
-		sort.Slice(keys, func(i, j int) bool { return rep.Errors[keys[i]] > rep.Errors[keys[j]] })
-		for i, k := range keys {
-			head := "errors      "
-			if i > 0 {
-				head = "            "
-			}
-			sample := ""
-			if s := rep.ErrorSamples[k]; s != "" {
-				sample = "  (" + oneLine(s, 100) + ")"
-			}
-			fmt.Fprintf(w, "%s%d × %s%s\n", head, rep.Errors[k], k, sample)
-		}
+		rep.writeKinds(w, "errors      ", rep.Errors)
+	}
+	if len(rep.Waits) > 0 {
+		rep.writeKinds(w, "waits       ", rep.Waits)
 	}
 	fmt.Fprintf(w, "traffic     %s in %.0f listener-seconds (%s/s per listener on average)\n",
 		fmtBytes(float64(rep.Bytes)), rep.ListenerSeconds, fmtBytes(float64(rep.Bytes)/max(rep.ListenerSeconds, 1e-9)))
 	c := rep.Client
-	fmt.Fprintf(w, "client      %.2f s CPU = %.1f µs per listener-second (%.1f reads of %.1f µs); RSS %s → %s (%.1f KiB per listener); %d process(es)\n",
-		c.CPUSeconds, c.CPUPerListenerSecondUs, c.ReadsPerListenerSecond, c.CPUPerReadUs,
+	fmt.Fprintf(w, "client      %.2f s CPU = %.1f µs per listener-second (%.1f reads of %.1f µs)", c.CPUSeconds,
+		c.CPUPerListenerSecondUs, c.ReadsPerListenerSecond, c.CPUPerReadUs)
+	if c.FullLoadCPUPerListenerSecondUs > 0 {
+		fmt.Fprintf(w, "; at full load: %.1f µs", c.FullLoadCPUPerListenerSecondUs)
+	}
+	fmt.Fprintf(w, "\n            RSS %s → %s = %.1f KiB per listener; %d process(es)\n",
 		fmtKiB(c.RSSStartKiB), fmtKiB(c.RSSPeakKiB), c.RSSPerListenerKiB, c.Procs)
 	if s := rep.Server; s != nil {
 		fmt.Fprintf(w, "server      pid %d: %.2f s CPU during the run = %.1f µs per listener-second", s.PID, s.CPUSeconds, s.CPUPerListenerSecondUs)
@@ -275,6 +295,26 @@ func (rep *Report) WriteTable(w io.Writer) {
 		if s.Error != "" {
 			fmt.Fprintf(w, "            (sampling: %s)\n", s.Error)
 		}
+	}
+}
+
+// writeKinds lists counts by kind, most frequent first, with the first
+// message seen of each.
+func (rep *Report) writeKinds(w io.Writer, head string, counts map[string]int64) {
+	keys := make([]string, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return counts[keys[i]] > counts[keys[j]] })
+	for i, k := range keys {
+		if i > 0 {
+			head = strings.Repeat(" ", len(head))
+		}
+		sample := ""
+		if s := rep.ErrorSamples[k]; s != "" {
+			sample = "  (" + oneLine(s, 100) + ")"
+		}
+		fmt.Fprintf(w, "%s%d × %s%s\n", head, counts[k], k, sample)
 	}
 }
 
@@ -350,7 +390,7 @@ func newMonitor(cfg Config, opt Options, srv *serverSampler, start time.Time) *m
 
 func (m *monitor) tick(now time.Time, p Progress) {
 	pt := TimelinePoint{T: now.Sub(m.start).Seconds(), Started: p.Started, Joined: p.Joined, GotAudio: p.GotAudio,
-		Connected: p.Connected, StalledNow: p.StalledNow, StallEvents: p.StallEvents, Errors: p.Errors,
+		Connected: p.Connected, StalledNow: p.StalledNow, StallEvents: p.StallEvents, Errors: p.Errors, Waits: p.Waits,
 		G2GP50Ms: float64(p.G2G.Quantile(0.5)) / 1e3, ClientCPUS: float64(p.CPU) / 1e9, ClientRSSKiB: p.RSSKiB}
 	if m.srv != nil {
 		if s, ok := m.srv.sample(); ok {
@@ -366,6 +406,9 @@ func (m *monitor) tick(now time.Time, p Progress) {
 	}
 	line := fmt.Sprintf("%4.0fs  %d/%d connected  %.0f joins/s  %d stalled now, %d stalls  g2g p50 %s  %d errors",
 		pt.T, pt.Connected, m.cfg.Listeners, joinRate, pt.StalledNow, pt.StallEvents, fmtValue(pt.G2GP50Ms, "ms"), pt.Errors)
+	if pt.Waits > 0 {
+		line += fmt.Sprintf(", %d waits", pt.Waits)
+	}
 	if m.srv != nil && pt.ServerRSSKiB > 0 && len(m.timeline) > 1 {
 		prev := m.timeline[len(m.timeline)-2]
 		line += fmt.Sprintf("  server %.0f%% CPU %s", 100*(pt.ServerCPUS-prev.ServerCPUS)/max(pt.T-prev.T, 1e-3), fmtKiB(pt.ServerRSSKiB))

@@ -17,11 +17,15 @@ type Sources struct {
 type srcBlock struct {
 	first netip.Addr // first usable address
 	n     uint64
+	nets  uint64 // /24 networks in the block (0: a block of /24 or smaller, in order)
 }
 
 // ParseSources parses a comma-separated list of IP addresses and CIDR
-// blocks ("127.0.0.0/16,127.1.0.1"). In blocks of IPv4 addresses larger than
-// /31 the network and broadcast addresses are left out.
+// blocks ("127.0.0.0/16,127.1.0.1"). Blocks larger than a /24 are taken a
+// /24 at a time, round-robin: consecutive listeners come from different
+// /24 networks, as a real crowd does (per-prefix limits see many networks),
+// and the .0 and .255 of each /24 are left out. In smaller blocks the
+// network and broadcast addresses are left out.
 func ParseSources(s string) (*Sources, error) {
 	src := &Sources{}
 	for _, f := range strings.Split(s, ",") {
@@ -51,10 +55,15 @@ func ParseSources(s string) (*Sources, error) {
 		}
 		size := uint64(1) << (32 - p.Bits())
 		first := p.Addr()
-		if size > 2 {
+		var nets uint64
+		switch {
+		case p.Bits() < 24:
+			nets = size / 256
+			first, size = first.Next(), nets*254
+		case size > 2:
 			first, size = first.Next(), size-2
 		}
-		src.blocks = append(src.blocks, srcBlock{first: first, n: size})
+		src.blocks = append(src.blocks, srcBlock{first: first, n: size, nets: nets})
 		src.total += size
 	}
 	if src.total == 0 {
@@ -84,6 +93,9 @@ func (s *Sources) At(i int) net.IP {
 			}
 			a := b.first.As4()
 			v := binary.BigEndian.Uint32(a[:]) + uint32(k)
+			if b.nets > 0 { // /24 by /24: network k mod nets, host k / nets
+				v = binary.BigEndian.Uint32(a[:]) + uint32(k%b.nets)*256 + uint32(k/b.nets)
+			}
 			ip := make(net.IP, 4)
 			binary.BigEndian.PutUint32(ip, v)
 			return ip
@@ -102,6 +114,9 @@ func (s *Sources) Loopback() bool {
 		if b.n > 1 {
 			a := b.first.As4()
 			last := binary.BigEndian.Uint32(a[:]) + uint32(b.n-1)
+			if b.nets > 0 {
+				last = binary.BigEndian.Uint32(a[:]) + uint32(b.nets-1)*256 + 253
+			}
 			if last>>24 != 127 {
 				return false
 			}

@@ -296,20 +296,27 @@ func TestSources(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Len() != 65534+1 || !s.Loopback() {
+	const block = 256 * 254
+	if s.Len() != block+1 || !s.Loopback() {
 		t.Fatalf("len %d", s.Len())
 	}
-	if got := s.At(0).String(); got != "127.0.0.1" {
-		t.Fatalf("first %s", got)
+	// A /24 at a time: consecutive listeners come from different networks.
+	for i, want := range map[int]string{0: "127.0.0.1", 1: "127.0.1.1", 255: "127.0.255.1", 256: "127.0.0.2",
+		block - 1: "127.0.255.254", block: "127.1.2.3", block + 1: "127.0.0.1"} {
+		if got := s.At(i).String(); got != want {
+			t.Errorf("At(%d) = %s, want %s", i, got, want)
+		}
 	}
-	if got := s.At(65533).String(); got != "127.0.255.254" {
-		t.Fatalf("last of the block %s", got)
+	seen := map[string]bool{}
+	for i := range block {
+		a := s.At(i)
+		if a[3] == 0 || a[3] == 255 || a[1] != 0 || seen[a.String()] {
+			t.Fatalf("At(%d) = %s: a network or broadcast address, or seen before", i, a)
+		}
+		seen[a.String()] = true
 	}
-	if got := s.At(65534).String(); got != "127.1.2.3" {
-		t.Fatalf("single %s", got)
-	}
-	if got := s.At(65535).String(); got != "127.0.0.1" {
-		t.Fatalf("wrap %s", got)
+	if s, _ := ParseSources("127.0.0.0/24"); s.Len() != 254 || s.At(253).String() != "127.0.0.254" {
+		t.Fatalf("/24: %d, last %s", s.Len(), s.At(253))
 	}
 	for _, bad := range []string{"", "foo", "10.0.0.0/4", "::1/64", "127.0.0.1/33"} {
 		if _, err := ParseSources(bad); err == nil {
