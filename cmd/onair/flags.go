@@ -22,7 +22,11 @@ func newFlagSet(name, synopsis, about string) *flag.FlagSet {
 			if f.DefValue != "" && !isBool(f) {
 				def = fmt.Sprintf(" (default %s)", f.DefValue)
 			}
-			fmt.Fprintf(out, "  --%s%s\n      %s [$%s]\n", f.Name, def, f.Usage, envName(f.Name))
+			env := " [$" + envName(f.Name) + "]"
+			if noEnv[f.Name] {
+				env = ""
+			}
+			fmt.Fprintf(out, "  --%s%s\n      %s%s\n", f.Name, def, f.Usage, env)
 		})
 	}
 	return fs
@@ -62,6 +66,9 @@ func parse(fs *flag.FlagSet, args []string) error {
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	fs.VisitAll(func(f *flag.Flag) {
+		if noEnv[f.Name] {
+			return
+		}
 		if v, ok := os.LookupEnv(envName(f.Name)); ok && !set[f.Name] && err == nil {
 			if e := fs.Set(f.Name, v); e != nil {
 				err = usagef("$%s=%q: invalid value for --%s: %s", envName(f.Name), v, f.Name, expected(f, e))
@@ -132,3 +139,8 @@ func noArgs(fs *flag.FlagSet) error {
 	}
 	return nil
 }
+
+// noEnv are flags that choose one command's output rather than configure
+// the node: an ONAIR_JSON meant for "space --json" (a switch) must not make
+// "load --json FILE" write a file named "true".
+var noEnv = map[string]bool{"json": true}

@@ -24,9 +24,9 @@ type Admission struct {
 // AdmitConfig bounds the controller.
 type AdmitConfig struct {
 	MinRate, MaxRate float64 // admissions per second (defaults 20, 5000)
-	StartRate        float64 // (default 200)
+	StartRate        float64 // (default 500)
 	Burst            float64 // admissions banked while nobody waits (default 1 s of rate)
-	Increase         float64 // additive increase per healthy second (default 5% of MaxRate... 50)
+	Increase         float64 // additive increase per healthy second (default 100)
 	Decrease         float64 // multiplicative decrease when overloaded (default 0.7)
 }
 
@@ -38,10 +38,10 @@ func (c *AdmitConfig) defaults() {
 		c.MaxRate = 5000
 	}
 	if c.StartRate <= 0 {
-		c.StartRate = 200
+		c.StartRate = 500
 	}
 	if c.Increase <= 0 {
-		c.Increase = 50
+		c.Increase = 100
 	}
 	if c.Decrease <= 0 || c.Decrease >= 1 {
 		c.Decrease = 0.7

@@ -16,8 +16,8 @@ import (
 type ConnLimits struct {
 	PerIP     int     // concurrent connections per address (default 64)
 	PerPrefix int     // per /24 or /48 (default 512)
-	Rate      float64 // accepted connections per second, whole listener (default 5000)
-	Burst     int     // (default 2000)
+	Rate      float64 // accepted connections per second, whole listener (default 20000): a backstop against floods
+	Burst     int     // (default 20000)
 }
 
 func (c *ConnLimits) defaults() {
@@ -28,10 +28,10 @@ func (c *ConnLimits) defaults() {
 		c.PerPrefix = 512
 	}
 	if c.Rate <= 0 {
-		c.Rate = 5000
+		c.Rate = 20000
 	}
 	if c.Burst <= 0 {
-		c.Burst = 2000
+		c.Burst = 20000
 	}
 }
 

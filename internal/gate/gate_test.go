@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -216,20 +217,32 @@ func TestJoinQueuesAndChallenges(t *testing.T) {
 	defer srv.Close()
 	codes := map[int]int{}
 	var lastTok string
-	for range 20 {
-		resp, err := http.Post(srv.URL, "", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		codes[resp.StatusCode]++
-		if resp.StatusCode == 202 {
-			lastTok = resp.Header.Get("Set-Cookie")
-			if resp.Header.Get("Retry-After") == "" {
-				t.Fatal("202 without Retry-After")
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for range 20 { // a crowd arrives at once
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := http.Post(srv.URL, "", nil)
+			if err != nil {
+				t.Error(err)
+				return
 			}
-		}
-		resp.Body.Close()
+			resp.Body.Close()
+			mu.Lock()
+			defer mu.Unlock()
+			codes[resp.StatusCode]++
+			if resp.StatusCode == 202 {
+				if c := resp.Header.Get("Set-Cookie"); c > lastTok {
+					lastTok = c
+				}
+				if resp.Header.Get("Retry-After") == "" {
+					t.Error("202 without Retry-After")
+				}
+			}
+		}()
 	}
+	wg.Wait()
 	if codes[202] < 15 || codes[200] < 1 {
 		t.Fatalf("codes %v", codes)
 	}
