@@ -636,8 +636,11 @@ func TestHelp(t *testing.T) {
 				t.Fatalf("no usage on stdout:\n%s\nstderr:\n%s", out, errs)
 			}
 			for _, f := range tc.flags {
-				if !strings.Contains(out, "--"+f) || !strings.Contains(out, "$"+envName(f)) {
+				if !strings.Contains(out, "--"+f) || (!noEnv[f] && !strings.Contains(out, "$"+envName(f))) {
 					t.Errorf("help does not list --%s with $%s:\n%s", f, envName(f), out)
+				}
+				if noEnv[f] && strings.Contains(out, "$"+envName(f)) {
+					t.Errorf("help offers $%s, which is not read:\n%s", envName(f), out)
 				}
 			}
 			for _, w := range tc.words {
@@ -675,7 +678,7 @@ func TestUsageErrors(t *testing.T) {
 		{args: []string{"space", "create", "--title", "x", "--starts-at", "tomorrow"}, code: 2, words: []string{"--starts-at", "RFC 3339"}},
 		{args: []string{"serve"}, env: []string{"ONAIR_BITRATE=loud"}, code: 2, words: []string{"$ONAIR_BITRATE", `"loud"`, "--bitrate", "integer"}},
 		{args: []string{"serve"}, env: []string{"ONAIR_TICKET_TTL=5"}, code: 2, words: []string{"$ONAIR_TICKET_TTL", `"5"`, "duration"}},
-		{args: []string{"space", "list"}, env: []string{"ONAIR_JSON=maybe"}, code: 2, words: []string{"$ONAIR_JSON", "true or false"}},
+		{args: []string{"serve"}, env: []string{"ONAIR_WHEP_MAX=many"}, code: 2, words: []string{"$ONAIR_WHEP_MAX", "integer"}},
 		{args: []string{"serve"}, env: []string{"ONAIR_LOG_LEVEL=loud"}, code: 2, words: []string{"$ONAIR_LOG_LEVEL", "--log-level", "loud", "debug, info"}},
 		{args: []string{"serve"}, env: []string{"ONAIR_LISTEN=8080"}, code: 2, words: []string{"$ONAIR_LISTEN", `"8080"`, "--listen", "HOST:PORT"}},
 		{args: []string{"serve", "--host-listen", "nonsense"}, code: 2, words: []string{"nonsense", "host-listen", "HOST:PORT"}},
