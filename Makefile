@@ -2,7 +2,7 @@
 GO ?= go
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: all build demo test lint fuzz bench deps deps-test clean
+.PHONY: all build demo test lint fuzz bench bench-go deps deps-test clean
 
 all: build
 
@@ -40,7 +40,15 @@ fuzz: deps
 	  done; \
 	done
 
+# The side-by-side ratio: the same "onair load" crowd against onair, Icecast2
+# and a trivial writer, 5,000, 10,000 and 19,000 listeners (about 13 minutes;
+# BENCH_ARGS=--quick for 1,000 only). Results in bench/results/.
+BENCH_ARGS ?=
 bench: deps
+	bench/run $(BENCH_ARGS)
+
+# Micro-benchmarks (mixer per tick, pager, tickets).
+bench-go: deps
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
 
 clean:

@@ -41,7 +41,8 @@ func runLoad(args []string) error {
 	var ramp, flash time.Duration
 	var jsonFile string
 	fs.StringVar(&cfg.Target, "target", "http://127.0.0.1:8080", "public port URL of the server to load")
-	fs.StringVar(&cfg.Space, "space", "", "id of the space to listen to (required)")
+	fs.StringVar(&cfg.Space, "space", "", "id of the space to listen to (required, unless --url)")
+	fs.StringVar(&cfg.URL, "url", "", "instead of --space: stream this progressive Ogg URL directly, without the join API (another server, e.g. Icecast, for comparison)")
 	fs.StringVar(&cfg.Protocol, "protocol", "ogg", "how listeners stream: ogg (progressive Ogg/Opus) or hls (LL-HLS)")
 	fs.IntVar(&cfg.Listeners, "listeners", 100, "number of listeners")
 	fs.DurationVar(&ramp, "ramp", 0, "arrivals spread linearly over this long (default: all at once)")
@@ -55,6 +56,7 @@ func runLoad(args []string) error {
 	fs.DurationVar(&cfg.StallThreshold, "stall-threshold", time.Second, "a listener stalls when its audio falls this far behind real time")
 	fs.DurationVar(&cfg.ConnectTimeout, "connect-timeout", 10*time.Second, "bound on each TCP connect (and on the preflight join)")
 	fs.IntVar(&cfg.ServerPID, "server-pid", 0, "pid of the server, when it runs on this machine: sample its CPU and RSS from /proc every second (and for one idle second before the run)")
+	load.AttackFlags(fs, &cfg.Attack)
 	fs.StringVar(&jsonFile, "json", "", "write everything measured (config, percentiles, counts, errors, CPU, RSS, timeline) to this JSON file")
 	if err := parse(fs, args); err != nil {
 		return err

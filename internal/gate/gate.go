@@ -82,6 +82,7 @@ type Gate struct {
 	sign   *signer
 	ids    atomic.Uint64
 	spent  spentSet
+	replay replayGuard // the networks each ticket was used from
 	load   func() Load
 
 	mode     atomic.Value // Mode set by the operator

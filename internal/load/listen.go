@@ -53,7 +53,11 @@ func (r *run) listen(k, g int) {
 		return
 	}
 	ln.hc = newHconn(c, r.tg.host, bufSize)
-	if !ln.join() {
+	if r.tg.path != "" { // --url: no join API
+		ln.oggPath = r.tg.path
+		r.h.join.Record(ln.k, (time.Now().UnixNano()-ln.t0)/1000)
+		r.joined.Add(1)
+	} else if !ln.join() {
 		ln.l.stop()
 		return
 	}
@@ -215,6 +219,8 @@ func header(name, value string) string {
 // solvePoW finds a nonce such that SHA-256(challenge ":" nonce) starts with
 // difficulty zero bits: what onair's join asks of every client under attack.
 func solvePoW(challenge string, difficulty int) string {
+	powSlots <- struct{}{}
+	defer func() { <-powSlots }()
 	buf := make([]byte, 0, len(challenge)+24)
 	buf = append(buf, challenge...)
 	buf = append(buf, ':')

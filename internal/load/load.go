@@ -44,9 +44,10 @@ import (
 
 // Config is one load run.
 type Config struct {
-	Target         string        `json:"target"`   // base URL of the server's public port
-	Space          string        `json:"space"`    // space id
-	Protocol       string        `json:"protocol"` // ogg or hls
+	Target         string        `json:"target"`        // base URL of the server's public port
+	Space          string        `json:"space"`         // space id
+	URL            string        `json:"url,omitempty"` // instead of Space: a progressive Ogg URL streamed without the join API (Icecast, a baseline)
+	Protocol       string        `json:"protocol"`      // ogg or hls
 	Listeners      int           `json:"listeners"`
 	Shape          string        `json:"shape"`       // burst, ramp or flash
 	Window         time.Duration `json:"window_ns"`   // arrival window of the ramp or flash
@@ -59,6 +60,7 @@ type Config struct {
 	StallThreshold time.Duration `json:"stall_threshold_ns"`
 	ConnectTimeout time.Duration `json:"connect_timeout_ns"`
 	ServerPID      int           `json:"server_pid,omitempty"`
+	Attack         Attack        `json:"attack,omitzero"` // bots, slowloris, connection flood (attack.go)
 
 	// Set by the parent for a child process (--procs): the child runs the
 	// listeners i with i % ChildCount == ChildIndex, on the shared clock StartAt.
@@ -102,6 +104,7 @@ func (c *Config) Defaults() {
 	if c.MaxTime <= 0 {
 		c.MaxTime = c.Window + c.Duration + c.Grace + 30*time.Second
 	}
+	c.Attack.defaults()
 }
 
 // End is when the run ends by itself, from its start: every listener has
@@ -122,17 +125,31 @@ func usagef(format string, a ...any) error { return UsageError{fmt.Errorf(format
 type target struct {
 	addr string // host:port to dial
 	host string // Host header
+	path string // --url: the stream's path and query, asked for without joining
 }
 
 // Validate checks the configuration (after Defaults) and resolves the target.
 func (c *Config) Validate() (target, error) {
 	var t target
+	if c.URL != "" {
+		u, err := url.Parse(c.URL)
+		switch {
+		case err != nil || u.Host == "" || u.Scheme != "http":
+			return t, usagef("--url %q: want an http:// URL of a progressive Ogg stream", c.URL)
+		case c.Space != "":
+			return t, usagef("--url and --space: give one (--url streams without the join API)")
+		case c.Protocol != ProtoOgg:
+			return t, usagef("--url streams progressive Ogg only, not %s", c.Protocol)
+		}
+		t.path = u.RequestURI()
+		c.Target = u.Scheme + "://" + u.Host
+	}
 	switch {
-	case c.Space == "":
+	case c.Space == "" && c.URL == "":
 		return t, usagef("--space is required: the id of a live space (onair space list, or onair demo's output)")
 	case c.Protocol != ProtoOgg && c.Protocol != ProtoHLS:
 		return t, usagef("--protocol %q: want ogg or hls", c.Protocol)
-	case c.Listeners < 1:
+	case c.Listeners < 1 && !c.Attack.On():
 		return t, usagef("--listeners must be at least 1")
 	case c.Listeners > 10_000_000:
 		return t, usagef("--listeners %d: at most 10,000,000", c.Listeners)
@@ -140,7 +157,7 @@ func (c *Config) Validate() (target, error) {
 		return t, usagef("arrival shape %q: want burst, ramp or flash", c.Shape)
 	case c.Procs > 256:
 		return t, usagef("--procs %d: at most 256", c.Procs)
-	case c.Procs > c.Listeners:
+	case c.Procs > max(c.Listeners, 1):
 		return t, usagef("--procs %d is more than --listeners %d", c.Procs, c.Listeners)
 	case strings.ContainsAny(c.Space, "/?#% "):
 		return t, usagef("--space %q is not a space id", c.Space)
@@ -179,6 +196,9 @@ func (c *Config) Validate() (target, error) {
 			return t, UsageError{fmt.Errorf("--sources: %w", err)}
 		}
 	}
+	if err := c.Attack.validate(c); err != nil {
+		return t, err
+	}
 	return t, nil
 }
 
@@ -191,6 +211,7 @@ type Options struct {
 	// child's JSON configuration (e.g. ["load", "--child-json"]).
 	Exe       string
 	ChildArgs []string
+	status    func() string // more for the progress line (the attack's)
 }
 
 // Run runs the load described by cfg and returns the report. An error
@@ -240,25 +261,46 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Report, error) {
 		if cfg.Shape != ShapeBurst {
 			arrive = cfg.Shape + " over " + cfg.Window.String()
 		}
-		fmt.Fprintf(opt.Progress, "onair load: %d %s listeners on %s, space %s, arriving %s, each staying %s; ends within %s\n",
-			cfg.Listeners, cfg.Protocol, cfg.Target, cfg.Space, arrive, cfg.Duration, cfg.End())
+		fmt.Fprintf(opt.Progress, "onair load: %d %s listeners on %s, arriving %s, each staying %s; ends within %s\n",
+			cfg.Listeners, cfg.Protocol, cfg.what(), arrive, cfg.Duration, cfg.End())
 	}
 
+	atk, err := startAttack(ctx, cfg, tg, opt) // nil without one; it runs alone for its lead
+	if err != nil {
+		return nil, err
+	}
+	defer atk.stop()
+	if atk != nil {
+		opt.status = atk.status
+	}
 	var res procResult
 	var tl []TimelinePoint
-	if cfg.Procs > 1 {
+	switch {
+	case cfg.Listeners == 0: // the attack alone
+		atk.hold(ctx, cfg.Duration)
+	case cfg.Procs > 1:
 		res, tl, err = runParent(ctx, cfg, opt, srv)
-	} else {
+	default:
 		res, tl, err = runLocal(ctx, cfg, tg, opt, srv, nil)
 	}
 	if err != nil {
 		return nil, err
 	}
+	rep.Attack = atk.stop()
 	rep.build(res, tl, srv)
-	if rep.Listeners.GotAudio == 0 {
+	rep.Attack.finish(srv)
+	if rep.Listeners.GotAudio == 0 && cfg.Listeners > 0 {
 		return rep, errors.New("no listener got any audio: see the errors above")
 	}
 	return rep, nil
+}
+
+// what names what is loaded: the target and space, or the --url.
+func (c *Config) what() string {
+	if c.URL != "" {
+		return c.URL
+	}
+	return c.Target + ", space " + c.Space
 }
 
 // ephemeralPorts reads the kernel's local port range.

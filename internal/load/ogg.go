@@ -61,7 +61,7 @@ func (ln *listener) ogg() bool {
 	var p PageParser
 	g0, haveG0 := rh.granule, rh.hasGranule
 	capNs, haveCap := rh.capMs*int64(time.Millisecond), rh.hasCap && rh.hasGranule
-	if !haveCap && !ln.l.stopped.Load() {
+	if !haveCap && r.tg.path == "" && !ln.l.stopped.Load() { // --url: any Ogg server, no such headers
 		r.fail("ogg: no capture-time headers (no glass-to-glass latency)", nil)
 	}
 	var (

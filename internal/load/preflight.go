@@ -15,6 +15,9 @@ import (
 // waited out; the waiting room (202) and a proof-of-work challenge (401)
 // show the space is there.
 func preflight(ctx context.Context, cfg Config, tg target, rep *Report) error {
+	if tg.path != "" {
+		return preflightURL(ctx, cfg, tg)
+	}
 	url := "http://" + tg.host + "/api/v1/spaces/" + cfg.Space + "/join"
 	c := http.Client{Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}, Timeout: cfg.ConnectTimeout}
 	for attempt := 0; ; attempt++ {
@@ -67,6 +70,27 @@ func preflight(ctx context.Context, cfg Config, tg target, rep *Report) error {
 		}
 		return nil
 	}
+}
+
+// preflightURL checks that --url answers 200 (the stream's first bytes are
+// not waited for).
+func preflightURL(ctx context.Context, cfg Config, tg target) error {
+	ctx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+tg.host+tg.path, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("User-Agent", "onair-load (preflight)")
+	resp, err := (&http.Transport{Proxy: nil, DisableKeepAlives: true}).RoundTrip(req)
+	if err != nil {
+		return fmt.Errorf("cannot reach %s: %v (is the server running?)", cfg.URL, err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("--url %s answered %s: nothing to stream", cfg.URL, resp.Status)
+	}
+	return nil
 }
 
 // serverSampler follows the server process's CPU and RSS.

@@ -27,6 +27,7 @@ type Report struct {
 	Client          ClientReport       `json:"client"`
 	Server          *ServerReport      `json:"server,omitempty"`
 	Timeline        []TimelinePoint    `json:"timeline"`
+	Attack          *AttackReport      `json:"attack,omitempty"`
 }
 
 // SpaceInfo is what the preflight join said of the space.
@@ -237,6 +238,11 @@ func serverReport(srv *serverSampler, tl []TimelinePoint, peak int64) *ServerRep
 // WriteTable writes the summary for people.
 func (rep *Report) WriteTable(w io.Writer) {
 	cfg := rep.Config
+	if cfg.Listeners == 0 && rep.Attack != nil {
+		fmt.Fprintf(w, "\nonair load: an attack without listeners on %s\n", cfg.what())
+		rep.writeAttack(w)
+		return
+	}
 	arrive := "all at once"
 	switch cfg.Shape {
 	case ShapeRamp:
@@ -248,8 +254,12 @@ func (rep *Report) WriteTable(w io.Writer) {
 	if cfg.Procs > 1 {
 		procs = fmt.Sprintf(", %d processes", cfg.Procs)
 	}
-	fmt.Fprintf(w, "\nonair load: %d %s listeners (%s, each staying %s%s) on %s, space %s (%s)\n\n",
-		cfg.Listeners, strings.ToUpper(cfg.Protocol), arrive, cfg.Duration, procs, cfg.Target, cfg.Space, rep.Space.State)
+	state := ""
+	if rep.Space.State != "" {
+		state = " (" + rep.Space.State + ")"
+	}
+	fmt.Fprintf(w, "\nonair load: %d %s listeners (%s, each staying %s%s) on %s%s\n\n",
+		cfg.Listeners, strings.ToUpper(cfg.Protocol), arrive, cfg.Duration, procs, cfg.what(), state)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "\tn\tp50\tp95\tp99\tmax\t")
 	for _, m := range metrics {
@@ -296,6 +306,7 @@ func (rep *Report) WriteTable(w io.Writer) {
 			fmt.Fprintf(w, "            (sampling: %s)\n", s.Error)
 		}
 	}
+	rep.writeAttack(w)
 }
 
 // writeKinds lists counts by kind, most frequent first, with the first
@@ -408,6 +419,11 @@ func (m *monitor) tick(now time.Time, p Progress) {
 		pt.T, pt.Connected, m.cfg.Listeners, joinRate, pt.StalledNow, pt.StallEvents, fmtValue(pt.G2GP50Ms, "ms"), pt.Errors)
 	if pt.Waits > 0 {
 		line += fmt.Sprintf(", %d waits", pt.Waits)
+	}
+	if m.opt.status != nil {
+		if s := m.opt.status(); s != "" {
+			line += "  " + s
+		}
 	}
 	if m.srv != nil && pt.ServerRSSKiB > 0 && len(m.timeline) > 1 {
 		prev := m.timeline[len(m.timeline)-2]

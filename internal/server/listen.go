@@ -54,6 +54,8 @@ func (s *Server) handleJoin(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, "ticket", err.Error())
 		return
 	}
+	// The listener's own network is the first its ticket may be used from.
+	s.gate.TicketFrom(r, c.Listener, c.Expires.Add(hlsGrace))
 	s.hub.Stream(sp.ID) // packaging starts now, so the playlist is ready when the player asks
 	http.SetCookie(w, &http.Cookie{Name: ticketCookie(sp.ID), Value: tok, Path: "/", Expires: c.Expires.Add(hlsGrace),
 		HttpOnly: true, SameSite: http.SameSiteLaxMode})
@@ -109,6 +111,13 @@ func (s *Server) checkTicketAt(w http.ResponseWriter, r *http.Request, id string
 		}
 		s.gate.Count("ticket", "rejected", "bad_ticket")
 		writeError(w, http.StatusForbidden, "bad_ticket", msg)
+		return c, false
+	}
+	// A valid ticket used from more networks than one listener has is a
+	// stolen or shared one (see gate.TicketFrom).
+	if !s.gate.TicketFrom(r, c.Listener, c.Expires.Add(hlsGrace)) {
+		s.gate.Count("ticket", "rejected", "replayed")
+		writeError(w, http.StatusForbidden, "replayed_ticket", "this ticket is in use from too many networks: join again")
 		return c, false
 	}
 	return c, true
