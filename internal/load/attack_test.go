@@ -2,7 +2,6 @@ package load
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
 	"net"
@@ -14,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onair-live/onair/internal/gate"
 	"github.com/onair-live/onair/internal/ticket"
 )
 
@@ -123,7 +123,7 @@ func (f *fakeGate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if pow := r.Header.Get("Onair-PoW"); pow != "" {
 			kind = "join+pow"
 			ch, nonce, _ := strings.Cut(pow, ":")
-			if ch != "chal" || leadingZeroBits(sha256.Sum256([]byte(ch+":"+nonce))) < 8 {
+			if ch != "chal" || gate.LeadingZeroBits(ch, nonce) < 8 {
 				code = 403
 				w.WriteHeader(code)
 				return

@@ -2,7 +2,6 @@ package load
 
 import (
 	"context"
-	"crypto/sha256"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -11,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onair-live/onair/internal/gate"
 	"github.com/onair-live/onair/internal/ogg"
 )
 
@@ -31,7 +31,7 @@ func (f *fakeShow) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		if pow := r.Header.Get("Onair-PoW"); pow != "" {
 			ch, nonce, _ := strings.Cut(pow, ":")
-			if ch != "chal" || leadingZeroBits(sha256.Sum256([]byte(ch+":"+nonce))) < 12 {
+			if ch != "chal" || gate.LeadingZeroBits(ch, nonce) < 12 {
 				w.WriteHeader(http.StatusForbidden)
 				return
 			}

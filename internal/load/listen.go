@@ -2,14 +2,14 @@ package load
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
-	"math/bits"
 	"net"
 	"net/url"
 	"strconv"
 	"time"
+
+	"github.com/onair-live/onair/internal/gate"
 )
 
 // Read buffer sizes: an Ogg listener needs little more than a batch of
@@ -221,26 +221,7 @@ func header(name, value string) string {
 func solvePoW(challenge string, difficulty int) string {
 	powSlots <- struct{}{}
 	defer func() { <-powSlots }()
-	buf := make([]byte, 0, len(challenge)+24)
-	buf = append(buf, challenge...)
-	buf = append(buf, ':')
-	for i := uint64(0); ; i++ {
-		b := strconv.AppendUint(buf, i, 10)
-		if leadingZeroBits(sha256.Sum256(b)) >= difficulty {
-			return string(b[len(buf):])
-		}
-	}
-}
-
-func leadingZeroBits(sum [32]byte) int {
-	n := 0
-	for _, v := range sum {
-		if v != 0 {
-			return n + bits.LeadingZeros8(v)
-		}
-		n += 8
-	}
-	return n
+	return gate.Solve(challenge, difficulty)
 }
 
 // requestURI returns the path and query of an absolute URL: the server's
