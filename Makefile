@@ -41,7 +41,7 @@ fuzz: deps
 	done
 
 # The side-by-side ratio: the same "onair load" crowd against onair, Icecast2
-# and a trivial writer, 5,000, 10,000 and 19,000 listeners (about 13 minutes;
+# and a trivial writer, 5,000, 10,000 and 19,000 listeners (about 10 minutes;
 # BENCH_ARGS=--quick for 1,000 only). Results in bench/results/.
 BENCH_ARGS ?=
 bench: deps
