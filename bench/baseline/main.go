@@ -26,6 +26,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"github.com/onair-live/onair/internal/ogg"
 )
 
 func main() {
@@ -179,32 +181,8 @@ func (p *program) page(i, pass int) []byte {
 	}
 	seq := binary.LittleEndian.Uint32(pg[18:])
 	binary.LittleEndian.PutUint32(pg[18:], seq+uint32(pass)*p.seqs)
-	binary.LittleEndian.PutUint32(pg[22:], 0)
-	binary.LittleEndian.PutUint32(pg[22:], oggCRC(pg))
+	ogg.Seal(pg)
 	return pg
-}
-
-var crcTable = func() (t [256]uint32) {
-	for i := range t {
-		r := uint32(i) << 24
-		for range 8 {
-			if r&0x80000000 != 0 {
-				r = r<<1 ^ 0x04c11db7
-			} else {
-				r <<= 1
-			}
-		}
-		t[i] = r
-	}
-	return t
-}()
-
-func oggCRC(b []byte) uint32 {
-	var c uint32
-	for _, v := range b {
-		c = c<<8 ^ crcTable[byte(c>>24)^v]
-	}
-	return c
 }
 
 const response = "HTTP/1.0 200 OK\r\nContent-Type: audio/ogg\r\nCache-Control: no-cache, no-store\r\n\r\n"

@@ -37,6 +37,13 @@ var crcTable = func() (t [256]uint32) {
 	return t
 }()
 
+// Seal fills in the CRC of a complete page whose fields were changed
+// (granule, sequence number): the page must hold exactly one page.
+func Seal(page []byte) {
+	binary.LittleEndian.PutUint32(page[22:], 0)
+	binary.LittleEndian.PutUint32(page[22:], crc(0, page))
+}
+
 func crc(c uint32, b []byte) uint32 {
 	for _, v := range b {
 		c = c<<8 ^ crcTable[byte(c>>24)^v]
