@@ -72,7 +72,7 @@ func (l *guarded) Accept() (net.Conn, error) {
 
 // admit takes a slot for src, or says why not.
 func (l *guarded) admit(src Source) string {
-	if ok, _ := l.accept.Allow("", time.Now()); !ok {
+	if ok, _ := l.accept.Allow(netip.Addr{}, time.Now()); !ok {
 		return "accept_rate"
 	}
 	l.mu.Lock()

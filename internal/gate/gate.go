@@ -193,10 +193,10 @@ func (g *Gate) Limit(class Class, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		src := RequestSource(r, g.cfg.TrustedProxies)
 		now := time.Now()
-		okIP, waitIP := lim[0].Allow(src.Addr.String(), now)
+		okIP, waitIP := lim[0].Allow(src.Addr, now)
 		okPrefix, waitPrefix := true, time.Duration(0)
 		if okIP {
-			okPrefix, waitPrefix = lim[1].Allow(src.Prefix.String(), now)
+			okPrefix, waitPrefix = lim[1].Allow(src.Prefix.Addr(), now)
 		}
 		if !okIP || !okPrefix {
 			reason := "rate_ip"

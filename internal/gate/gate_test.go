@@ -1,11 +1,11 @@
 package gate
 
 import (
-	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -14,21 +14,27 @@ import (
 
 var t0 = time.Unix(1_800_000_000, 0)
 
+var (
+	addrA = netip.MustParseAddr("192.0.2.1")
+	addrB = netip.MustParseAddr("192.0.2.2")
+	addrX = netip.MustParseAddr("192.0.2.99")
+)
+
 func TestLimiterBurstThenRate(t *testing.T) {
 	l := NewLimiter(10, 5, 1000) // 10/s, bursts of 5
 	for i := range 5 {
-		if ok, _ := l.Allow("a", t0); !ok {
+		if ok, _ := l.Allow(addrA, t0); !ok {
 			t.Fatalf("request %d of the burst refused", i)
 		}
 	}
-	ok, wait := l.Allow("a", t0)
+	ok, wait := l.Allow(addrA, t0)
 	if ok || wait <= 0 || wait > 100*time.Millisecond {
 		t.Fatalf("6th request: %v, wait %v", ok, wait)
 	}
-	if ok, _ := l.Allow("b", t0); !ok {
+	if ok, _ := l.Allow(addrB, t0); !ok {
 		t.Fatal("another key shares a's budget")
 	}
-	if ok, _ := l.Allow("a", t0.Add(100*time.Millisecond)); !ok {
+	if ok, _ := l.Allow(addrA, t0.Add(100*time.Millisecond)); !ok {
 		t.Fatal("refused after the interval")
 	}
 }
@@ -38,13 +44,13 @@ func TestLimiterBurstThenRate(t *testing.T) {
 func TestLimiterMemoryIsBounded(t *testing.T) {
 	l := NewLimiter(1, 1, 64*1000)
 	for i := range 1_000_000 {
-		l.Allow(fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255), t0)
+		l.Allow(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), t0)
 	}
 	if n := l.Len(); n > 64*1000 {
 		t.Fatalf("%d keys tracked, bound 64000", n)
 	}
-	l.Allow("x", t0)
-	if ok, _ := l.Allow("x", t0); ok {
+	l.Allow(addrX, t0)
+	if ok, _ := l.Allow(addrX, t0); ok {
 		t.Fatal("limit not enforced after evictions")
 	}
 }

@@ -4,6 +4,7 @@ package gate
 
 import (
 	"hash/maphash"
+	"net/netip"
 	"sync"
 	"time"
 )
@@ -22,7 +23,7 @@ type Limiter struct {
 
 type limShard struct {
 	mu  sync.Mutex
-	tat map[string]int64 // theoretical arrival time, Unix ns
+	tat map[netip.Addr]int64 // theoretical arrival time, Unix ns
 }
 
 // NewLimiter allows rate requests per second per key with bursts of burst,
@@ -32,15 +33,16 @@ func NewLimiter(rate float64, burst int, maxKeys int) *Limiter {
 		perShard: max(1, maxKeys/64)}
 	l.burst = time.Duration(burst) * l.interval
 	for i := range l.shards {
-		l.shards[i].tat = make(map[string]int64)
+		l.shards[i].tat = make(map[netip.Addr]int64)
 	}
 	return l
 }
 
-// Allow reports whether key may make a request at now; when not, it says
-// how long until it may.
-func (l *Limiter) Allow(key string, now time.Time) (bool, time.Duration) {
-	sh := &l.shards[maphash.String(l.seed, key)%64]
+// Allow reports whether key (an address, or a prefix's first address) may
+// make a request at now; when not, it says how long until it may. Keys are
+// addresses, not strings, so the check allocates nothing per request.
+func (l *Limiter) Allow(key netip.Addr, now time.Time) (bool, time.Duration) {
+	sh := &l.shards[maphash.Comparable(l.seed, key)%64]
 	t := now.UnixNano()
 	sh.mu.Lock()
 	defer sh.mu.Unlock()

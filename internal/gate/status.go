@@ -16,9 +16,7 @@ type Status struct {
 
 // Status reports the gate's state.
 func (g *Gate) Status() Status {
-	g.mu.Lock()
-	l := g.last
-	g.mu.Unlock()
+	l, _ := g.Headroom()
 	keys := 0
 	for _, lim := range g.limits {
 		keys += lim[0].Len() + lim[1].Len()
@@ -26,4 +24,12 @@ func (g *Gate) Status() Status {
 	return Status{Mode: g.mode.Load().(Mode), UnderAttack: g.UnderAttack(), AdmitRate: g.admit.Rate(),
 		Waiting: g.admit.Waiting(), Listeners: l.Listeners, Capacity: g.cfg.Capacity, CPU: l.CPU,
 		Rejects: g.det.last.Load(), Difficulty: g.difficulty(), TrackedKeys: keys}
+}
+
+// Headroom is the node's last reported load and its capacity, cheaply: for
+// decisions made on every join (the degrade ladder), unlike Status.
+func (g *Gate) Headroom() (Load, int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.last, g.cfg.Capacity
 }

@@ -630,9 +630,7 @@ func (at *attack) slowloris(j int) {
 	head := "GET /live/" + at.cfg.Space + ".opus HTTP/1.1\r\nHost: " + at.tg.host + "\r\nUser-Agent: onair-load (slowloris)\r\nX-Slow: "
 	buf := make([]byte, 512)
 	for at.ctx.Err() == nil {
-		ctx, cancel := context.WithTimeout(at.ctx, at.cfg.ConnectTimeout)
-		c, err := dial(ctx, at.tg.addr, src, at.cfg.ConnectTimeout)
-		cancel()
+		c, err := dial(at.ctx, at.tg.addr, src, at.cfg.ConnectTimeout) // the dialer bounds the connect
 		if err != nil {
 			if at.ctx.Err() == nil {
 				at.slow.connErr.Add(1)
@@ -695,9 +693,7 @@ func (at *attack) connFlood(k int) {
 	defer at.wg.Done()
 	src := at.srcs.At(at.a.Botnet + at.a.Slowloris + k)
 	for at.ctx.Err() == nil {
-		ctx, cancel := context.WithTimeout(at.ctx, at.cfg.ConnectTimeout)
-		c, err := dial(ctx, at.tg.addr, src, at.cfg.ConnectTimeout)
-		cancel()
+		c, err := dial(at.ctx, at.tg.addr, src, at.cfg.ConnectTimeout) // the dialer bounds the connect
 		if err != nil {
 			if at.ctx.Err() == nil {
 				at.flood.errs.Add(1)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/onair-live/onair/internal/ingest"
 	"github.com/onair-live/onair/internal/space"
+	"github.com/onair-live/onair/internal/store"
 )
 
 // ingestIdle cuts an encoder that sends nothing for this long.
@@ -30,13 +31,20 @@ func speakerParam(w http.ResponseWriter, r *http.Request) (string, bool) {
 	return name, true
 }
 
-// handleIngest takes a speaker's chunked Ogg/Opus PUT body into the mixer.
-func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
+// requireSpeaker checks the host token and the speaker's name, for the
+// ways a speaker comes in (ffmpeg ingest, WHIP).
+func (s *Server) requireSpeaker(w http.ResponseWriter, r *http.Request) (store.Space, string, bool) {
 	sp, ok := s.requireHost(w, r)
 	if !ok {
-		return
+		return sp, "", false
 	}
 	name, ok := speakerParam(w, r)
+	return sp, name, ok
+}
+
+// handleIngest takes a speaker's chunked Ogg/Opus PUT body into the mixer.
+func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
+	sp, name, ok := s.requireSpeaker(w, r)
 	if !ok {
 		return
 	}

@@ -75,8 +75,8 @@ func (s *Server) handleJoin(w http.ResponseWriter, r *http.Request) {
 // protocol, is offered only while it has room and the node has headroom;
 // otherwise newcomers are steered to LL-HLS before anyone has to wait.
 func (s *Server) whepWelcome() bool {
-	st := s.gate.Status()
-	busy := st.CPU > 0.7 || (st.Capacity > 0 && st.Listeners > st.Capacity*8/10)
+	l, capacity := s.gate.Headroom()
+	busy := l.CPU > 0.7 || (capacity > 0 && l.Listeners > capacity*8/10)
 	return !busy && s.whep.Sessions().Len() < s.cfg.WHEPMax*9/10
 }
 

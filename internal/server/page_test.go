@@ -45,6 +45,13 @@ type browser struct {
 // autoplay policy flag), but the tests click play anyway, as a person would.
 func newBrowser(t *testing.T, e *env, timeout time.Duration) *browser {
 	t.Helper()
+	return launchBrowser(t, e.pub, timeout)
+}
+
+// launchBrowser starts chromium with the flags every browser test needs plus
+// extra, its requests checked against base (the port under test).
+func launchBrowser(t *testing.T, base string, timeout time.Duration, extra ...chromedp.ExecAllocatorOption) *browser {
+	t.Helper()
 	if _, err := os.Stat(chromiumPath); err != nil {
 		t.Skipf("%s not installed (make test installs it)", chromiumPath)
 	}
@@ -62,9 +69,10 @@ func newBrowser(t *testing.T, e *env, timeout time.Duration) *browser {
 		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
 		chromedp.WindowSize(1280, 800),
 	)
+	opts = append(opts, extra...)
 	ctx, cancelTimeout := context.WithTimeout(context.Background(), timeout)
 	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	b := &browser{t: t, pub: e.pub}
+	b := &browser{t: t, pub: base}
 	bctx, cancelBrowser := chromedp.NewContext(actx, chromedp.WithListener(b.listen))
 	t.Cleanup(func() { cancelBrowser(); cancelAlloc(); cancelTimeout() })
 	b.ctx = bctx

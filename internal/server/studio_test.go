@@ -14,7 +14,6 @@ import (
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
-	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/device"
 
@@ -28,41 +27,11 @@ import (
 // host port.
 func newStudioBrowser(t *testing.T, e *env, timeout time.Duration, denyMic bool) *browser {
 	t.Helper()
-	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Skipf("%s not installed (make test installs it)", chromiumPath)
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromiumPath),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
+	return launchBrowser(t, e.host, timeout,
 		chromedp.Flag("use-fake-device-for-media-stream", true),
 		chromedp.Flag("use-fake-ui-for-media-stream", !denyMic),
 		chromedp.Flag("deny-permission-prompts", denyMic),
-		chromedp.Flag("disable-features", "WebRtcHideLocalIpsWithMdns"),
-		chromedp.WindowSize(1280, 800),
-	)
-	ctx, cancelTimeout := context.WithTimeout(context.Background(), timeout)
-	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	b := &browser{t: t, pub: e.host}
-	bctx, cancelBrowser := chromedp.NewContext(actx, chromedp.WithListener(b.listen))
-	t.Cleanup(func() { cancelBrowser(); cancelAlloc(); cancelTimeout() })
-	b.ctx = bctx
-	const cspProbe = `window.__csp = []; document.addEventListener('securitypolicyviolation',
-		(e) => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));`
-	b.run(chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		_, err := cdp.Call(ctx, t, page.AddScriptToEvaluateOnNewDocument,
-			page.AddScriptToEvaluateOnNewDocumentParams{Source: cspProbe})
-		return err
-	}))
-	return b
+		chromedp.Flag("disable-features", "WebRtcHideLocalIpsWithMdns"))
 }
 
 // studioView is what the studio page shows, for assertions and failure reports.

@@ -53,11 +53,7 @@ func negotiationError(w http.ResponseWriter, err error) {
 
 // handleWHIP takes a speaker in over WebRTC (RFC 9725).
 func (s *Server) handleWHIP(w http.ResponseWriter, r *http.Request) {
-	sp, ok := s.requireHost(w, r)
-	if !ok {
-		return
-	}
-	name, ok := speakerParam(w, r)
+	sp, name, ok := s.requireSpeaker(w, r)
 	if !ok {
 		return
 	}
