@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"regexp"
@@ -12,6 +11,7 @@ import (
 	"github.com/onair-live/onair/internal/fanout"
 	"github.com/onair-live/onair/internal/hls"
 	"github.com/onair-live/onair/internal/store"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // hlsWait bounds how long a blocking playlist reload or a preload-hinted
@@ -45,8 +45,7 @@ func (s *Server) handlePlaylist(w http.ResponseWriter, r *http.Request) {
 	}
 	st.Touch(claims.Listener, time.Now())
 	pk := st.HLS
-	ctx, cancel := context.WithTimeout(r.Context(), s.hlsWait())
-	defer cancel()
+	var deadline <-chan time.Time // made only when the answer has to wait
 	for {
 		state, done, err := pk.Satisfied(msn, part)
 		if !blocking { // a first load: wait for a whole segment, which every player can start on
@@ -63,9 +62,16 @@ func (s *Server) handlePlaylist(w http.ResponseWriter, r *http.Request) {
 			writePlaylist(w, state, blocking)
 			return
 		}
+		if deadline == nil {
+			t := time.NewTimer(s.hlsWait())
+			defer t.Stop()
+			deadline = t.C
+		}
 		select {
 		case <-state.Wait:
-		case <-ctx.Done():
+		case <-r.Context().Done():
+			return
+		case <-deadline:
 			w.Header().Set("Retry-After", "1")
 			writeError(w, http.StatusServiceUnavailable, "not_yet", "the requested part did not arrive in time")
 			return
@@ -117,6 +123,11 @@ func writePlaylist(w http.ResponseWriter, st hls.State, blocking bool) {
 // unknown space, 410 once the show is over and its stream gone, 503 before
 // the show starts (the page starts the player when it goes live).
 func (s *Server) hlsStream(w http.ResponseWriter, r *http.Request) (*fanout.Stream, bool) {
+	// A live stream on this edge answers without reading the store: this
+	// runs on every playlist request of every player.
+	if st := s.hub.Lookup(r.PathValue("id")); st != nil {
+		return st, true
+	}
 	sp, ok := s.loadSpace(w, r)
 	if !ok {
 		return nil, false
@@ -160,8 +171,7 @@ func (s *Server) handleMedia(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such HLS file: "+quote(file))
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), s.hlsWait())
-	defer cancel()
+	var deadline <-chan time.Time // made only when the answer has to wait
 	for {
 		data, state, err := lookupMedia(st.HLS, m)
 		switch {
@@ -178,9 +188,16 @@ func (s *Server) handleMedia(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusNotFound, "not_found", "no such part or segment")
 			return
 		}
+		if deadline == nil {
+			t := time.NewTimer(s.hlsWait())
+			defer t.Stop()
+			deadline = t.C
+		}
 		select {
 		case <-state.Wait:
-		case <-ctx.Done():
+		case <-r.Context().Done():
+			return
+		case <-deadline:
 			w.Header().Set("Retry-After", "1")
 			writeError(w, http.StatusServiceUnavailable, "not_yet", "the part did not arrive in time")
 			return
@@ -229,13 +246,26 @@ type countingWriter struct {
 	kind string
 }
 
+// hlsOK are the counters of successful answers, resolved once.
+var hlsOK = func() map[string]prometheus.Counter {
+	m := map[string]prometheus.Counter{}
+	for _, k := range []string{"playlist", "blocking_playlist", "init", "part", "segment"} {
+		m[k] = metricHLS.WithLabelValues(k, "200")
+	}
+	return m
+}()
+
 func counted(w http.ResponseWriter, kind string) http.ResponseWriter {
 	return &countingWriter{ResponseWriter: w, kind: kind}
 }
 
 func (c *countingWriter) WriteHeader(code int) {
 	if c.kind != "" {
-		metricHLS.WithLabelValues(c.kind, strconv.Itoa(code)).Inc()
+		if ok := hlsOK[c.kind]; ok != nil && code == http.StatusOK {
+			ok.Inc() // the common answer, without building its label set again
+		} else {
+			metricHLS.WithLabelValues(c.kind, strconv.Itoa(code)).Inc()
+		}
 		c.kind = "" // counted
 	}
 	c.ResponseWriter.WriteHeader(code)
