@@ -26,14 +26,19 @@ func runLoad(args []string) error {
 	fs := newFlagSet("load", "onair load --space ID [flags]",
 		"Play a crowd of real listeners against a running server: each joins the space through\n"+
 			"the join API (its own ticket) and streams it over its own socket, as progressive Ogg or\n"+
-			"as an LL-HLS player (blocking playlist reload, then the part). Arrivals come all at once,\n"+
-			"in a linear --ramp or as a --flash crowd (most in the first seconds); each listener stays\n"+
-			"--duration and the run ends by itself. Reports p50/p95/p99/max of join latency, time to\n"+
-			"first audio, stalls (audio more than --stall-threshold behind real time: count and time),\n"+
-			"glass-to-glass latency of live delivery (mix time of the newest audio in each page or part\n"+
-			"to its arrival; Ogg: the Onair-First-Capture-Ms and Onair-First-Granule headers plus page\n"+
-			"granules; HLS: EXT-X-PROGRAM-DATE-TIME), bytes/s, errors by kind, its own CPU and memory,\n"+
-			"and the server's with --server-pid. Loopback targets only, unless --allow-remote.\n\n"+
+			"as an HLS player, low-latency or classic (--hls-player): the LL-HLS player does blocking\n"+
+			"playlist reloads, then fetches each part (about 10 requests a second); the classic one\n"+
+			"(RFC 8216 without LL, like Safari without LL, ffplay, VLC or a smart TV) starts three\n"+
+			"segments from the live edge, reloads the playlist every target duration (half of one\n"+
+			"when nothing changed) and fetches whole segments (about 1 request a second). Arrivals\n"+
+			"come all at once, in a linear --ramp or as a --flash crowd (most in the first seconds);\n"+
+			"each listener stays --duration and the run ends by itself. Reports p50/p95/p99/max of\n"+
+			"join latency, time to first audio, stalls (audio more than --stall-threshold behind real\n"+
+			"time: count and time), glass-to-glass latency of live delivery (mix time of the newest\n"+
+			"audio in each page, part or segment to its arrival; Ogg: the Onair-First-Capture-Ms and\n"+
+			"Onair-First-Granule headers plus page granules; HLS: EXT-X-PROGRAM-DATE-TIME), bytes/s,\n"+
+			"errors by kind, its own CPU and memory, and the server's with --server-pid. Loopback\n"+
+			"targets only, unless --allow-remote.\n\n"+
 			"Example:\n"+
 			"  onair load --space ID --listeners 2000 --flash 5s --duration 20s --sources 127.0.0.0/16 \\\n"+
 			"    --server-pid $(pgrep -f 'onair serve') --json load.json")
@@ -43,7 +48,8 @@ func runLoad(args []string) error {
 	fs.StringVar(&cfg.Target, "target", "http://127.0.0.1:8080", "public port URL of the server to load")
 	fs.StringVar(&cfg.Space, "space", "", "id of the space to listen to (required, unless --url)")
 	fs.StringVar(&cfg.URL, "url", "", "instead of --space: stream this progressive Ogg URL directly, without the join API (another server, e.g. Icecast, for comparison)")
-	fs.StringVar(&cfg.Protocol, "protocol", "ogg", "how listeners stream: ogg (progressive Ogg/Opus) or hls (LL-HLS)")
+	fs.StringVar(&cfg.Protocol, "protocol", "ogg", "how listeners stream: ogg (progressive Ogg/Opus) or hls (HLS, with a low-latency or a classic player: --hls-player)")
+	fs.StringVar(&cfg.HLSPlayer, "hls-player", "", "with --protocol hls, the player: ll (the default: low-latency, blocking reloads and parts) or classic (plain reloads every target duration and whole segments, starting three segments from the live edge)")
 	fs.IntVar(&cfg.Listeners, "listeners", 100, "number of listeners")
 	fs.DurationVar(&ramp, "ramp", 0, "arrivals spread linearly over this long (default: all at once)")
 	fs.DurationVar(&flash, "flash", 0, "arrivals as a flash crowd over this long: exponential decay, 63% in the first fifth")

@@ -12,7 +12,8 @@ type hlsState struct {
 	text []byte // the last playlist
 	base string // directory of the playlist, for relative URIs
 	sep  byte   // '?' or '&' before the reload directives
-	last plPart // the newest part fetched
+	last plPart // the newest part fetched (LL player)
+	seg  uint64 // the newest segment fetched (classic player)
 	// retryAfter is the Retry-After of the last playlist answer, seconds.
 	retryAfter int
 }
@@ -23,14 +24,7 @@ type hlsState struct {
 // stayed its whole time.
 func (ln *listener) hls() bool {
 	r := ln.r
-	hs := &hlsState{text: make([]byte, 0, 4<<10)}
-	hs.pl.parts = make([]plPart, 0, 32)
-	path, _, _ := strings.Cut(ln.hlsPath, "?")
-	hs.base = path[:strings.LastIndexByte(path, '/')+1]
-	hs.sep = '?'
-	if strings.Contains(ln.hlsPath, "?") {
-		hs.sep = '&'
-	}
+	hs := ln.newHLSState()
 
 	// First load: the server answers once a segment is playable.
 	ln.reqAt = time.Now().UnixNano()
@@ -59,7 +53,7 @@ func (ln *listener) hls() bool {
 	}
 	ln.connectedNow()
 	if hs.pl.hasMap {
-		if st, ok := ln.media(hs, hs.pl.mapURI); !ok {
+		if st, ok := ln.media(hs, hs.pl.mapURI, "hls init"); !ok {
 			return ln.stoppedAtEnd()
 		} else if st != 200 {
 			r.fail("hls init: "+strconv.Itoa(st), nil)
@@ -117,6 +111,20 @@ func (ln *listener) hls() bool {
 	return true
 }
 
+// newHLSState makes an HLS listener's player state.
+func (ln *listener) newHLSState() *hlsState {
+	hs := &hlsState{text: make([]byte, 0, 4<<10)}
+	hs.pl.parts = make([]plPart, 0, 32)
+	hs.pl.segs = make([]plSeg, 0, 16)
+	path, _, _ := strings.Cut(ln.hlsPath, "?")
+	hs.base = path[:strings.LastIndexByte(path, '/')+1]
+	hs.sep = '?'
+	if strings.Contains(ln.hlsPath, "?") {
+		hs.sep = '&'
+	}
+	return hs
+}
+
 // holdIndex is where a player starts: PART-HOLD-BACK behind the newest part.
 func (ln *listener) holdIndex(hs *hlsState) int {
 	hold := 3
@@ -130,7 +138,7 @@ func (ln *listener) holdIndex(hs *hlsState) int {
 // listener must stop.
 func (ln *listener) fetchFrom(hs *hlsState, i int) bool {
 	for _, p := range hs.pl.parts[i:] {
-		st, ok := ln.media(hs, p.uri)
+		st, ok := ln.media(hs, p.uri, "hls part")
 		if !ok {
 			return false
 		}
@@ -190,9 +198,10 @@ func (ln *listener) playlist(hs *hlsState, blocking bool, next plPart) (status i
 	return rh.status, true
 }
 
-// media fetches a part or the init section named at uri in the playlist
-// text, discarding its bytes; it waits and asks again when rate-limited.
-func (ln *listener) media(hs *hlsState, uri [2]int32) (status int, ok bool) {
+// media fetches a part, a segment or the init section named at uri in the
+// playlist text, discarding its bytes; it waits and asks again when
+// rate-limited. phase names it in errors.
+func (ln *listener) media(hs *hlsState, uri [2]int32, phase string) (status int, ok bool) {
 	hc := ln.hc
 	u := hs.text[uri[0]:uri[1]]
 	for {
@@ -201,14 +210,14 @@ func (ln *listener) media(hs *hlsState, uri [2]int32) (status int, ok bool) {
 			b = append(b, hs.base...)
 		}
 		b = append(b, u...)
-		rh, ok := ln.exchange(b, "hls part")
+		rh, ok := ln.exchange(b, phase)
 		if !ok {
 			return 0, false
 		}
 		var bd body
 		bd.start(&rh)
 		if _, err := hc.discardBody(&bd); err != nil {
-			ln.failIO("hls part", err)
+			ln.failIO(phase, err)
 			return 0, false
 		}
 		if rh.close && !ln.redial() {
@@ -217,7 +226,7 @@ func (ln *listener) media(hs *hlsState, uri [2]int32) (status int, ok bool) {
 		if rh.status != 429 {
 			return rh.status, true
 		}
-		ln.r.waited("hls part: 429", nil)
+		ln.r.waited(phase+": 429", nil)
 		if !ln.pause(retryWait(rh.retryAfter)) {
 			return 0, false
 		}

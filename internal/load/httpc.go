@@ -27,6 +27,7 @@ type hconn struct {
 	readAt int64 // wall time (Unix ns) the last read returned
 	bytes  int64 // bytes read in all
 	reads  int64 // reads that returned data
+	reqs   int64 // requests sent
 }
 
 var (
@@ -88,6 +89,7 @@ func (h *hconn) end(b []byte, post bool, headers ...string) error {
 	}
 	b = append(b, "\r\n"...)
 	h.req = b
+	h.reqs++
 	_, err := h.c.Write(b)
 	return err
 }

@@ -66,7 +66,11 @@ func (r *run) listen(k, g int) {
 	case ProtoOgg:
 		ok = ln.ogg()
 	case ProtoHLS:
-		ok = ln.hls()
+		if r.cfg.HLSPlayer == HLSPlayerClassic {
+			ok = ln.hlsClassic()
+		} else {
+			ok = ln.hls()
+		}
 	}
 	ln.finish(ok)
 	ln.l.stop()
@@ -238,7 +242,7 @@ func requestURI(s string) string {
 func (ln *listener) connectedNow() {
 	ln.streaming = true
 	ln.streamStart = time.Now().UnixNano()
-	ln.hc.reads = 0
+	ln.hc.reads, ln.hc.reqs = 0, 0
 	ln.r.connected.Add(1)
 }
 
@@ -275,6 +279,7 @@ func (ln *listener) finish(ok bool) {
 	r.listenerNs.Add(span)
 	r.bytes.Add(ln.hc.bytes)
 	r.reads.Add(ln.hc.reads)
+	r.requests.Add(ln.hc.reqs)
 	if ln.st.Started() {
 		r.h.stalls.Record(ln.k, int64(ln.st.Stalls))
 		r.h.stalled.Record(ln.k, ln.st.Stalled/1000)

@@ -1,6 +1,6 @@
 // Package load is onair's load generator: real listeners over real sockets
 // that join a space through the join API and then stream it (progressive
-// Ogg/Opus or LL-HLS), arriving in a ramp or a flash crowd, each measuring
+// Ogg/Opus, or HLS as a low-latency or a classic player), arriving in a ramp or a flash crowd, each measuring
 // join latency, time to first audio, stalls, glass-to-glass latency and
 // throughput into fixed-bucket histograms, while the server's CPU and
 // memory are sampled.
@@ -12,8 +12,8 @@
 // run can spread over several processes (--procs) whose results merge
 // exactly.
 //
-// Glass-to-glass latency is measured for the newest audio of each Ogg page
-// or HLS part: from the wall-clock time its last 20 ms frame was mixed to the
+// Glass-to-glass latency is measured for the newest audio of each Ogg page,
+// HLS part (low-latency player) or HLS segment (classic player): from the wall-clock time its last 20 ms frame was mixed to the
 // time its last byte arrived here. For Ogg, the server's
 // Onair-First-Capture-Ms header is the mix time of the first sample of the
 // first audio page sent and Onair-First-Granule its granule position; an
@@ -22,10 +22,13 @@
 // granule g reads capture + (g - first_granule)/48000 s, and its last frame
 // was mixed one frame (20 ms) before that. For HLS, a part ends at its
 // segment's EXT-X-PROGRAM-DATE-TIME plus the durations of the parts up to and
-// including it, and its last frame was mixed 20 ms before. (Taking the end
-// itself would put the newest audio 20 ms in the future: the mixer stamps a
-// frame when it makes it, at the start of its 20 ms.) A player adds its own
-// buffer on top: the start-up burst for Ogg, PART-HOLD-BACK for LL-HLS. Both
+// including it, a segment at its date plus its EXTINF duration, and the last
+// frame was mixed 20 ms before. (Taking the end itself would put the newest
+// audio 20 ms in the future: the mixer stamps a frame when it makes it, at
+// the start of its 20 ms.) A player adds its own buffer on top: the start-up
+// burst for Ogg, PART-HOLD-BACK for LL-HLS, three target durations for a
+// classic HLS player; the audio it starts with (mixed before it first asked)
+// is not counted. Both
 // compare wall clocks, so they are exact on one machine and as good as the
 // clock sync between two.
 package load
@@ -44,10 +47,11 @@ import (
 
 // Config is one load run.
 type Config struct {
-	Target         string        `json:"target"`        // base URL of the server's public port
-	Space          string        `json:"space"`         // space id
-	URL            string        `json:"url,omitempty"` // instead of Space: a progressive Ogg URL streamed without the join API (Icecast, a baseline)
-	Protocol       string        `json:"protocol"`      // ogg or hls
+	Target         string        `json:"target"`               // base URL of the server's public port
+	Space          string        `json:"space"`                // space id
+	URL            string        `json:"url,omitempty"`        // instead of Space: a progressive Ogg URL streamed without the join API (Icecast, a baseline)
+	Protocol       string        `json:"protocol"`             // ogg or hls
+	HLSPlayer      string        `json:"hls_player,omitempty"` // with hls: ll (low-latency) or classic
 	Listeners      int           `json:"listeners"`
 	Shape          string        `json:"shape"`       // burst, ramp or flash
 	Window         time.Duration `json:"window_ns"`   // arrival window of the ramp or flash
@@ -79,6 +83,9 @@ const (
 func (c *Config) Defaults() {
 	if c.Protocol == "" {
 		c.Protocol = ProtoOgg
+	}
+	if c.Protocol == ProtoHLS && c.HLSPlayer == "" {
+		c.HLSPlayer = HLSPlayerLL
 	}
 	if c.Shape == "" {
 		c.Shape = ShapeBurst
@@ -149,6 +156,10 @@ func (c *Config) Validate() (target, error) {
 		return t, usagef("--space is required: the id of a live space (onair space list, or onair demo's output)")
 	case c.Protocol != ProtoOgg && c.Protocol != ProtoHLS:
 		return t, usagef("--protocol %q: want ogg or hls", c.Protocol)
+	case c.HLSPlayer != "" && c.Protocol != ProtoHLS:
+		return t, usagef("--hls-player is for --protocol hls, not %s", c.Protocol)
+	case c.Protocol == ProtoHLS && c.HLSPlayer != HLSPlayerLL && c.HLSPlayer != HLSPlayerClassic:
+		return t, usagef("--hls-player %q: want ll (low-latency) or classic", c.HLSPlayer)
 	case c.Listeners < 1 && !c.Attack.On():
 		return t, usagef("--listeners must be at least 1")
 	case c.Listeners > 10_000_000:
@@ -262,7 +273,7 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Report, error) {
 			arrive = cfg.Shape + " over " + cfg.Window.String()
 		}
 		fmt.Fprintf(opt.Progress, "onair load: %d %s listeners on %s, arriving %s, each staying %s; ends within %s\n",
-			cfg.Listeners, cfg.Protocol, cfg.what(), arrive, cfg.Duration, cfg.End())
+			cfg.Listeners, cfg.kind(), cfg.what(), arrive, cfg.Duration, cfg.End())
 	}
 
 	atk, err := startAttack(ctx, cfg, tg, opt) // nil without one; it runs alone for its lead
@@ -293,6 +304,19 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Report, error) {
 		return rep, errors.New("no listener got any audio: see the errors above")
 	}
 	return rep, nil
+}
+
+// kind names the listeners' protocol, and for HLS the player: "OGG",
+// "HLS (classic player)".
+func (c *Config) kind() string {
+	k := strings.ToUpper(c.Protocol)
+	switch c.HLSPlayer {
+	case HLSPlayerLL:
+		k += " (low-latency player)"
+	case HLSPlayerClassic:
+		k += " (classic player)"
+	}
+	return k
 }
 
 // what names what is loaded: the target and space, or the --url.

@@ -56,6 +56,7 @@ type run struct {
 	started, joined, gotAudio, connected atomic.Int64
 	completed, stallEvents               atomic.Int64
 	listenerNs, bytes, skippedNs, reads  atomic.Int64
+	requests                             atomic.Int64
 	errTotal, waitTotal                  atomic.Int64
 
 	h struct{ connect, join, first, g2g, stalls, stalled, rate Hist }
@@ -169,6 +170,7 @@ type procResult struct {
 	Bytes         int64               `json:"bytes"`
 	SkippedNs     int64               `json:"skipped_ns"`
 	Reads         int64               `json:"reads"`
+	Requests      int64               `json:"requests"`
 	Hists         map[string]HistSnap `json:"hists"`
 	Errors        map[string]int64    `json:"errors"`
 	Waits         map[string]int64    `json:"waits"`
@@ -190,6 +192,7 @@ func (p *procResult) merge(o procResult) {
 	p.Bytes += o.Bytes
 	p.SkippedNs += o.SkippedNs
 	p.Reads += o.Reads
+	p.Requests += o.Requests
 	if p.Hists == nil {
 		p.Hists = map[string]HistSnap{}
 		p.Errors = map[string]int64{}
@@ -322,6 +325,7 @@ loop:
 	res := procResult{Started: r.started.Load(), Joined: r.joined.Load(), GotAudio: r.gotAudio.Load(),
 		PeakConnected: peak, Completed: r.completed.Load(), StallEvents: r.stallEvents.Load(),
 		ListenerNs: r.listenerNs.Load(), Bytes: r.bytes.Load(), SkippedNs: r.skippedNs.Load(), Reads: r.reads.Load(),
+		Requests: r.requests.Load(),
 		Hists: map[string]HistSnap{"connect": r.h.connect.Snapshot(), "join": r.h.join.Snapshot(),
 			"first_audio": r.h.first.Snapshot(), "g2g": r.h.g2g.Snapshot(), "stalls": r.h.stalls.Snapshot(),
 			"stalled": r.h.stalled.Snapshot(), "rate": r.h.rate.Snapshot()},

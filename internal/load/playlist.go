@@ -17,12 +17,25 @@ type plPart struct {
 
 func (p plPart) after(q plPart) bool { return p.msn > q.msn || (p.msn == q.msn && p.k > q.k) }
 
-// playlist is what an LL-HLS player needs of a media playlist. Parsing
-// reuses its memory: no allocation once the parts slice has grown.
+// plSeg is one complete media segment of a media playlist: an EXTINF and
+// its URI line.
+type plSeg struct {
+	msn uint64   // EXT-X-MEDIA-SEQUENCE plus its index among the segments
+	dur int64    // EXTINF, ns
+	pdt int64    // Unix ns: the program date-time of its start (0: unknown)
+	uri [2]int32 // offsets of its URI in the playlist text
+}
+
+// playlist is what an HLS player, low-latency or classic, needs of a media
+// playlist. Parsing reuses its memory: no allocation once the parts and
+// segments slices have grown.
 type playlist struct {
 	parts      []plPart
-	holdBack   int64 // PART-HOLD-BACK, ns
-	partTarget int64 // PART-TARGET, ns
+	segs       []plSeg // complete segments, oldest first
+	target     int64   // EXT-X-TARGETDURATION, ns
+	seq        uint64  // EXT-X-MEDIA-SEQUENCE
+	holdBack   int64   // PART-HOLD-BACK, ns
+	partTarget int64   // PART-TARGET, ns
 	hint       plPart
 	hasHint    bool
 	mapURI     [2]int32
@@ -32,14 +45,17 @@ type playlist struct {
 
 var errBadPlaylist = errors.New("malformed media playlist")
 
-// parse reads an LL-HLS media playlist.
+// parse reads a media playlist: its parts (LL-HLS) and its segments.
 func (pl *playlist) parse(b []byte) error {
-	parts := pl.parts[:0]
+	parts, segs := pl.parts[:0], pl.segs[:0]
 	*pl = playlist{}
 	if !bytes.HasPrefix(b, []byte("#EXTM3U")) {
 		return errBadPlaylist
 	}
 	var pdt, inSeg int64
+	// The EXTINF waiting for its URI line, and the date of its start.
+	var segDur, segPDT int64
+	inf := false
 	for off := 0; off < len(b); {
 		line := b[off:]
 		next := len(b)
@@ -47,6 +63,10 @@ func (pl *playlist) parse(b []byte) error {
 			line, next = line[:i], off+i+1
 		}
 		line = bytes.TrimSuffix(line, []byte("\r"))
+		if inf && len(line) > 0 && line[0] != '#' && len(bytes.TrimSpace(line)) > 0 { // the URI of the last EXTINF's segment
+			segs = append(segs, plSeg{dur: segDur, pdt: segPDT, uri: [2]int32{int32(off), int32(off + len(line))}})
+			inf = false
+		}
 		if len(line) > 4 && line[0] == '#' {
 			switch {
 			case bytes.HasPrefix(line, []byte("#EXT-X-PART:")):
@@ -71,10 +91,20 @@ func (pl *playlist) parse(b []byte) error {
 				inSeg = 0
 			case bytes.HasPrefix(line, []byte("#EXTINF:")):
 				v, _, _ := bytes.Cut(line[len("#EXTINF:"):], []byte(","))
-				if d, ok := decimalNs(v); ok && pdt != 0 {
+				d, ok := decimalNs(bytes.TrimSpace(v))
+				if !ok {
+					return errBadPlaylist
+				}
+				segDur, segPDT, inf = d, pdt, true
+				if pdt != 0 {
 					pdt += d // the next segment's date unless it has its own
 				}
 				inSeg = 0
+			case bytes.HasPrefix(line, []byte("#EXT-X-TARGETDURATION:")):
+				pl.target, _ = decimalNs(bytes.TrimSpace(line[len("#EXT-X-TARGETDURATION:"):]))
+			case bytes.HasPrefix(line, []byte("#EXT-X-MEDIA-SEQUENCE:")):
+				n, _ := atoi(bytes.TrimSpace(line[len("#EXT-X-MEDIA-SEQUENCE:"):]))
+				pl.seq = uint64(n)
 			case bytes.HasPrefix(line, []byte("#EXT-X-PRELOAD-HINT:")):
 				if t, _ := attr(line, "TYPE="); string(t) == "PART" {
 					u, _ := attr(line, "URI=")
@@ -95,7 +125,10 @@ func (pl *playlist) parse(b []byte) error {
 		}
 		off = next
 	}
-	pl.parts = parts
+	for i := range segs { // EXT-X-MEDIA-SEQUENCE is before the first segment, or 0
+		segs[i].msn = pl.seq + uint64(i)
+	}
+	pl.parts, pl.segs = parts, segs
 	return nil
 }
 

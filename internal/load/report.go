@@ -63,7 +63,10 @@ type ClientReport struct {
 	// Ogg, about the server's writes per listener-second; the client's CPU
 	// is mostly a cost per read.
 	ReadsPerListenerSecond float64 `json:"reads_per_listener_second"`
-	CPUPerReadUs           float64 `json:"cpu_per_read_us"`
+	// HTTP requests sent per listener-second while streaming (the join
+	// and the first playlist load are not counted): HLS's request rate.
+	RequestsPerListenerSecond float64 `json:"requests_per_listener_second"`
+	CPUPerReadUs              float64 `json:"cpu_per_read_us"`
 	// At full load only (the seconds with at least 99% of the peak
 	// connected): the streaming cost without the joins.
 	FullLoadCPUPerListenerSecondUs float64 `json:"full_load_cpu_per_listener_second_us"`
@@ -160,6 +163,7 @@ func (rep *Report) build(res procResult, tl []TimelinePoint, srv *serverSampler)
 	if rep.ListenerSeconds > 0 {
 		rep.Client.CPUPerListenerSecondUs = float64(res.CPUNs) / 1e3 / rep.ListenerSeconds
 		rep.Client.ReadsPerListenerSecond = float64(res.Reads) / rep.ListenerSeconds
+		rep.Client.RequestsPerListenerSecond = float64(res.Requests) / rep.ListenerSeconds
 	}
 	if res.Reads > 0 {
 		rep.Client.CPUPerReadUs = float64(res.CPUNs) / 1e3 / float64(res.Reads)
@@ -259,7 +263,7 @@ func (rep *Report) WriteTable(w io.Writer) {
 		state = " (" + rep.Space.State + ")"
 	}
 	fmt.Fprintf(w, "\nonair load: %d %s listeners (%s, each staying %s%s) on %s%s\n\n",
-		cfg.Listeners, strings.ToUpper(cfg.Protocol), arrive, cfg.Duration, procs, cfg.what(), state)
+		cfg.Listeners, cfg.kind(), arrive, cfg.Duration, procs, cfg.what(), state)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "\tn\tp50\tp95\tp99\tmax\t")
 	for _, m := range metrics {
@@ -287,8 +291,12 @@ func (rep *Report) WriteTable(w io.Writer) {
 	fmt.Fprintf(w, "traffic     %s in %.0f listener-seconds (%s/s per listener on average)\n",
 		fmtBytes(float64(rep.Bytes)), rep.ListenerSeconds, fmtBytes(float64(rep.Bytes)/max(rep.ListenerSeconds, 1e-9)))
 	c := rep.Client
-	fmt.Fprintf(w, "client      %.2f s CPU = %.1f µs per listener-second (%.1f reads of %.1f µs)", c.CPUSeconds,
+	fmt.Fprintf(w, "client      %.2f s CPU = %.1f µs per listener-second (%.1f reads of %.1f µs", c.CPUSeconds,
 		c.CPUPerListenerSecondUs, c.ReadsPerListenerSecond, c.CPUPerReadUs)
+	if cfg.Protocol == ProtoHLS {
+		fmt.Fprintf(w, ", %.2f requests", c.RequestsPerListenerSecond)
+	}
+	fmt.Fprint(w, ")")
 	if c.FullLoadCPUPerListenerSecondUs > 0 {
 		fmt.Fprintf(w, "; at full load: %.1f µs", c.FullLoadCPUPerListenerSecondUs)
 	}

@@ -260,6 +260,155 @@ func TestPlaylistParse(t *testing.T) {
 	}
 }
 
+// onairPlaylist is a media playlist as onair serves it, 14 s into a show:
+// a window of six complete segments, the parts of the newest three (the
+// last one still being made) and the preload hint.
+const onairPlaylist = `#EXTM3U
+#EXT-X-VERSION:9
+#EXT-X-TARGETDURATION:2
+#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=0.600
+#EXT-X-PART-INF:PART-TARGET=0.200
+#EXT-X-MEDIA-SEQUENCE:1
+#EXT-X-MAP:URI="init.mp4"
+#EXT-X-PROGRAM-DATE-TIME:2026-11-25T10:50:35.932Z
+#EXTINF:2.000,
+s1.m4s
+#EXT-X-PROGRAM-DATE-TIME:2026-11-25T10:50:37.932Z
+#EXTINF:2.000,
+s2.m4s
+#EXT-X-PROGRAM-DATE-TIME:2026-11-25T10:50:39.932Z
+#EXTINF:2.000,
+s3.m4s
+#EXT-X-PROGRAM-DATE-TIME:2026-11-25T10:50:41.932Z
+#EXTINF:2.000,
+s4.m4s
+#EXT-X-PROGRAM-DATE-TIME:2026-11-25T10:50:43.932Z
+#EXT-X-PART:DURATION=0.200,URI="p5.0.m4s",INDEPENDENT=YES
+#EXT-X-PART:DURATION=0.200,URI="p5.1.m4s",INDEPENDENT=YES
+#EXT-X-PART:DURATION=0.200,URI="p5.2.m4s",INDEPENDENT=YES
+#EXT-X-PART:DURATION=0.200,URI="p5.3.m4s",INDEPENDENT=YES
+#EXT-X-PART:DURATION=0.200,URI="p5.4.m4s",INDEPENDENT=YES
+#EXT-X-PART:DURATION=0.200,URI="p5.5.m4s",INDEPENDENT=YES
+#EXT-X-PART:DURATION=0.200,URI="p5.6.m4s",INDEPENDENT=YES
+#EXT-X-PART:DURATION=0.200,URI="p5.7.m4s",INDEPENDENT=YES
+#EXT-X-PART:DURATION=0.200,URI="p5.8.m4s",INDEPENDENT=YES
+#EXT-X-PART:DURATION=0.200,URI="p5.9.m4s",INDEPENDENT=YES
+#EXTINF:2.000,
+s5.m4s
+#EXT-X-PROGRAM-DATE-TIME:2026-11-25T10:50:45.932Z
+#EXT-X-PART:DURATION=0.200,URI="p6.0.m4s",INDEPENDENT=YES
+#EXT-X-PART:DURATION=0.200,URI="p6.1.m4s",INDEPENDENT=YES
+#EXT-X-PART:DURATION=0.200,URI="p6.2.m4s",INDEPENDENT=YES
+#EXT-X-PART:DURATION=0.200,URI="p6.3.m4s",INDEPENDENT=YES
+#EXT-X-PART:DURATION=0.200,URI="p6.4.m4s",INDEPENDENT=YES
+#EXT-X-PART:DURATION=0.200,URI="p6.5.m4s",INDEPENDENT=YES
+#EXT-X-PART:DURATION=0.200,URI="p6.6.m4s",INDEPENDENT=YES
+#EXT-X-PART:DURATION=0.200,URI="p6.7.m4s",INDEPENDENT=YES
+#EXT-X-PART:DURATION=0.200,URI="p6.8.m4s",INDEPENDENT=YES
+#EXT-X-PART:DURATION=0.200,URI="p6.9.m4s",INDEPENDENT=YES
+#EXTINF:2.000,
+s6.m4s
+#EXT-X-PROGRAM-DATE-TIME:2026-11-25T10:50:47.932Z
+#EXT-X-PART:DURATION=0.200,URI="p7.0.m4s",INDEPENDENT=YES
+#EXT-X-PART:DURATION=0.200,URI="p7.1.m4s",INDEPENDENT=YES
+#EXT-X-PART:DURATION=0.200,URI="p7.2.m4s",INDEPENDENT=YES
+#EXT-X-PART:DURATION=0.200,URI="p7.3.m4s",INDEPENDENT=YES
+#EXT-X-PART:DURATION=0.200,URI="p7.4.m4s",INDEPENDENT=YES
+#EXT-X-PRELOAD-HINT:TYPE=PART,URI="p7.5.m4s"
+`
+
+func TestPlaylistSegments(t *testing.T) {
+	var pl playlist
+	text := []byte(onairPlaylist)
+	if err := pl.parse(text); err != nil {
+		t.Fatal(err)
+	}
+	if pl.target != 2e9 || pl.seq != 1 || len(pl.parts) != 25 || !pl.hasHint || pl.hint.msn != 7 || pl.hint.k != 5 {
+		t.Fatalf("target %d, sequence %d, %d parts, hint %+v", pl.target, pl.seq, len(pl.parts), pl.hint)
+	}
+	pdt := time.Date(2026, 11, 25, 10, 50, 35, 932e6, time.UTC).UnixNano()
+	if len(pl.segs) != 6 {
+		t.Fatalf("%d segments: %+v", len(pl.segs), pl.segs)
+	}
+	for i, s := range pl.segs {
+		uri := string(text[s.uri[0]:s.uri[1]])
+		msn := uint64(i + 1)
+		if s.msn != msn || s.dur != 2e9 || s.pdt != pdt+int64(i)*2e9 || uri != "s"+string(appendUint(nil, msn))+".m4s" {
+			t.Errorf("segment %d: %+v %q", i, s, uri)
+		}
+	}
+	// The last part of a complete segment ends where the segment does.
+	if p := pl.parts[9]; p.msn != 5 || p.k != 9 || p.end != pl.segs[4].pdt+pl.segs[4].dur {
+		t.Errorf("part %+v, segment %+v", p, pl.segs[4])
+	}
+	// A classic player starts three target durations (three segments) from the end.
+	if i := classicStart(&pl); i != 3 {
+		t.Errorf("classic start at segment index %d, want 3 (s4)", i)
+	}
+	allocs := testing.AllocsPerRun(100, func() { _ = pl.parse(text) })
+	if allocs != 0 {
+		t.Fatalf("%.0f allocations per parse", allocs)
+	}
+
+	// Without dates or a media sequence, with CRLF, a blank line and a tag
+	// between EXTINF and its URI, and a short segment.
+	other := "#EXTM3U\r\n#EXT-X-TARGETDURATION:6\r\n#EXTINF:6.0,\r\n\r\n#EXT-X-BITRATE:64\r\n/a/0.ts\r\n" +
+		"#EXTINF:5.5,title\r\nhttp://h/1.ts\r\n#EXTINF:6,\r\n2.ts\r\n#EXT-X-ENDLIST\r\n"
+	if err := pl.parse([]byte(other)); err != nil {
+		t.Fatal(err)
+	}
+	want := []struct {
+		uri string
+		dur int64
+	}{{"/a/0.ts", 6e9}, {"http://h/1.ts", 5.5e9}, {"2.ts", 6e9}}
+	if len(pl.segs) != len(want) || !pl.ended || pl.target != 6e9 {
+		t.Fatalf("%+v", pl)
+	}
+	for i, s := range pl.segs {
+		if u := other[s.uri[0]:s.uri[1]]; u != want[i].uri || s.dur != want[i].dur || s.msn != uint64(i) || s.pdt != 0 {
+			t.Errorf("segment %d: %+v %q", i, s, u)
+		}
+	}
+	// 6 + 5.5 < 18 s: it starts at the first segment.
+	if i := classicStart(&pl); i != 0 {
+		t.Errorf("classic start %d, want 0", i)
+	}
+	if err := pl.parse([]byte("#EXTM3U\n#EXTINF:two,\ns0.m4s\n")); err == nil {
+		t.Error("a bad EXTINF accepted")
+	}
+}
+
+// FuzzPlaylistParse: any text parses or is refused without panicking, and
+// every offset it keeps is inside the text.
+func FuzzPlaylistParse(f *testing.F) {
+	f.Add([]byte(onairPlaylist))
+	f.Add([]byte(samplePlaylist))
+	f.Add([]byte("#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:7\n#EXTINF:1,\n\n a\n#EXTINF:2,\n"))
+	var pl playlist
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if pl.parse(b) != nil {
+			return
+		}
+		in := func(u [2]int32) bool { return 0 <= u[0] && u[0] <= u[1] && int(u[1]) <= len(b) }
+		for _, p := range pl.parts {
+			if !in(p.uri) {
+				t.Fatalf("part %+v outside %d bytes", p, len(b))
+			}
+		}
+		for i, s := range pl.segs {
+			if !in(s.uri) || s.uri[0] == s.uri[1] || s.msn != pl.seq+uint64(i) {
+				t.Fatalf("segment %d %+v, sequence %d, %d bytes", i, s, pl.seq, len(b))
+			}
+		}
+		if pl.hasMap && !in(pl.mapURI) {
+			t.Fatalf("map %v outside %d bytes", pl.mapURI, len(b))
+		}
+		if i := classicStart(&pl); i < 0 || (len(pl.segs) > 0 && i >= len(pl.segs)) {
+			t.Fatalf("classic start %d of %d segments", i, len(pl.segs))
+		}
+	})
+}
+
 // PartURI mirrors onair's part names (hls.PartName).
 func PartURI(msn uint64, k int) string {
 	return "p" + string(appendUint(nil, msn)) + "." + string(appendUint(nil, uint64(k))) + ".m4s"
@@ -340,6 +489,8 @@ func TestValidate(t *testing.T) {
 		{Target: "http://127.0.0.1:1", Space: "x/y", Listeners: 1},                     // space id
 		{Target: "http://127.0.0.1:1", Space: "x", Listeners: 2, Procs: 3},             // procs
 		{Target: "http://127.0.0.1:1", Space: "x", Listeners: 2, Shape: "exponential"}, // shape
+		{Target: "http://127.0.0.1:1", Space: "x", Listeners: 1, HLSPlayer: "classic"}, // player without HLS
+		{Target: "http://127.0.0.1:1", Space: "x", Listeners: 1, Protocol: "hls", HLSPlayer: "vlc"},
 	} {
 		c.Defaults()
 		if _, err := c.Validate(); err == nil {
@@ -351,6 +502,11 @@ func TestValidate(t *testing.T) {
 	tg, err := c.Validate()
 	if err != nil || tg.addr != "192.0.2.1:8080" {
 		t.Fatalf("remote with --allow-remote: %v %+v", err, tg)
+	}
+	c = Config{Target: "http://127.0.0.1:1", Space: "x", Listeners: 1, Protocol: ProtoHLS}
+	c.Defaults()
+	if _, err := c.Validate(); err != nil || c.HLSPlayer != HLSPlayerLL {
+		t.Fatalf("HLS: %v, player %q, want ll by default", err, c.HLSPlayer)
 	}
 	c = Config{Target: "http://localhost:8080", Space: "x", Listeners: 1, Window: time.Second}
 	c.Defaults()
