@@ -66,7 +66,9 @@ func (l *guarded) Accept() (net.Conn, error) {
 			c.Close()
 			continue
 		}
-		return &guardedConn{Conn: c, l: l, src: src}, nil
+		gc := &guardedConn{Conn: c, l: l, src: src}
+		gc.closed.Store(l.proxy(src)) // a proxy's connection holds no slot to give back
+		return gc, nil
 	}
 }
 
@@ -74,6 +76,9 @@ func (l *guarded) Accept() (net.Conn, error) {
 func (l *guarded) admit(src Source) string {
 	if ok, _ := l.accept.Allow(netip.Addr{}, time.Now()); !ok {
 		return "accept_rate"
+	}
+	if l.proxy(src) {
+		return ""
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -86,6 +91,14 @@ func (l *guarded) admit(src Source) string {
 	l.ip[src.Addr]++
 	l.prefix[src.Prefix]++
 	return ""
+}
+
+// proxy reports whether src is a trusted proxy (your cache or load
+// balancer). Its connections carry many listeners, so per-source caps
+// would turn them away at the proxy as 502s; their requests are still
+// limited by the address they forward for.
+func (l *guarded) proxy(src Source) bool {
+	return l.g != nil && trusted(src.Addr, l.g.cfg.TrustedProxies)
 }
 
 func (l *guarded) release(src Source) {

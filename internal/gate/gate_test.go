@@ -323,3 +323,67 @@ func TestGuardListenerCapsPerIP(t *testing.T) {
 		c.Close()
 	}
 }
+
+// A trusted proxy carries many listeners: its connections are not capped
+// per source, and closing them gives back no slot of anyone else's.
+func TestGuardListenerLetsTrustedProxyThrough(t *testing.T) {
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	g := New(Config{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.9/32")}}, nil)
+	gl := GuardListener(ln, ConnLimits{PerIP: 2, PerPrefix: 3}, g)
+	defer gl.Close()
+	accepted := make(chan net.Conn, 20)
+	go func() {
+		for {
+			c, err := gl.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- c
+		}
+	}()
+	dial := func(ip byte) net.Conn {
+		c, err := net.DialTCP("tcp", &net.TCPAddr{IP: net.IPv4(127, 0, 0, ip)}, ln.Addr().(*net.TCPAddr))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	settle := func(want int) []net.Conn {
+		t.Helper()
+		var got []net.Conn
+		deadline := time.After(2 * time.Second)
+		for len(got) < want {
+			select {
+			case c := <-accepted:
+				got = append(got, c)
+			case <-deadline:
+				t.Fatalf("%d connections accepted, want %d", len(got), want)
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+		if n := len(accepted); n != 0 {
+			t.Fatalf("%d more connections accepted than %d", n, want)
+		}
+		return got
+	}
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for range 10 { // the proxy: far over both caps
+		conns = append(conns, dial(9))
+	}
+	proxied := settle(10)
+	for range 3 { // an ordinary source in the same /24: capped at 2
+		conns = append(conns, dial(5))
+	}
+	settle(2)
+	for _, c := range proxied { // the proxy's closes free nothing of 127.0.0.5's
+		c.Close()
+	}
+	conns = append(conns, dial(6)) // 127.0.0.6: the /24 has room for one more
+	conns = append(conns, dial(7)) // ... and not two
+	settle(1)
+}
