@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -229,4 +230,52 @@ func TestShowStartsOnTimeUnderFlood(t *testing.T) {
 	if flooded > base+100*time.Millisecond {
 		t.Fatalf("the start took %v under flood, %v without: over 100 ms later", flooded, base)
 	}
+}
+
+// TestGateRenewalSkipsTheLine: a listener renewing its ticket (the page
+// does a minute before expiry) is already in, so it does not queue behind
+// newcomers; a join with a forged ticket is a newcomer.
+func TestGateRenewalSkipsTheLine(t *testing.T) {
+	e := startServerWith(t, func(c *server.Config) {
+		c.Gate = roomyGate
+		c.Gate.Admit = gate.AdmitConfig{StartRate: 0.2, MinRate: 0.2, MaxRate: 0.2, Burst: 1}
+	})
+	id, tok := e.space("renewals")
+	e.transition(id, tok, "start")
+	url := e.pub + "/api/v1/spaces/" + id + "/join"
+	code, first, _ := post(t, clientFrom("127.0.3.1"), url, nil)
+	if code != 200 {
+		t.Fatalf("first join: %d %v", code, first)
+	}
+	for i := range 3 { // newcomers queue: one admission every 5 s
+		if code, body, _ := post(t, clientFrom(fmt.Sprintf("127.0.3.%d", 2+i)), url, nil); code != 202 {
+			t.Fatalf("newcomer %d: %d %v, want 202", i, code, body)
+		}
+	}
+	held := first["ticket"].(string)
+	code, renewed, _ := post(t, clientFrom("127.0.3.1"), url, map[string]string{"Cookie": "onair_ticket_" + id + "=" + held})
+	if code != 200 || renewed["ticket"] == nil {
+		t.Fatalf("renewal with the ticket cookie: %d %v, want 200 at once", code, renewed)
+	}
+	code, again, _ := post(t, clientFrom("127.0.3.1"), url, map[string]string{"Onair-Ticket": renewed["ticket"].(string)})
+	if code != 200 {
+		t.Fatalf("renewal with the Onair-Ticket header: %d %v", code, again)
+	}
+	if listenerOf(t, again["ticket"].(string)) != listenerOf(t, held) {
+		t.Fatal("a renewed ticket names another listener")
+	}
+	if code, body, _ := post(t, clientFrom("127.0.3.9"), url, map[string]string{"Onair-Ticket": held[:len(held)-4] + "AAAA"}); code != 202 {
+		t.Fatalf("a join with a forged ticket: %d %v, want 202 (a newcomer)", code, body)
+	}
+}
+
+// listenerOf reads the listener id of a ticket (version, key id, expiry,
+// then the listener: see internal/ticket).
+func listenerOf(t *testing.T, tok string) string {
+	t.Helper()
+	b, err := base64.RawURLEncoding.DecodeString(tok)
+	if err != nil || len(b) < 21 {
+		t.Fatalf("ticket %q: %v", tok, err)
+	}
+	return fmt.Sprintf("%x", b[13:21])
 }

@@ -44,12 +44,24 @@ func (s *Server) handleJoin(w http.ResponseWriter, r *http.Request) {
 			Replay: s.cfg.PublicURL + "/replay/" + sp.ID + ".opus"})
 		return
 	}
-	// Admission: under attack a proof of work first, then a place in line
-	// when the node takes newcomers more slowly than they come.
-	if !s.gate.Admit(w, r, sp.ID) {
+	// A listener renewing its ticket is already in: it neither queues nor
+	// solves a proof of work again. Everyone else passes admission: under
+	// attack a proof of work first, then a place in line when the node
+	// takes newcomers more slowly than they come.
+	held, renewing := s.heldTicket(r, sp.ID)
+	if renewing {
+		s.gate.Count("join", "renewed", "ticket")
+	} else if !s.gate.Admit(w, r, sp.ID) {
 		return
 	}
-	tok, c, err := s.keys.Issue(sp.ID, s.cfg.TicketTTL, time.Now())
+	var tok string
+	var c ticket.Claims
+	var err error
+	if renewing {
+		tok, c, err = s.keys.Renew(held, s.cfg.TicketTTL, time.Now())
+	} else {
+		tok, c, err = s.keys.Issue(sp.ID, s.cfg.TicketTTL, time.Now())
+	}
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, "ticket", err.Error())
 		return
@@ -69,6 +81,32 @@ func (s *Server) handleJoin(w http.ResponseWriter, r *http.Request) {
 		s.gate.Count("ladder", "steered", "hls")
 	}
 	writeJSON(w, http.StatusOK, resp)
+}
+
+// renewGrace is how long after its expiry a ticket still renews without
+// queueing: a page that slept through its renewal (a laptop lid) or a
+// player that renews late is still the same listener.
+const renewGrace = 5 * time.Minute
+
+// heldTicket returns the valid ticket for space id that a join carries (the
+// ticket cookie the join set, or an Onair-Ticket header), if it may be
+// renewed: signed, for this space, not expired for more than renewGrace, and
+// not in use from more networks than one listener has.
+func (s *Server) heldTicket(r *http.Request, id string) (ticket.Claims, bool) {
+	tok := r.Header.Get("Onair-Ticket")
+	if tok == "" {
+		if ck, err := r.Cookie(ticketCookie(id)); err == nil {
+			tok = ck.Value
+		}
+	}
+	if tok == "" {
+		return ticket.Claims{}, false
+	}
+	c, err := s.keys.Verify(tok, id, time.Now().Add(-renewGrace))
+	if err != nil || !s.gate.TicketFrom(r, c.Listener, c.Expires.Add(hlsGrace)) {
+		return ticket.Claims{}, false // a newcomer, then
+	}
+	return c, true
 }
 
 // whepWelcome is the top of the degrade ladder: WebRTC, the costliest

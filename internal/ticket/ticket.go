@@ -73,15 +73,21 @@ func NewKeyring(current Key, older ...Key) *Keyring {
 
 // Issue signs a ticket for space valid for ttl from now.
 func (kr *Keyring) Issue(space string, ttl time.Duration, now time.Time) (string, Claims, error) {
-	if space == "" || len(space) > maxSpace {
-		return "", Claims{}, fmt.Errorf("ticket: space id length %d out of range", len(space))
-	}
 	var lid [8]byte
 	if _, err := rand.Read(lid[:]); err != nil {
 		return "", Claims{}, err
 	}
-	c := Claims{KeyID: kr.current.ID, Space: space, Listener: binary.BigEndian.Uint64(lid[:]),
-		Expires: now.Add(ttl).Truncate(time.Second)}
+	return kr.Renew(Claims{Space: space, Listener: binary.BigEndian.Uint64(lid[:])}, ttl, now)
+}
+
+// Renew signs a new ticket for the listener and space of c, valid for ttl
+// from now: the same listener keeps its identity across renewals.
+func (kr *Keyring) Renew(c Claims, ttl time.Duration, now time.Time) (string, Claims, error) {
+	space := c.Space
+	if space == "" || len(space) > maxSpace {
+		return "", Claims{}, fmt.Errorf("ticket: space id length %d out of range", len(space))
+	}
+	c = Claims{KeyID: kr.current.ID, Space: space, Listener: c.Listener, Expires: now.Add(ttl).Truncate(time.Second)}
 	buf := make([]byte, 0, headLen+len(space)+macLen)
 	buf = append(buf, version)
 	buf = binary.BigEndian.AppendUint32(buf, c.KeyID)
