@@ -19,6 +19,7 @@ type Admission struct {
 	last   time.Time
 	cfg    AdmitConfig
 	paused bool // the node is full: nobody more gets in until some leave
+	claims claimLog
 }
 
 // AdmitConfig bounds the controller.
@@ -28,6 +29,9 @@ type AdmitConfig struct {
 	Burst            float64 // admissions banked while nobody waits (default 1 s of rate)
 	Increase         float64 // additive increase per healthy second (default 100)
 	Decrease         float64 // multiplicative decrease when overloaded (default 0.7)
+	// ClaimWindow is how long after its turn a number may go unclaimed
+	// before its admission is given to the next in line (default 10 s).
+	ClaimWindow time.Duration
 }
 
 func (c *AdmitConfig) defaults() {
@@ -45,6 +49,9 @@ func (c *AdmitConfig) defaults() {
 	}
 	if c.Decrease <= 0 || c.Decrease >= 1 {
 		c.Decrease = 0.7
+	}
+	if c.ClaimWindow <= 0 {
+		c.ClaimWindow = 10 * time.Second
 	}
 }
 
@@ -67,6 +74,12 @@ func (a *Admission) advance(now time.Time) {
 		burst = a.rate
 	}
 	a.served = min(a.served+a.rate*dt, float64(a.next)+burst)
+	// Numbers whose turn came a claim window ago and that nobody used
+	// (a bot's, or a listener who gave up) pass their admission on: the
+	// line moves at the rate of listeners actually let in.
+	if n := a.claims.audit(now, a.served, a.next, a.cfg.ClaimWindow); n > 0 {
+		a.served = max(a.served, min(a.served+float64(n), float64(a.next)))
+	}
 }
 
 // Ticket is a place in line.
@@ -96,6 +109,7 @@ func (a *Admission) Check(n uint64, now time.Time) Ticket {
 
 func (a *Admission) check(n uint64) Ticket {
 	if float64(n) < a.served {
+		a.claims.claim(n)
 		return Ticket{Number: n}
 	}
 	ahead := uint64(float64(n)-a.served) + 1
@@ -144,4 +158,63 @@ func (a *Admission) SetRate(r float64) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.rate = min(max(r, a.cfg.MinRate), a.cfg.MaxRate)
+}
+
+// Reclaimed is how many admissions went unclaimed and were passed on.
+func (a *Admission) Reclaimed() uint64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.claims.reclaimed
+}
+
+// claimLog remembers which admitted numbers were used, until their claim
+// window is over: then the unused ones are counted once and forgotten.
+// Its memory is bounded by the numbers served within one claim window.
+type claimLog struct {
+	audited   uint64              // numbers below this are settled
+	used      map[uint64]struct{} // claimed numbers at or above audited
+	marks     []servedAt          // the served mark over the last claim window, oldest first
+	reclaimed uint64
+}
+
+type servedAt struct {
+	at     time.Time
+	served uint64
+}
+
+func (c *claimLog) claim(n uint64) {
+	if n < c.audited {
+		return // settled already: a late claimer is still in
+	}
+	if c.used == nil {
+		c.used = make(map[uint64]struct{})
+	}
+	c.used[n] = struct{}{}
+}
+
+// audit notes the served mark at now and settles the numbers drawn (below
+// next) and served more than window ago; it returns how many of them were
+// never claimed.
+func (c *claimLog) audit(now time.Time, served float64, next uint64, window time.Duration) uint64 {
+	if k := len(c.marks); k == 0 || now.Sub(c.marks[k-1].at) >= window/20 {
+		c.marks = append(c.marks, servedAt{at: now, served: uint64(served)})
+	}
+	limit := c.audited
+	i := 0
+	for ; i < len(c.marks) && now.Sub(c.marks[i].at) >= window; i++ {
+		limit = max(limit, c.marks[i].served)
+	}
+	c.marks = c.marks[i:]
+	limit = min(limit, next) // a banked burst runs ahead of the numbers drawn
+	var unused uint64
+	for n := c.audited; n < limit; n++ {
+		if _, ok := c.used[n]; ok {
+			delete(c.used, n)
+		} else {
+			unused++
+		}
+	}
+	c.audited = limit
+	c.reclaimed += unused
+	return unused
 }

@@ -8,7 +8,8 @@ import (
 // detector watches the share of requests the gate rejects (rate limits,
 // bad tickets, bad proofs, connection caps): a flash crowd joins at normal
 // per-source rates with valid tickets; an attack does not. It turns under
-// attack after a few bad seconds and back after a quiet minute.
+// attack after a few bad seconds (one, if it is overwhelming) and back
+// after a quiet minute.
 type detector struct {
 	rejects, passes atomic.Int64
 	bad             int // consecutive bad seconds
@@ -21,7 +22,12 @@ const (
 	attackRejects = 200 // rejects per second that look like an attack...
 	attackShare   = 0.5 // ...when they are at least this share of requests
 	attackSeconds = 3
-	calmDown      = time.Minute
+	// An overwhelming second (this many rejects, nearly all requests) is
+	// not waited out: while the detector counted three of them the bots'
+	// joins within the per-source limits would be let in.
+	floodRejects = 20 * attackRejects
+	floodShare   = 0.9
+	calmDown     = time.Minute
 )
 
 func (d *detector) reject() { d.rejects.Add(1) }
@@ -40,8 +46,9 @@ func (d *detector) tick(now time.Time) bool {
 	} else {
 		d.bad = 0
 	}
+	flood := rej >= floodRejects && float64(rej) >= floodShare*float64(rej+ok)
 	switch {
-	case d.bad >= attackSeconds:
+	case d.bad >= attackSeconds, flood:
 		d.on = true
 	case d.on && now.After(d.calm):
 		d.on = false

@@ -192,9 +192,11 @@ func TestDetectorTurnsOnAndCalmsDown(t *testing.T) {
 			t.Fatal("a flash crowd looked like an attack")
 		}
 	}
-	step(5000, 100)
-	step(5000, 100)
-	if !step(5000, 100) {
+	step(500, 400)
+	if step(500, 400) {
+		t.Fatal("two seconds of a moderate attack: under attack already")
+	}
+	if !step(500, 400) {
 		t.Fatal("three seconds of mostly rejected traffic: not under attack")
 	}
 	for range 30 {
@@ -207,6 +209,10 @@ func TestDetectorTurnsOnAndCalmsDown(t *testing.T) {
 	}
 	if step(0, 100) {
 		t.Fatal("still under attack after a quiet minute")
+	}
+	// An overwhelming second is not waited out.
+	if !step(5000, 100) {
+		t.Fatal("one second of 5,000 rejects (98%): not under attack")
 	}
 }
 
@@ -386,4 +392,43 @@ func TestGuardListenerLetsTrustedProxyThrough(t *testing.T) {
 	conns = append(conns, dial(6)) // 127.0.0.6: the /24 has room for one more
 	conns = append(conns, dial(7)) // ... and not two
 	settle(1)
+}
+
+// Numbers nobody claims (bots that queued and left) pass their admission on
+// once their claim window is over, so the listeners behind them are not
+// held back by them; when every number is claimed the line moves at the
+// rate alone.
+func TestAdmissionPassesOnUnclaimedNumbers(t *testing.T) {
+	wait := func(claimed bool) time.Duration {
+		a := NewAdmission(AdmitConfig{StartRate: 10, MinRate: 10, MaxRate: 10, Burst: 1, ClaimWindow: 2 * time.Second}, t0)
+		var bots []Ticket
+		for range 100 { // 100 arrive at once and draw numbers: 10 s of line at 10/s
+			bots = append(bots, a.Join(t0))
+		}
+		me := a.Join(t0)
+		if me.Position == 0 {
+			t.Fatal("the last of 101 admitted at once")
+		}
+		for d := 100 * time.Millisecond; d < time.Minute; d += 100 * time.Millisecond {
+			now := t0.Add(d)
+			if claimed { // the others come back as soon as it is their turn
+				for _, b := range bots {
+					a.Check(b.Number, now)
+				}
+			}
+			if a.Check(me.Number, now).Position == 0 {
+				return d
+			}
+		}
+		t.Fatal("never admitted")
+		return 0
+	}
+	if d := wait(true); d < 9*time.Second || d > 11*time.Second {
+		t.Fatalf("with every number claimed: in after %v, want about 10 s at 10/s", d)
+	}
+	abandoned := wait(false)
+	if abandoned > 7*time.Second {
+		t.Fatalf("behind 100 abandoned numbers: in after %v, want well under the 10 s they would take", abandoned)
+	}
+	t.Logf("behind 100 numbers at 10/s: in after 10 s when they are used, %v when they were abandoned", abandoned)
 }

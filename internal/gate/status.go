@@ -6,6 +6,7 @@ type Status struct {
 	UnderAttack bool    `json:"under_attack"`
 	AdmitRate   float64 `json:"admit_rate"`
 	Waiting     uint64  `json:"waiting"`
+	Reclaimed   uint64  `json:"admissions_passed_on"` // unclaimed numbers whose admission went to the next in line
 	Listeners   int     `json:"listeners"`
 	Capacity    int     `json:"capacity"`
 	CPU         float64 `json:"cpu"`
@@ -22,7 +23,7 @@ func (g *Gate) Status() Status {
 		keys += lim[0].Len() + lim[1].Len()
 	}
 	return Status{Mode: g.mode.Load().(Mode), UnderAttack: g.UnderAttack(), AdmitRate: g.admit.Rate(),
-		Waiting: g.admit.Waiting(), Listeners: l.Listeners, Capacity: g.cfg.Capacity, CPU: l.CPU,
+		Waiting: g.admit.Waiting(), Reclaimed: g.admit.Reclaimed(), Listeners: l.Listeners, Capacity: g.cfg.Capacity, CPU: l.CPU,
 		Rejects: g.det.last.Load(), Difficulty: g.difficulty(), TrackedKeys: keys}
 }
 
