@@ -41,9 +41,10 @@ fuzz: deps
 	done
 
 # The side-by-side ratio: the same "onair load" crowd against onair, Icecast2
-# and a trivial writer, 5,000, 10,000 and 19,000 listeners (about 10 minutes;
-# BENCH_ARGS=--quick for 1,000 only). Results in bench/results/.
-BENCH_ARGS ?=
+# and a trivial writer, 5,000, 10,000 and 19,000 listeners, three interleaved
+# runs each reported as medians (about 30 minutes; BENCH_ARGS=--quick for
+# 1,000 once). Results in bench/results/. HLS behind nginx: bench/hls-cache.
+BENCH_ARGS ?= --repeat 3
 bench: deps
 	bench/run $(BENCH_ARGS)
 

@@ -116,6 +116,7 @@ func writePlaylist(w http.ResponseWriter, st hls.State, blocking bool) {
 	default:
 		h.Set("Cache-Control", "public, max-age=1")
 	}
+	h.Set("Content-Length", strconv.Itoa(len(st.Playlist))) // no chunked framing
 	_, _ = w.Write(st.Playlist)
 }
 
