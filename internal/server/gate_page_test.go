@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -9,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
 	"github.com/onair-live/onair/internal/gate"
@@ -168,7 +171,12 @@ func TestPageSolvesProofOfWork(t *testing.T) {
 		if impl == "js" {
 			u += "?pow=js"
 		}
-		b.run(chromedp.Navigate(u), chromedp.WaitVisible(chromedp.ID("play")))
+		// A newcomer each time: with the first run's ticket cookie the join
+		// would be a renewal, which needs no proof (checked below).
+		b.run(chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+			_, err := cdp.Call(ctx, t, network.ClearBrowserCookies, cdp.Empty{})
+			return err
+		}), chromedp.Navigate(u), chromedp.WaitVisible(chromedp.ID("play")))
 		clicked := time.Now()
 		b.run(chromedp.Click(chromedp.ID("play")))
 		b.waitFor("playback after the check", phaseJS+` === 'playing'`, 30*time.Second)
@@ -189,6 +197,12 @@ func TestPageSolvesProofOfWork(t *testing.T) {
 		if rate < 1000 {
 			t.Errorf("%s: %.0f hashes/s", impl, rate)
 		}
+	}
+	// Back with a valid ticket (its cookie): a renewal, let in without a proof.
+	b.run(chromedp.Navigate(e.pub+"/s/"+id), chromedp.WaitVisible(chromedp.ID("play")), chromedp.Click(chromedp.ID("play")))
+	b.waitFor("playback with the ticket held", phaseJS+` === 'playing'`, 30*time.Second)
+	if joins := eval[string](b, `document.getElementById('space').dataset.joins`); joins != "200" {
+		t.Errorf("back with a valid ticket: joins answered %q, want \"200\" (no proof of work)", joins)
 	}
 	b.checkClean()
 }
