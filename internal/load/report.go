@@ -89,7 +89,11 @@ type ServerReport struct {
 	RSSBeforeKiB                   int64   `json:"rss_before_kib"`
 	RSSPeakKiB                     int64   `json:"rss_peak_kib"` // at full load
 	RSSPerListenerKiB              float64 `json:"rss_per_listener_kib"`
-	Error                          string  `json:"error,omitempty"`
+	// Settled: at the last second of full load, once the arrivals' garbage
+	// may have been collected and returned (the peak is often the arrivals).
+	RSSSettledKiB            int64   `json:"rss_settled_kib"`
+	RSSSettledPerListenerKiB float64 `json:"rss_settled_per_listener_kib"`
+	Error                    string  `json:"error,omitempty"`
 }
 
 // TimelinePoint is one second of the run.
@@ -222,6 +226,7 @@ func serverReport(srv *serverSampler, tl []TimelinePoint, peak int64) *ServerRep
 		}
 		if full(b) {
 			s.RSSPeakKiB = max(s.RSSPeakKiB, b.ServerRSSKiB)
+			s.RSSSettledKiB = b.ServerRSSKiB
 		}
 		s.CPUSeconds = b.ServerCPUS
 	}
@@ -235,6 +240,7 @@ func serverReport(srv *serverSampler, tl []TimelinePoint, peak int64) *ServerRep
 	}
 	if peak > 0 && s.RSSPeakKiB > 0 {
 		s.RSSPerListenerKiB = float64(s.RSSPeakKiB-s.RSSBeforeKiB) / float64(peak)
+		s.RSSSettledPerListenerKiB = float64(s.RSSSettledKiB-s.RSSBeforeKiB) / float64(peak)
 	}
 	return s
 }
@@ -308,8 +314,8 @@ func (rep *Report) WriteTable(w io.Writer) {
 			fmt.Fprintf(w, "; at full load (%.0f s): %.1f µs, %.1f µs net of its idle %.1f ms/s",
 				s.FullLoadSeconds, s.FullLoadCPUPerListenerSecondUs, s.FullLoadNetCPUPerListenerSecUs, s.IdleCPUPerSecondMs)
 		}
-		fmt.Fprintf(w, "\n            RSS %s before → %s at full load = %.1f KiB per listener\n",
-			fmtKiB(s.RSSBeforeKiB), fmtKiB(s.RSSPeakKiB), s.RSSPerListenerKiB)
+		fmt.Fprintf(w, "\n            RSS %s before → %s at full load = %.1f KiB per listener (at its peak); %s = %.1f KiB at the end\n",
+			fmtKiB(s.RSSBeforeKiB), fmtKiB(s.RSSPeakKiB), s.RSSPerListenerKiB, fmtKiB(s.RSSSettledKiB), s.RSSSettledPerListenerKiB)
 		if s.Error != "" {
 			fmt.Fprintf(w, "            (sampling: %s)\n", s.Error)
 		}

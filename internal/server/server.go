@@ -88,8 +88,11 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.hub = fanout.NewHub(s.bus, fanout.Config{BurstPages: 5, WriteBatch: cfg.OggBatch})
-	s.gate = gate.New(cfg.Gate, func() gate.Load {
-		return gate.Load{Listeners: int(s.hub.Total()) + s.whep.Sessions().Len()}
+	settle := newSettler()
+	s.gate = gate.New(cfg.Gate, func() gate.Load { // once a second
+		l := gate.Load{Listeners: int(s.hub.Total()) + s.whep.Sessions().Len()}
+		settle.sample(time.Now(), l.Listeners)
+		return l
 	})
 	// Connection caps act at accept, before a byte is read.
 	s.pubLn = gate.GuardListener(s.pubLn, cfg.Gate.Conns, s.gate)
