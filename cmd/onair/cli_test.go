@@ -129,17 +129,31 @@ type proc struct {
 
 func startProc(t *testing.T, env []string, name string, args ...string) *proc {
 	t.Helper()
+	return startBounded(t, env, 0, name, args...)
+}
+
+// startBounded is startProc for a child that must stop by itself: it is
+// killed after limit (0: no limit), when the test process dies
+// (Pdeathsig), and by the test's cleanup.
+func startBounded(t *testing.T, env []string, limit time.Duration, name string, args ...string) *proc {
+	t.Helper()
 	p := &proc{name: filepath.Base(name), stdout: &syncBuf{}, stderr: &syncBuf{}, done: make(chan struct{})}
 	p.cmd = exec.Command(name, args...)
 	p.cmd.Env = env
 	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", name, err)
 	}
 	p.started = time.Now()
+	stop := func() bool { return true }
+	if limit > 0 {
+		stop = time.AfterFunc(limit, func() { _ = p.cmd.Process.Kill() }).Stop
+	}
 	go func() {
 		p.err = p.cmd.Wait()
 		p.exitedAfter = time.Since(p.started)
+		stop()
 		close(p.done)
 	}()
 	t.Cleanup(func() {
@@ -231,7 +245,14 @@ var servingRE = regexp.MustCompile(`msg="onair serving" public=(\S+) host=(\S+)`
 // waits until it logs the URLs it is bound to.
 func startServer(t *testing.T, data string, env ...string) *node {
 	t.Helper()
-	p := startProc(t, cleanEnv(env...), onairBin(t), "serve", "--listen", "127.0.0.1:0",
+	return startBoundedServer(t, data, 0, env...)
+}
+
+// startBoundedServer is startServer with the process bounded in time (see
+// startBounded).
+func startBoundedServer(t *testing.T, data string, limit time.Duration, env ...string) *node {
+	t.Helper()
+	p := startBounded(t, cleanEnv(env...), limit, onairBin(t), "serve", "--listen", "127.0.0.1:0",
 		"--host-listen", "127.0.0.1:0", "--data", data)
 	s := &node{proc: p, data: data}
 	poll(t, 20*time.Second, "the server to log its URLs", func() bool {

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -160,57 +159,6 @@ func crowdSize(t *testing.T) (n int, fdMax uint64) {
 		t.Fatalf("%d listeners need %d open files per process; the hard limit is %d", n, n+500, lim.Max)
 	}
 	return n, lim.Max
-}
-
-// startBounded is startProc for a child that must stop by itself: it is
-// killed after limit, and when the test process dies (Pdeathsig), as well as
-// by the test's cleanup.
-func startBounded(t *testing.T, env []string, limit time.Duration, name string, args ...string) *proc {
-	t.Helper()
-	p := &proc{name: filepath.Base(name), stdout: &syncBuf{}, stderr: &syncBuf{}, done: make(chan struct{})}
-	p.cmd = exec.Command(name, args...)
-	p.cmd.Env = env
-	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", name, err)
-	}
-	p.started = time.Now()
-	timer := time.AfterFunc(limit, func() { _ = p.cmd.Process.Kill() })
-	go func() {
-		p.err = p.cmd.Wait()
-		p.exitedAfter = time.Since(p.started)
-		timer.Stop()
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-p.done:
-		default:
-			_ = p.cmd.Process.Kill()
-			<-p.done
-		}
-	})
-	return p
-}
-
-// startBoundedServer is startServer with the process bounded in time.
-func startBoundedServer(t *testing.T, data string, limit time.Duration, env ...string) *node {
-	t.Helper()
-	p := startBounded(t, cleanEnv(env...), limit, onairBin(t), "serve", "--listen", "127.0.0.1:0",
-		"--host-listen", "127.0.0.1:0", "--data", data)
-	s := &node{proc: p, data: data}
-	poll(t, 20*time.Second, "the server to log its URLs", func() bool {
-		if !p.running() {
-			t.Fatalf("onair serve exited early: %v\nstdout:\n%s\nstderr:\n%s", p.err, p.stdout, p.stderr)
-		}
-		m := servingRE.FindStringSubmatch(p.stderr.String())
-		if m != nil {
-			s.pub, s.host = m[1], m[2]
-		}
-		return m != nil
-	})
-	return s
 }
 
 // openFileLimit reads a process's soft RLIMIT_NOFILE from /proc.

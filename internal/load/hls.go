@@ -26,39 +26,8 @@ func (ln *listener) hls() bool {
 	r := ln.r
 	hs := ln.newHLSState()
 
-	// First load: the server answers once a segment is playable.
-	ln.reqAt = time.Now().UnixNano()
-	for {
-		st, ok := ln.playlist(hs, false, plPart{})
-		if !ok {
-			return ln.stoppedAtEnd()
-		}
-		if st == 200 && len(hs.pl.parts) > 0 {
-			break
-		}
-		if st == 200 && hs.pl.ended {
-			r.fail("hls: show ended", nil)
-			return false
-		}
-		if st != 503 && st != 429 && st != 200 {
-			r.fail("hls playlist: "+strconv.Itoa(st), nil)
-			return false
-		}
-		if st != 200 {
-			r.waited("hls playlist: "+strconv.Itoa(st), nil)
-		}
-		if !ln.pause(retryWait(hs.retryAfter)) {
-			return ln.stoppedAtEnd()
-		}
-	}
-	ln.connectedNow()
-	if hs.pl.hasMap {
-		if st, ok := ln.media(hs, hs.pl.mapURI, "hls init"); !ok {
-			return ln.stoppedAtEnd()
-		} else if st != 200 {
-			r.fail("hls init: "+strconv.Itoa(st), nil)
-			return false
-		}
+	if _, ok, stayed := ln.hlsStart(hs, func(pl *playlist) (bool, time.Duration) { return len(pl.parts) > 0, 0 }); !ok {
+		return stayed
 	}
 	if !ln.fetchFrom(hs, ln.holdIndex(hs)) {
 		return ln.stoppedAtEnd()
@@ -123,6 +92,54 @@ func (ln *listener) newHLSState() *hlsState {
 		hs.sep = '&'
 	}
 	return hs
+}
+
+// hlsStart is how every HLS player begins: load the playlist until ready
+// says it can start (a 503 or 429 is waited out as the server asks; a 200
+// that is not ready yet, for at least the wait ready gives), then fetch the
+// init section. It returns when the load that succeeded began; ok is false
+// when the listener must stop, and stayed then is its result.
+func (ln *listener) hlsStart(hs *hlsState, ready func(*playlist) (bool, time.Duration)) (loaded int64, ok, stayed bool) {
+	r := ln.r
+	ln.reqAt = time.Now().UnixNano() // the server answers once a segment is playable
+	for {
+		loaded = time.Now().UnixNano()
+		st, alive := ln.playlist(hs, false, plPart{})
+		if !alive {
+			return 0, false, ln.stoppedAtEnd()
+		}
+		can, notReady := ready(&hs.pl)
+		if st == 200 && can {
+			break
+		}
+		if st == 200 && hs.pl.ended {
+			r.fail("hls: show ended", nil)
+			return 0, false, false
+		}
+		wait := retryWait(hs.retryAfter)
+		switch {
+		case st == 200:
+			wait = max(notReady, wait)
+		case st == 503 || st == 429:
+			r.waited("hls playlist: "+strconv.Itoa(st), nil)
+		default:
+			r.fail("hls playlist: "+strconv.Itoa(st), nil)
+			return 0, false, false
+		}
+		if !ln.pause(wait) {
+			return 0, false, ln.stoppedAtEnd()
+		}
+	}
+	ln.connectedNow()
+	if hs.pl.hasMap {
+		if st, alive := ln.media(hs, hs.pl.mapURI, "hls init"); !alive {
+			return 0, false, ln.stoppedAtEnd()
+		} else if st != 200 {
+			r.fail("hls init: "+strconv.Itoa(st), nil)
+			return 0, false, false
+		}
+	}
+	return loaded, true, false
 }
 
 // holdIndex is where a player starts: PART-HOLD-BACK behind the newest part.

@@ -28,44 +28,11 @@ func (ln *listener) hlsClassic() bool {
 	r := ln.r
 	hs := ln.newHLSState()
 
-	// First load: the server answers once a segment is playable.
-	ln.reqAt = time.Now().UnixNano()
-	var loaded int64 // when the last load of the playlist began
-	for {
-		loaded = time.Now().UnixNano()
-		st, ok := ln.playlist(hs, false, plPart{})
-		if !ok {
-			return ln.stoppedAtEnd()
-		}
-		if st == 200 && len(hs.pl.segs) > 0 {
-			break
-		}
-		if st == 200 && hs.pl.ended {
-			r.fail("hls: show ended", nil)
-			return false
-		}
-		wait := retryWait(hs.retryAfter)
-		switch {
-		case st == 200: // no complete segment yet
-			wait = max(time.Duration(classicTarget(&hs.pl)/2), wait)
-		case st == 503 || st == 429:
-			r.waited("hls playlist: "+strconv.Itoa(st), nil)
-		default:
-			r.fail("hls playlist: "+strconv.Itoa(st), nil)
-			return false
-		}
-		if !ln.pause(wait) {
-			return ln.stoppedAtEnd()
-		}
-	}
-	ln.connectedNow()
-	if hs.pl.hasMap {
-		if st, ok := ln.media(hs, hs.pl.mapURI, "hls init"); !ok {
-			return ln.stoppedAtEnd()
-		} else if st != 200 {
-			r.fail("hls init: "+strconv.Itoa(st), nil)
-			return false
-		}
+	loaded, ok, stayed := ln.hlsStart(hs, func(pl *playlist) (bool, time.Duration) {
+		return len(pl.segs) > 0, time.Duration(classicTarget(pl) / 2)
+	})
+	if !ok {
+		return stayed
 	}
 	if !ln.fetchSegs(hs, classicStart(&hs.pl)) {
 		return ln.stoppedAtEnd()
