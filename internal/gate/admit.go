@@ -216,5 +216,8 @@ func (c *claimLog) audit(now time.Time, served float64, next uint64, window time
 	}
 	c.audited = limit
 	c.reclaimed += unused
+	if unused > 0 {
+		metricDecisions.WithLabelValues("join", "reclaimed", "unclaimed").Add(float64(unused))
+	}
 	return unused
 }

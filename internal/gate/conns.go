@@ -61,23 +61,24 @@ func (l *guarded) Accept() (net.Conn, error) {
 			return nil, err
 		}
 		src := SourceOf(c.RemoteAddr().String())
-		if reason := l.admit(src); reason != "" {
+		proxy := l.proxy(src)
+		if reason := l.admit(src, proxy); reason != "" {
 			l.g.count("conn", "rejected", reason)
 			c.Close()
 			continue
 		}
 		gc := &guardedConn{Conn: c, l: l, src: src}
-		gc.closed.Store(l.proxy(src)) // a proxy's connection holds no slot to give back
+		gc.closed.Store(proxy) // a proxy's connection holds no slot to give back
 		return gc, nil
 	}
 }
 
-// admit takes a slot for src, or says why not.
-func (l *guarded) admit(src Source) string {
+// admit takes a slot for src (none for a proxy), or says why not.
+func (l *guarded) admit(src Source, proxy bool) string {
 	if ok, _ := l.accept.Allow(netip.Addr{}, time.Now()); !ok {
 		return "accept_rate"
 	}
-	if l.proxy(src) {
+	if proxy {
 		return ""
 	}
 	l.mu.Lock()

@@ -85,8 +85,6 @@ type Gate struct {
 	replay replayGuard // the networks each ticket was used from
 	load   func() Load
 
-	reclaimed uint64 // admissions passed on, as last counted (control only)
-
 	mode     atomic.Value // Mode set by the operator
 	attacked atomic.Bool  // the detector's verdict (in auto mode)
 	det      detector
@@ -152,10 +150,6 @@ func (g *Gate) control(l Load, now time.Time) {
 	g.admit.Feedback(l.CPU < 0.85 && !full)
 	metricRate.Set(g.admit.Rate())
 	metricWaiting.Set(float64(g.admit.Waiting()))
-	if r := g.admit.Reclaimed(); r > g.reclaimed {
-		metricDecisions.WithLabelValues("join", "reclaimed", "unclaimed").Add(float64(r - g.reclaimed))
-		g.reclaimed = r
-	}
 	if on := g.det.tick(now); on != g.attacked.Load() {
 		g.attacked.Store(on)
 		metricModeChanges.WithLabelValues(strconv.FormatBool(on)).Inc()

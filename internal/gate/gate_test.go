@@ -294,16 +294,7 @@ func TestGuardListenerCapsPerIP(t *testing.T) {
 	g := New(Config{}, nil)
 	gl := GuardListener(ln, ConnLimits{PerIP: 3}, g)
 	defer gl.Close()
-	accepted := make(chan net.Conn, 10)
-	go func() {
-		for {
-			c, err := gl.Accept()
-			if err != nil {
-				return
-			}
-			accepted <- c
-		}
-	}()
+	accepted := acceptAll(gl)
 	var conns []net.Conn
 	for range 5 {
 		c, err := net.Dial("tcp", ln.Addr().String())
@@ -337,16 +328,7 @@ func TestGuardListenerLetsTrustedProxyThrough(t *testing.T) {
 	g := New(Config{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.9/32")}}, nil)
 	gl := GuardListener(ln, ConnLimits{PerIP: 2, PerPrefix: 3}, g)
 	defer gl.Close()
-	accepted := make(chan net.Conn, 20)
-	go func() {
-		for {
-			c, err := gl.Accept()
-			if err != nil {
-				return
-			}
-			accepted <- c
-		}
-	}()
+	accepted := acceptAll(gl)
 	dial := func(ip byte) net.Conn {
 		c, err := net.DialTCP("tcp", &net.TCPAddr{IP: net.IPv4(127, 0, 0, ip)}, ln.Addr().(*net.TCPAddr))
 		if err != nil {
@@ -431,4 +413,19 @@ func TestAdmissionPassesOnUnclaimedNumbers(t *testing.T) {
 		t.Fatalf("behind 100 abandoned numbers: in after %v, want well under the 10 s they would take", abandoned)
 	}
 	t.Logf("behind 100 numbers at 10/s: in after 10 s when they are used, %v when they were abandoned", abandoned)
+}
+
+// acceptAll accepts on ln until it is closed, handing over each connection.
+func acceptAll(ln net.Listener) <-chan net.Conn {
+	accepted := make(chan net.Conn, 20)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- c
+		}
+	}()
+	return accepted
 }

@@ -155,25 +155,33 @@ func (ln *listener) holdIndex(hs *hlsState) int {
 // listener must stop.
 func (ln *listener) fetchFrom(hs *hlsState, i int) bool {
 	for _, p := range hs.pl.parts[i:] {
-		st, ok := ln.media(hs, p.uri, "hls part")
-		if !ok {
-			return false
-		}
-		now := ln.hc.readAt
+		more := ln.play(hs, p.uri, p.dur, p.end, "hls part")
 		hs.last = p
-		if st != 200 {
-			ln.r.fail("hls part: "+strconv.Itoa(st), nil)
-			continue
-		}
-		ln.audio(now, p.dur)
-		if mixed := p.end - frameNs; p.end != 0 && mixed >= ln.reqAt {
-			ln.r.h.g2g.Record(ln.k, (now-mixed)/1000) // not the start-up parts: see ln.reqAt
-		}
-		if now >= ln.end {
+		if !more {
 			return false
 		}
 	}
 	return true
+}
+
+// play fetches one part or segment and accounts for its audio: dur ns of
+// it, whose newest sample ends at end (Unix ns, 0: unknown), so its last
+// frame was mixed a frame before. False when the listener must stop.
+func (ln *listener) play(hs *hlsState, uri [2]int32, dur, end int64, phase string) bool {
+	st, ok := ln.media(hs, uri, phase)
+	if !ok {
+		return false
+	}
+	now := ln.hc.readAt
+	if st != 200 {
+		ln.r.fail(phase+": "+strconv.Itoa(st), nil)
+		return true
+	}
+	ln.audio(now, dur)
+	if mixed := end - frameNs; end != 0 && mixed >= ln.reqAt {
+		ln.r.h.g2g.Record(ln.k, (now-mixed)/1000) // not the start-up media: see ln.reqAt
+	}
+	return now < ln.end
 }
 
 // playlist loads the playlist (a blocking reload for part next when

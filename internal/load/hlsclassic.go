@@ -112,25 +112,17 @@ func classicStart(pl *playlist) int {
 }
 
 // fetchSegs fetches the playlist's segments from index i on; false when the
-// listener must stop. Each segment's newest audio ends at its program
-// date-time plus its duration: its last frame was mixed a frame before.
+// listener must stop. A segment's audio ends at its program date-time plus
+// its duration.
 func (ln *listener) fetchSegs(hs *hlsState, i int) bool {
 	for _, s := range hs.pl.segs[i:] {
-		st, ok := ln.media(hs, s.uri, "hls segment")
-		if !ok {
-			return false
+		end := int64(0)
+		if s.pdt != 0 {
+			end = s.pdt + s.dur
 		}
-		now := ln.hc.readAt
+		more := ln.play(hs, s.uri, s.dur, end, "hls segment")
 		hs.seg = s.msn
-		if st != 200 {
-			ln.r.fail("hls segment: "+strconv.Itoa(st), nil)
-			continue
-		}
-		ln.audio(now, s.dur)
-		if mixed := s.pdt + s.dur - frameNs; s.pdt != 0 && mixed >= ln.reqAt {
-			ln.r.h.g2g.Record(ln.k, (now-mixed)/1000) // not the start-up segments: see ln.reqAt
-		}
-		if now >= ln.end {
+		if !more {
 			return false
 		}
 	}

@@ -20,6 +20,39 @@ func (s *Server) hlsWait() time.Duration {
 	return 3 * s.hub.Config().HLS.SegmentTarget()
 }
 
+// hold bounds how long a request is held for the packager (hlsWait). Its
+// timer starts at the first wait, since most answers need none.
+type hold struct {
+	limit time.Duration
+	timer *time.Timer
+}
+
+func (s *Server) newHold() *hold { return &hold{limit: s.hlsWait()} }
+
+// wait waits for the packager's next change; false when the request is
+// over: the client went away, or the time ran out and the 503 is written.
+func (h *hold) wait(w http.ResponseWriter, r *http.Request, change <-chan struct{}, late string) bool {
+	if h.timer == nil {
+		h.timer = time.NewTimer(h.limit)
+	}
+	select {
+	case <-change:
+		return true
+	case <-r.Context().Done():
+		return false
+	case <-h.timer.C:
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusServiceUnavailable, "not_yet", late)
+		return false
+	}
+}
+
+func (h *hold) stop() {
+	if h.timer != nil {
+		h.timer.Stop()
+	}
+}
+
 // handlePlaylist serves the LL-HLS media playlist, holding the request
 // while a blocking reload (_HLS_msn, _HLS_part) asks for what is not there yet.
 func (s *Server) handlePlaylist(w http.ResponseWriter, r *http.Request) {
@@ -45,7 +78,8 @@ func (s *Server) handlePlaylist(w http.ResponseWriter, r *http.Request) {
 	}
 	st.Touch(claims.Listener, time.Now())
 	pk := st.HLS
-	var deadline <-chan time.Time // made only when the answer has to wait
+	hold := s.newHold()
+	defer hold.stop()
 	for {
 		state, done, err := pk.Satisfied(msn, part)
 		if !blocking { // a first load: wait for a whole segment, which every player can start on
@@ -62,18 +96,7 @@ func (s *Server) handlePlaylist(w http.ResponseWriter, r *http.Request) {
 			writePlaylist(w, state, blocking)
 			return
 		}
-		if deadline == nil {
-			t := time.NewTimer(s.hlsWait())
-			defer t.Stop()
-			deadline = t.C
-		}
-		select {
-		case <-state.Wait:
-		case <-r.Context().Done():
-			return
-		case <-deadline:
-			w.Header().Set("Retry-After", "1")
-			writeError(w, http.StatusServiceUnavailable, "not_yet", "the requested part did not arrive in time")
+		if !hold.wait(w, r, state.Wait, "the requested part did not arrive in time") {
 			return
 		}
 	}
@@ -172,7 +195,8 @@ func (s *Server) handleMedia(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such HLS file: "+quote(file))
 		return
 	}
-	var deadline <-chan time.Time // made only when the answer has to wait
+	hold := s.newHold()
+	defer hold.stop()
 	for {
 		data, state, err := lookupMedia(st.HLS, m)
 		switch {
@@ -189,18 +213,7 @@ func (s *Server) handleMedia(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusNotFound, "not_found", "no such part or segment")
 			return
 		}
-		if deadline == nil {
-			t := time.NewTimer(s.hlsWait())
-			defer t.Stop()
-			deadline = t.C
-		}
-		select {
-		case <-state.Wait:
-		case <-r.Context().Done():
-			return
-		case <-deadline:
-			w.Header().Set("Retry-After", "1")
-			writeError(w, http.StatusServiceUnavailable, "not_yet", "the part did not arrive in time")
+		if !hold.wait(w, r, state.Wait, "the part did not arrive in time") {
 			return
 		}
 	}
