@@ -60,6 +60,8 @@ type Hub struct {
 	bus bus.Bus
 	cfg Config
 
+	stats *Stats
+
 	mu      sync.Mutex
 	streams map[string]*Stream
 }
@@ -67,7 +69,7 @@ type Hub struct {
 // NewHub returns a hub that subscribes to spaces on b as listeners ask for them.
 func NewHub(b bus.Bus, cfg Config) *Hub {
 	cfg.defaults()
-	return &Hub{bus: b, cfg: cfg, streams: make(map[string]*Stream)}
+	return &Hub{bus: b, cfg: cfg, stats: &Stats{}, streams: make(map[string]*Stream)}
 }
 
 // Stream is the shared Ogg packaging of one space's program.
@@ -80,6 +82,7 @@ type Stream struct {
 	// HLS is the LL-HLS packaging of the same program.
 	HLS     *hls.Packager
 	hlsSeen seen
+	stats   *Stats
 	// Attached Ogg listeners are spread over shards, each a writer goroutine.
 	shards   []*shard
 	attached atomic.Uint64
@@ -96,7 +99,8 @@ func (h *Hub) Stream(space string) *Stream {
 		return s
 	}
 	s := &Stream{Space: space, cfg: h.cfg, ring: ring.New[ogg.Page](h.cfg.RingPages),
-		pager: ogg.NewPager(program.Serial(space), h.cfg.FramesPerPage, 1), HLS: hls.New(h.cfg.HLS)}
+		pager: ogg.NewPager(program.Serial(space), h.cfg.FramesPerPage, 1), HLS: hls.New(h.cfg.HLS), stats: h.stats}
+	s.hlsSeen.stats = h.stats
 	s.stop = make(chan struct{})
 	for range h.cfg.Writers {
 		sh := &shard{s: s, wake: make(chan struct{}, 1), done: make(chan struct{})}
@@ -146,6 +150,25 @@ func (h *Hub) Total() int64 {
 		n += s.listeners.Load() + int64(s.hlsSeen.count(now))
 	}
 	return n
+}
+
+// Counts is the edge's listeners by protocol: progressive Ogg, classic
+// HLS and low-latency HLS players (seen in the last few seconds).
+func (h *Hub) Counts() (oggs, hls, llhls int64) {
+	h.mu.Lock()
+	streams := make([]*Stream, 0, len(h.streams))
+	for _, s := range h.streams {
+		streams = append(streams, s)
+	}
+	h.mu.Unlock()
+	now := time.Now()
+	for _, s := range streams {
+		all, ll := s.hlsSeen.counts(now)
+		oggs += s.listeners.Load()
+		hls += int64(all - ll)
+		llhls += int64(ll)
+	}
+	return oggs, hls, llhls
 }
 
 // Close ends every stream (listeners get what they have, then the end).

@@ -13,6 +13,7 @@ import (
 	"unsafe"
 
 	"github.com/onair-live/onair/internal/ogg"
+	"github.com/onair-live/onair/internal/telemetry"
 	"golang.org/x/sys/unix"
 )
 
@@ -32,6 +33,7 @@ func (s *Stream) Attach(ctx context.Context, w http.ResponseWriter, firstWait ti
 	}
 	s.listeners.Add(1)
 	metricListeners.Inc()
+	s.stats.OggArrived.Add(1)
 	cursor, first, err := s.waitFirst(ctx, firstWait)
 	if err != nil {
 		s.listenerLeft()
@@ -54,7 +56,7 @@ func (s *Stream) Attach(ctx context.Context, w http.ResponseWriter, firstWait ti
 		_ = wb.SetWriteBuffer(sndBuf)
 	}
 	head := append(responseHead(first), s.pager.HeadersBefore(first.Seq)...)
-	e := &ear{conn: conn, fd: fd, cursor: cursor, pending: head, progress: time.Now()}
+	e := &ear{conn: conn, fd: fd, cursor: cursor, pending: head, progress: time.Now(), since: time.Now()}
 	s.shards[int(cursor+uint64(s.attached.Add(1)))%len(s.shards)].add(e)
 	return nil
 }
@@ -82,6 +84,7 @@ func socketFD(conn net.Conn) (int, error) {
 func (s *Stream) listenerLeft() {
 	s.listeners.Add(-1)
 	metricListeners.Dec()
+	s.stats.OggDeparted.Add(1)
 }
 
 // responseHead is the HTTP response header of a listener's stream. The
@@ -108,6 +111,8 @@ type ear struct {
 	cursor   uint64    // next ring page to send
 	pending  []byte    // the rest of a page (or the response head) partly sent
 	progress time.Time // last write that moved bytes, or last time caught up
+	since    time.Time // when it was attached
+	newest   time.Time // capture time of the last whole page sent
 	st       ListenStats
 }
 
@@ -122,7 +127,8 @@ type shard struct {
 	ears  []*ear // run goroutine only
 	pages []ogg.Page
 	iov   []unix.Iovec
-	sent  int // bytes written since the metric was last updated
+	sent  int       // bytes written since the metric was last updated
+	lag   [48]int64 // this pass's lag samples, by telemetry bucket
 
 	joinedBuf []byte // see joined
 	joinedSeq uint64
@@ -134,6 +140,8 @@ type shard struct {
 func (sh *shard) count() {
 	if sh.sent > 0 {
 		metricBytes.Add(float64(sh.sent))
+		sh.s.stats.Bytes.Add(int64(sh.sent))
+		sh.s.stats.Lag.Merge(&sh.lag)
 		sh.sent = 0
 	}
 }
@@ -243,6 +251,7 @@ func (sh *shard) flush(e *ear, now time.Time) bool {
 		to := max(oldest, r.Head()-min(r.Head(), uint64(sh.s.cfg.BurstPages)))
 		e.st.Skipped += to - e.cursor
 		metricSkips.Add(float64(to - e.cursor))
+		sh.s.stats.Skipped.Add(int64(to - e.cursor))
 		e.cursor = to
 	}
 	rd := r.ReadFrom(e.cursor, sh.pages[:0], maxBatch)
@@ -261,6 +270,9 @@ func (sh *shard) flush(e *ear, now time.Time) bool {
 		sh.sent += n
 	}
 	sh.consume(e, rd.Items, n)
+	if n > 0 && !e.newest.IsZero() {
+		sh.lag[telemetry.BucketOf(now.Sub(e.newest))]++
+	}
 	if rd.Closed && len(e.pending) == 0 && e.cursor == rd.Next {
 		return false // everything, EOS included, is out
 	}
@@ -286,6 +298,7 @@ func (sh *shard) consume(e *ear, pages []ogg.Page, n int) {
 			return
 		}
 		n -= len(p.Data)
+		e.newest = p.Capture
 	}
 }
 
@@ -366,7 +379,9 @@ func (sh *shard) finish(e *ear) {
 	sh.s.listenerLeft()
 	if !e.st.Ended && time.Since(e.progress) >= sh.s.cfg.StallCut {
 		metricCut.Inc()
+		sh.s.stats.Cut.Add(1)
 	}
+	sh.s.stats.left(time.Since(e.since))
 	if e.st.Skipped > 0 {
 		metricSkippedListeners.Inc()
 	}

@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/onair-live/onair/internal/telemetry"
 )
 
 // ConnLimits caps concurrent connections per source and per prefix, and
@@ -34,6 +36,9 @@ func (c *ConnLimits) defaults() {
 		c.Burst = 20000
 	}
 }
+
+// connAccepted is counted for the receipts only (see Limit's pass).
+var connAccepted = telemetry.Decision{Stage: "conn", Outcome: "accepted", Reason: "ok"}
 
 // GuardListener wraps ln: connections over a cap are closed at accept,
 // before a byte is read, which is the cheapest rejection there is.
@@ -67,6 +72,7 @@ func (l *guarded) Accept() (net.Conn, error) {
 			c.Close()
 			continue
 		}
+		l.g.tel.Tally.Add(connAccepted, 1)
 		gc := &guardedConn{Conn: c, l: l, src: src}
 		gc.closed.Store(proxy) // a proxy's connection holds no slot to give back
 		return gc, nil

@@ -1,6 +1,7 @@
 package gate
 
 import (
+	"fmt"
 	"sync/atomic"
 	"time"
 )
@@ -16,6 +17,7 @@ type detector struct {
 	calm            time.Time
 	on              bool
 	last            atomic.Int64 // rejects in the last second
+	lastShare       float64      // their share of the second's decisions
 }
 
 const (
@@ -40,6 +42,10 @@ func (d *detector) rate() float64 {
 func (d *detector) tick(now time.Time) bool {
 	rej, ok := d.rejects.Swap(0), d.passes.Swap(0)
 	d.last.Store(rej)
+	d.lastShare = 0
+	if rej+ok > 0 {
+		d.lastShare = float64(rej) / float64(rej+ok)
+	}
 	if rej >= attackRejects && float64(rej) >= attackShare*float64(rej+ok) {
 		d.bad++
 		d.calm = now.Add(calmDown)
@@ -54,4 +60,13 @@ func (d *detector) tick(now time.Time) bool {
 		d.on = false
 	}
 	return d.on
+}
+
+// why says what the detector saw in its last second, for the receipts.
+func (d *detector) why() string {
+	state := "attack over (a calm minute)"
+	if d.on {
+		state = "under attack"
+	}
+	return fmt.Sprintf("%s: %d rejects in the last second, %.0f%% of decisions", state, d.last.Load(), 100*d.lastShare)
 }

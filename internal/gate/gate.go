@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/onair-live/onair/internal/telemetry"
 )
 
 // Mode is how suspicious the gate is.
@@ -40,6 +42,9 @@ type Config struct {
 	Mode            Mode
 	// TrustedProxies may say whom they forward for (X-Forwarded-For).
 	TrustedProxies []netip.Prefix
+	// Telemetry counts every decision for the node's receipts (nil: a
+	// collector of the gate's own, whose records go nowhere).
+	Telemetry *telemetry.Collector
 }
 
 func (c *Config) defaults() {
@@ -66,6 +71,9 @@ func (c *Config) defaults() {
 	if c.Mode == "" {
 		c.Mode = Auto
 	}
+	if c.Telemetry == nil {
+		c.Telemetry = telemetry.New("", nil, nil, nil)
+	}
 }
 
 // Load is what the node reports about itself each control period.
@@ -88,6 +96,9 @@ type Gate struct {
 	mode     atomic.Value // Mode set by the operator
 	attacked atomic.Bool  // the detector's verdict (in auto mode)
 	det      detector
+	reason   atomic.Value // string: why the gate is in its state
+	changed  atomic.Bool  // the state changed since the last telemetry second
+	tel      *telemetry.Collector
 
 	mu   sync.Mutex
 	last Load
@@ -107,7 +118,8 @@ const (
 // admission controller (nil: never overloaded).
 func New(cfg Config, load func() Load) *Gate {
 	cfg.defaults()
-	g := &Gate{cfg: cfg, sign: newSigner(), load: load, admit: NewAdmission(cfg.Admit, time.Now())}
+	g := &Gate{cfg: cfg, sign: newSigner(), load: load, admit: NewAdmission(cfg.Admit, time.Now()), tel: cfg.Telemetry}
+	g.reason.Store("mode " + string(cfg.Mode) + " at start")
 	per := func(ip, prefix float64) [2]*Limiter {
 		return [2]*Limiter{NewLimiter(ip, int(max(ip*5, 10)), cfg.MaxKeys), NewLimiter(prefix, int(prefix*5), cfg.MaxKeys/16)}
 	}
@@ -153,6 +165,7 @@ func (g *Gate) control(l Load, now time.Time) {
 	if on := g.det.tick(now); on != g.attacked.Load() {
 		g.attacked.Store(on)
 		metricModeChanges.WithLabelValues(strconv.FormatBool(on)).Inc()
+		g.setReason("detector: " + g.det.why())
 	}
 	metricUnderAttack.Set(b2f(g.UnderAttack()))
 }
@@ -170,10 +183,25 @@ func (g *Gate) SetMode(m Mode) bool {
 	case Normal, UnderAttack, Auto:
 		g.mode.Store(m)
 		metricModeChanges.WithLabelValues(string(m)).Inc()
+		g.setReason("operator set mode " + string(m))
 		return true
 	}
 	return false
 }
+
+func (g *Gate) setReason(why string) {
+	g.reason.Store(why)
+	g.changed.Store(true)
+}
+
+// Reason says why the gate is in its state, and whether that changed since
+// the last call (once a second, for the receipts).
+func (g *Gate) Reason() (why string, changed bool) {
+	return g.reason.Load().(string), g.changed.Swap(false)
+}
+
+// Telemetry is the collector the gate counts into.
+func (g *Gate) Telemetry() *telemetry.Collector { return g.tel }
 
 // UnderAttack reports whether joins need proof of work now.
 func (g *Gate) UnderAttack() bool {
@@ -190,8 +218,15 @@ func (g *Gate) UnderAttack() bool {
 // Retry-After over budget, before anything else is looked at.
 func (g *Gate) Limit(class Class, next http.Handler) http.Handler {
 	lim := g.limits[class]
+	// A request within its budget is counted for the receipts only: the
+	// metrics and the detector count decisions that say something.
+	pass := telemetry.Decision{Stage: string(class), Outcome: "passed", Reason: "budget"}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		src := RequestSource(r, g.cfg.TrustedProxies)
+		g.tel.Sources.Request(src.Addr, src.Prefix)
+		if class == ClassJoin {
+			g.tel.Sources.JoinAttempt(src.Addr, src.Prefix)
+		}
 		now := time.Now()
 		okIP, waitIP := lim[0].Allow(src.Addr, now)
 		okPrefix, waitPrefix := true, time.Duration(0)
@@ -209,13 +244,16 @@ func (g *Gate) Limit(class Class, next http.Handler) http.Handler {
 			writeJSON(w, http.StatusTooManyRequests, map[string]any{"error": "too many requests from your network; retry later", "code": reason, "retry_after": secs})
 			return
 		}
+		g.tel.Tally.Add(pass, 1)
 		next.ServeHTTP(w, r)
 	})
 }
 
-// count records one decision of a stage (for metrics and the detector).
+// count records one decision of a stage (for metrics, the receipts and the
+// detector).
 func (g *Gate) count(stage, outcome, reason string) {
 	metricDecisions.WithLabelValues(stage, outcome, reason).Inc()
+	g.tel.Tally.Add(telemetry.Decision{Stage: stage, Outcome: outcome, Reason: reason}, 1)
 	if outcome == "rejected" {
 		g.det.reject()
 	} else {

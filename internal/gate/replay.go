@@ -4,6 +4,7 @@ import (
 	"hash/maphash"
 	"net/http"
 	"net/netip"
+	"slices"
 	"sync"
 	"time"
 )
@@ -42,13 +43,17 @@ type replayShard struct {
 }
 
 type replayEntry struct {
-	until int64                  // Unix s after which the ticket is void anyway
-	nets  [TicketNetworks]uint64 // hashes of the networks seen (0: free)
+	until  int64                  // Unix s after which the ticket is void anyway
+	nets   [TicketNetworks]uint64 // hashes of the networks seen (0: free)
+	joined int64                  // Unix ms of the join that issued the ticket (0: not seen)
+	used   bool                   // the ticket has been used for media (its flow completed)
 }
 
 // use records that ticket id (valid until until) is used from network p and
-// reports whether that is allowed.
-func (g *replayGuard) use(id uint64, p netip.Prefix, until, now time.Time) bool {
+// reports whether that is allowed. A join records when the ticket was
+// issued; the first media use reports when that was (first), for the
+// receipts' flow completion: the same lookup, no second table.
+func (g *replayGuard) use(id uint64, p netip.Prefix, until, now time.Time, join bool) (ok, first bool, joined time.Time) {
 	g.once.Do(func() { g.seed = maphash.MakeSeed() })
 	h := maphash.Comparable(g.seed, p) | 1 // never 0, the free mark
 	sh := &g.shards[id%64]
@@ -57,21 +62,29 @@ func (g *replayGuard) use(id uint64, p netip.Prefix, until, now time.Time) bool 
 	if sh.m == nil {
 		sh.m = make(map[uint64]replayEntry)
 	}
-	e, ok := sh.m[id]
-	if !ok && len(sh.m) >= replayKeys/64 {
+	e, known := sh.m[id]
+	if !known && len(sh.m) >= replayKeys/64 {
 		sh.evict(now.Unix())
 	}
-	for i, n := range e.nets {
-		switch n {
-		case h:
-			return true
-		case 0:
-			e.nets[i], e.until = h, max(e.until, until.Unix())
-			sh.m[id] = e
-			return true
-		}
+	i := slices.IndexFunc(e.nets[:], func(n uint64) bool { return n == h || n == 0 })
+	if i < 0 {
+		return false, false, time.Time{}
 	}
-	return false
+	dirty := e.nets[i] == 0
+	if dirty {
+		e.nets[i], e.until = h, max(e.until, until.Unix())
+	}
+	switch {
+	case join && e.joined == 0:
+		e.joined, dirty = now.UnixMilli(), true
+	case !join && !e.used:
+		e.used, dirty, first = true, true, true
+		joined = time.UnixMilli(e.joined)
+	}
+	if dirty {
+		sh.m[id] = e
+	}
+	return true, first, joined
 }
 
 func (sh *replayShard) evict(now int64) {
@@ -102,5 +115,34 @@ func (sh *replayShard) evict(now int64) {
 // network is always one of them.
 func (g *Gate) TicketFrom(r *http.Request, id uint64, until time.Time) bool {
 	src := RequestSource(r, g.cfg.TrustedProxies)
-	return g.replay.use(id, src.Prefix, until, time.Now())
+	ok, _, _ := g.replay.use(id, src.Prefix, until, time.Now(), true)
+	return ok
+}
+
+// TicketUsed is TicketFrom for a media request: the first one of a ticket
+// completes its join's flow (counted for the receipts, and the listener's
+// network becomes one seen listening).
+func (g *Gate) TicketUsed(r *http.Request, id uint64, until time.Time) bool {
+	src := RequestSource(r, g.cfg.TrustedProxies)
+	now := time.Now()
+	ok, first, joined := g.replay.use(id, src.Prefix, until, now, false)
+	if first {
+		if joined.UnixMilli() == 0 {
+			joined = now // issued before this process started (a restart): no time to media
+		}
+		g.tel.Flows.Started(joined, now)
+		g.tel.Sources.Listened(src.Prefix)
+	}
+	return ok
+}
+
+// Joined counts a join of space that got a ticket (a new listener's, or a
+// renewal) for the receipts: the show's distinct sources, and a new
+// ticket's flow, which TicketUsed completes.
+func (g *Gate) Joined(r *http.Request, space string, newcomer bool) {
+	src := RequestSource(r, g.cfg.TrustedProxies)
+	g.tel.Sources.ShowJoin(space, src.Addr, src.Prefix)
+	if newcomer {
+		g.tel.Flows.Issued(time.Now())
+	}
 }

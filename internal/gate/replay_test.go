@@ -39,7 +39,7 @@ func TestReplayGuardIsBounded(t *testing.T) {
 	now := time.Now()
 	p := netip.MustParsePrefix("192.0.2.0/24")
 	for id := range uint64(3 * replayKeys) {
-		g.use(id, p, now.Add(time.Hour), now)
+		g.use(id, p, now.Add(time.Hour), now, true)
 	}
 	n := 0
 	for i := range g.shards {
@@ -51,9 +51,9 @@ func TestReplayGuardIsBounded(t *testing.T) {
 	// Expired entries go first.
 	var e replayGuard
 	for id := range uint64(replayKeys) {
-		e.use(id, p, now.Add(-time.Second), now)
+		e.use(id, p, now.Add(-time.Second), now, true)
 	}
-	if !e.use(1<<40, p, now.Add(time.Hour), now) {
+	if ok, _, _ := e.use(1<<40, p, now.Add(time.Hour), now, true); !ok {
 		t.Fatal("a new ticket was refused")
 	}
 	n = 0

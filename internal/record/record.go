@@ -31,11 +31,12 @@ type Recorder struct {
 	syncEvery time.Duration
 	log       *slog.Logger
 
-	mu     sync.Mutex
-	queue  []program.Frame
-	wake   chan struct{}
-	done   chan struct{}
-	result Result
+	mu      sync.Mutex
+	queue   []program.Frame
+	onFirst func() // called once the first audio page is written
+	wake    chan struct{}
+	done    chan struct{}
+	result  Result
 }
 
 // Start creates path (which must not exist: a recording is never overwritten)
@@ -71,6 +72,14 @@ func (r *Recorder) Frame(f program.Frame) {
 	}
 }
 
+// OnFirstAudio sets fn to be called (on the recorder's goroutine) once the
+// first audio page is written: the first byte of the show in the recording.
+func (r *Recorder) OnFirstAudio(fn func()) {
+	r.mu.Lock()
+	r.onFirst = fn
+	r.mu.Unlock()
+}
+
 // Done is closed once the End frame is on disk and the file is closed.
 func (r *Recorder) Done() <-chan struct{} { return r.done }
 
@@ -94,11 +103,17 @@ func (r *Recorder) run() {
 		}
 		r.mu.Lock()
 		batch, r.queue = r.queue, batch[:0]
+		first := r.onFirst
 		r.mu.Unlock()
 		for _, f := range batch {
 			r.mp4.push(f)
 			if page, ok := r.pager.Push(f); ok {
 				r.write(page.Data)
+				if first != nil && r.result.Err == nil {
+					first()
+					r.OnFirstAudio(nil)
+					first = nil
+				}
 				if page.EOS {
 					r.result.Seconds = Seconds(page.Granule)
 				}

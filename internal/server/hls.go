@@ -76,7 +76,7 @@ func (s *Server) handlePlaylist(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	st.Touch(claims.Listener, time.Now())
+	st.Touch(claims.Listener, blocking, time.Now())
 	pk := st.HLS
 	hold := s.newHold()
 	defer hold.stop()

@@ -68,6 +68,7 @@ func (s *Server) handleJoin(w http.ResponseWriter, r *http.Request) {
 	}
 	// The listener's own network is the first its ticket may be used from.
 	s.gate.TicketFrom(r, c.Listener, c.Expires.Add(hlsGrace))
+	s.gate.Joined(r, sp.ID, !renewing)
 	s.hub.Stream(sp.ID) // packaging starts now, so the playlist is ready when the player asks
 	http.SetCookie(w, &http.Cookie{Name: ticketCookie(sp.ID), Value: tok, Path: "/", Expires: c.Expires.Add(hlsGrace),
 		HttpOnly: true, SameSite: http.SameSiteLaxMode})
@@ -140,20 +141,20 @@ func (s *Server) checkTicketAt(w http.ResponseWriter, r *http.Request, id string
 	}
 	c, err := s.keys.Verify(tok, id, at)
 	if err != nil {
-		msg := "invalid ticket"
+		msg, reason := "invalid ticket", "forged"
 		switch {
 		case errors.Is(err, ticket.ErrExpired):
-			msg = "ticket expired: join again"
+			msg, reason = "ticket expired: join again", "expired"
 		case errors.Is(err, ticket.ErrWrongSpace):
-			msg = "ticket is for another space"
+			msg, reason = "ticket is for another space", "wrong_space"
 		}
-		s.gate.Count("ticket", "rejected", "bad_ticket")
+		s.gate.Count("ticket", "rejected", reason)
 		writeError(w, http.StatusForbidden, "bad_ticket", msg)
 		return c, false
 	}
 	// A valid ticket used from more networks than one listener has is a
 	// stolen or shared one (see gate.TicketFrom).
-	if !s.gate.TicketFrom(r, c.Listener, c.Expires.Add(hlsGrace)) {
+	if !s.gate.TicketUsed(r, c.Listener, c.Expires.Add(hlsGrace)) {
 		s.gate.Count("ticket", "rejected", "replayed")
 		writeError(w, http.StatusForbidden, "replayed_ticket", "this ticket is in use from too many networks: join again")
 		return c, false

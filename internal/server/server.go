@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/onair-live/onair/internal/bus"
@@ -20,6 +21,7 @@ import (
 	"github.com/onair-live/onair/internal/rtc"
 	"github.com/onair-live/onair/internal/space"
 	"github.com/onair-live/onair/internal/store"
+	"github.com/onair-live/onair/internal/telemetry"
 	"github.com/onair-live/onair/internal/ticket"
 	"github.com/onair-live/onair/internal/whep"
 	"github.com/onair-live/onair/internal/whip"
@@ -40,6 +42,7 @@ type Config struct {
 	OggBatch    time.Duration // how often Ogg listeners are written to (0: every page)
 	Gate        gate.Config   // the public port's request pipeline
 	RTC         rtc.Config    // WebRTC ports and public addresses
+	NodeName    string        // names the node in its receipts (default: host name and public port)
 	Log         *slog.Logger
 }
 
@@ -57,6 +60,10 @@ type Server struct {
 	gate  *gate.Gate
 	admin string // SHA-256 of the admin key
 	vod   vodCache
+
+	tel      *telemetry.Collector // counts what the node decides, per second
+	sink     telemetry.Sink       // the receipts log
+	lastWHEP atomic.Int64
 
 	// GeneratedAdminKey is set when this start created the admin key, so the
 	// caller can show it once.
@@ -80,6 +87,9 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
 	s := &Server{cfg: cfg, log: cfg.Log, bus: bus.NewLocal()}
+	if err := s.openTelemetry(); err != nil {
+		return nil, err
+	}
 	if err := s.openState(); err != nil {
 		return nil, err
 	}
@@ -88,8 +98,9 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.hub = fanout.NewHub(s.bus, fanout.Config{BurstPages: 5, WriteBatch: cfg.OggBatch})
+	s.hub.Stats().Left = s.tel.Flows.Left
 	settle := newSettler()
-	s.gate = gate.New(cfg.Gate, func() gate.Load { // once a second
+	s.gate = gate.New(s.cfg.Gate, func() gate.Load { // once a second
 		l := gate.Load{Listeners: int(s.hub.Total()) + s.whep.Sessions().Len()}
 		settle.sample(time.Now(), l.Listeners)
 		return l
@@ -123,7 +134,7 @@ func (s *Server) openState() error {
 		return fail(err)
 	}
 	s.mgr, err = space.NewManager(st, s.bus, space.Config{DataDir: s.cfg.DataDir, Bitrate: s.cfg.Bitrate,
-		MaxSpeakers: s.cfg.MaxSpeakers}, s.log)
+		MaxSpeakers: s.cfg.MaxSpeakers, OnEvent: s.showEvent}, s.log)
 	if err != nil {
 		return fail(err)
 	}
@@ -235,6 +246,7 @@ func (s *Server) Keys() *ticket.Keyring { return s.keys }
 // Serve answers on both ports until Shutdown.
 func (s *Server) Serve() {
 	go s.gate.Run(s.ctx.Done())
+	go s.runTelemetry(s.ctx)
 	go s.serve(s.hostSrv, s.hostLn, "host")
 	go s.serve(s.pubSrv, s.pubLn, "public")
 	s.log.Info("onair serving", "public", s.cfg.PublicURL, "host", s.cfg.HostURL, "data", s.cfg.DataDir)

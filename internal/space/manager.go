@@ -28,6 +28,28 @@ type Config struct {
 	MaxSpeakers   int
 	FramesPerPage int
 	SyncEvery     time.Duration // how often recordings are fsynced
+	// OnEvent, when set, hears every show event as it happens (the
+	// receipts log them). It must not block.
+	OnEvent func(Event)
+}
+
+// Event is something that happened to a show, for the record.
+type Event struct {
+	Space     string
+	Name      string // start, first_frame, first_record_byte, speaker_in, speaker_out, end
+	At        time.Time
+	Scheduled time.Time // the announced start (zero: none)
+	Speaker   string
+	Detail    string
+}
+
+func (m *Manager) event(e Event) {
+	if m.cfg.OnEvent != nil {
+		if e.At.IsZero() {
+			e.At = time.Now()
+		}
+		m.cfg.OnEvent(e)
+	}
 }
 
 // Manager owns the running spaces of an origin.
@@ -113,20 +135,34 @@ func (m *Manager) SpeakerOpts(id, name string, o mix.SpeakerOptions) (*mix.Speak
 	if err != nil {
 		return nil, err
 	}
-	return rt.mixer.AddSpeakerOpts(name, o)
+	spk, err := rt.mixer.AddSpeakerOpts(name, o)
+	if err != nil {
+		return nil, err
+	}
+	m.event(Event{Space: id, Name: "speaker_in", Speaker: name})
+	go func() {
+		<-spk.Done()
+		m.event(Event{Space: id, Name: "speaker_out", Speaker: name})
+	}()
+	return spk, nil
 }
 
 func (m *Manager) runtimeLocked(id string) (*runtime, error) {
 	if rt := m.rt[id]; rt != nil {
 		return rt, nil
 	}
+	rt := &runtime{}
+	var first sync.Once // the mixer publishes only once live: its first frame is the show's
 	mx, err := mix.New(mix.Config{Bitrate: m.cfg.Bitrate, MaxSpeakers: m.cfg.MaxSpeakers},
-		func(f program.Frame) { m.bus.Publish(id, f) })
+		func(f program.Frame) {
+			m.bus.Publish(id, f)
+			first.Do(func() { m.event(Event{Space: id, Name: "first_frame", At: f.Capture}) })
+		})
 	if err != nil {
 		return nil, fmt.Errorf("space %s: mixer: %w", id, err)
 	}
 	mx.Start()
-	rt := &runtime{mixer: mx}
+	rt.mixer = mx
 	m.rt[id] = rt
 	return rt, nil
 }
@@ -152,11 +188,13 @@ func (m *Manager) Start(id string) (store.Space, error) {
 		return sp, err
 	}
 	rt.rec = rec
+	rec.OnFirstAudio(func() { m.event(Event{Space: id, Name: "first_record_byte"}) })
 	// Subscribe before going live so the recording holds the first frame.
 	rt.cancelRec = m.bus.Subscribe(id, rec.Frame)
 	now := time.Now().UTC()
 	rt.mixer.GoLive(now)
 	m.log.Info("space live", "space", id, "title", sp.Title)
+	m.event(Event{Space: id, Name: "start", At: now, Scheduled: sp.StartsAt})
 	return m.st.UpdateSpace(id, func(s *store.Space) error {
 		s.State, s.StartedAt = store.Live, now
 		return nil
@@ -174,6 +212,7 @@ func (m *Manager) End(id string) (store.Space, error) {
 	}
 	seconds := m.stopLocked(id)
 	m.log.Info("space ended", "space", id, "recorded_s", seconds)
+	m.event(Event{Space: id, Name: "end", Detail: fmt.Sprintf("recorded %.1f s", seconds)})
 	return m.st.UpdateSpace(id, func(s *store.Space) error {
 		s.State, s.EndedAt, s.RecordedSeconds = store.Ended, time.Now().UTC(), seconds
 		return nil

@@ -1,0 +1,132 @@
+package telemetry
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// Sink keeps entries: the receipts log.
+type Sink interface {
+	Append(entry []byte) (int64, error)
+}
+
+// Collector is a node's telemetry: the counters its stages add to as they
+// decide, and the loop that closes each second into a Record for the sink.
+type Collector struct {
+	Name    string
+	Tally   Tally
+	Flows   Flows
+	Sources *Sources
+
+	sink Sink
+	log  *slog.Logger
+	proc procMeter
+
+	mu   sync.Mutex // the fill function and appends
+	fill func(*Record)
+}
+
+// New returns a collector for node name writing to sink (nil: the records
+// are made and dropped, which keeps the counters' cost the same).
+func New(name string, sink Sink, seen *SeenBefore, log *slog.Logger) *Collector {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Collector{Name: name, Sources: NewSources(seen), sink: sink, log: log}
+}
+
+// OnSecond sets what fills the parts of a record that are state rather
+// than counts (listeners, the fan-out, the gate), read once a second.
+func (c *Collector) OnSecond(fill func(*Record)) {
+	c.mu.Lock()
+	c.fill = fill
+	c.mu.Unlock()
+}
+
+// Run closes a record at every whole second until ctx ends.
+func (c *Collector) Run(ctx context.Context) {
+	c.proc.sample(time.Now())
+	for {
+		now := time.Now()
+		next := now.Truncate(time.Second).Add(time.Second)
+		t := time.NewTimer(next.Sub(now))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		c.Second(next.Unix() - 1)
+	}
+}
+
+// Second closes second t now: takes the counts, fills the state, appends.
+func (c *Collector) Second(t int64) Record {
+	r := c.record(t)
+	c.append(r)
+	return r
+}
+
+func (c *Collector) record(t int64) Record {
+	n := c.Tally.Take()
+	r := Record{V: 1, Kind: "second", T: t}
+	r.Node = c.proc.sample(time.Now())
+	r.Node.Name = c.Name
+	r.Joins = Joins{
+		Admitted: n.Sum("join", "admitted", ""), FromQueue: n.Sum("join", "admitted", "queue"),
+		Renewed: n.Sum("join", "renewed", ""), Queued: n.Sum("join", "queued", ""),
+		Challenged: n.Sum("join", "challenged", ""), Solved: n.Sum("pow", "passed", ""),
+		Rejected: n.ByReason("join", "rejected"),
+	}
+	for reason, k := range n.ByReason("pow", "rejected") {
+		r.Joins.Rejected["pow_"+reason] += k
+	}
+	r.Tickets = n.ByReason("ticket", "rejected")
+	r.Conns = Conns{Accepted: n.Sum("conn", "accepted", ""), Refused: n.ByReason("conn", "rejected")}
+	r.Requests = map[string]Outcomes{}
+	for _, class := range []string{"join", "media", "page"} {
+		r.Requests[class] = Outcomes{Passed: n.Sum(class, "passed", ""), Rejected: n.Sum(class, "rejected", "")}
+	}
+	r.Decisions = n.Flat()
+	r.Sources = c.Sources.Take()
+	r.Flows = c.Flows.take(t)
+	r.Flows.Challenges = [2]int64{r.Joins.Challenged, r.Joins.Solved}
+	r.Flows.Queue = [2]int64{r.Joins.Queued, r.Joins.FromQueue}
+	c.mu.Lock()
+	fill := c.fill
+	c.mu.Unlock()
+	if fill != nil {
+		fill(&r)
+	}
+	return r
+}
+
+// Event logs a show event now.
+func (c *Collector) Event(e Event) {
+	now := time.Now()
+	e.V, e.Kind, e.Node = 1, "event", c.Name
+	if e.TMS == 0 {
+		e.TMS = now.UnixMilli()
+	}
+	e.T = e.TMS / 1000
+	c.append(e)
+}
+
+func (c *Collector) append(v any) {
+	if c.sink == nil {
+		return
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		c.log.Error("receipts: record", "err", err)
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, err := c.sink.Append(b); err != nil {
+		c.log.Error("receipts: append", "err", err)
+	}
+}
