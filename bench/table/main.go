@@ -39,7 +39,7 @@ import (
 )
 
 // order is the row order within a crowd size; onair is the numerator of the ratios.
-var order = []string{"onair", "icecast2", "baseline"}
+var order = []string{"onair", "onair-noreceipts", "icecast2", "baseline"}
 
 // row is one run's figures.
 type row struct {

@@ -43,8 +43,26 @@ func serverFlags(fs *flag.FlagSet, cfg *server.Config, logLevel *string) {
 	fs.Float64Var(&cfg.Gate.JoinRate, "join-rate", 2, "joins per second allowed per source address (bursts of 5x)")
 	fs.Float64Var(&cfg.Gate.Admit.MaxRate, "admit-rate-max", 5000, "most joins admitted per second; the controller stays below it")
 	fs.Var((*prefixList)(&cfg.Gate.TrustedProxies), "trusted-proxy", "networks whose X-Forwarded-For is believed (your own cache or load balancer), comma-separated CIDRs")
+	fs.StringVar(&cfg.NodeName, "node-name", "", "the node's name in its receipts log and checkpoints (default: host name and public port)")
+	fs.Var((*offFlag)(&cfg.NoReceipts), "receipts", "keep the signed per-second receipts log in DATA/receipts (false only to measure what it costs)")
 	*logLevel = "info"
 	fs.Var((*levelFlag)(logLevel), "log-level", "log level: debug, info, warn, error")
+}
+
+// offFlag is a boolean flag, true by default, stored as its negation (so
+// that a Config's zero value means "on").
+type offFlag bool
+
+func (o *offFlag) String() string   { return strconv.FormatBool(!bool(*o)) }
+func (o *offFlag) IsBoolFlag() bool { return true }
+
+func (o *offFlag) Set(v string) error {
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return errors.New("want true or false")
+	}
+	*o = offFlag(!b)
+	return nil
 }
 
 // addrFlag is a listen address, checked when given so that a typo is

@@ -43,6 +43,7 @@ type Config struct {
 	Gate        gate.Config   // the public port's request pipeline
 	RTC         rtc.Config    // WebRTC ports and public addresses
 	NodeName    string        // names the node in its receipts (default: host name and public port)
+	NoReceipts  bool          // keep no receipts log (to measure its cost: the counters still count)
 	Log         *slog.Logger
 }
 
