@@ -106,6 +106,9 @@ func (s *SeenBefore) Commit() error {
 
 // Len estimates how many networks the filter holds.
 func (s *SeenBefore) Len() uint32 {
+	if s == nil {
+		return 0
+	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.before.ApproximatedSize()

@@ -152,6 +152,7 @@ type SourcesRecord struct {
 	PerSource      Rates                  `json:"requests_per_source"` // requests per address this second
 	Top            []Top                  `json:"top_prefixes"`        // the networks with the most requests
 	Shows          map[string]ShowSources `json:"shows,omitempty"`     // per live space, since its first join (HyperLogLog, ±2%)
+	SeenFilter     uint32                 `json:"seen_filter_size"`    // networks in the seen-before filter (0: no earlier show to compare with)
 }
 
 // Rates is a distribution of per-source request counts in one second.
@@ -192,6 +193,7 @@ func (s *Sources) Take() SourcesRecord {
 			r.SeenBefore++
 		}
 	}
+	r.SeenFilter = s.seen.Len()
 	r.SeenBeforeShr = 1
 	if r.JoinPrefixes > 0 {
 		r.SeenBeforeShr = float64(r.SeenBefore) / float64(r.JoinPrefixes)
