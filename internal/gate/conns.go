@@ -68,7 +68,7 @@ func (l *guarded) Accept() (net.Conn, error) {
 		src := SourceOf(c.RemoteAddr().String())
 		proxy := l.proxy(src)
 		if reason := l.admit(src, proxy); reason != "" {
-			l.g.count("conn", "rejected", reason)
+			l.g.countFrom(src, "conn", "rejected", reason)
 			c.Close()
 			continue
 		}

@@ -2,6 +2,7 @@ package gate
 
 import (
 	"encoding/json"
+	"hash/maphash"
 	"net/http"
 	"net/netip"
 	"strconv"
@@ -119,6 +120,7 @@ const (
 func New(cfg Config, load func() Load) *Gate {
 	cfg.defaults()
 	g := &Gate{cfg: cfg, sign: newSigner(), load: load, admit: NewAdmission(cfg.Admit, time.Now()), tel: cfg.Telemetry}
+	g.det.seed = maphash.MakeSeed()
 	g.reason.Store("mode " + string(cfg.Mode) + " at start")
 	per := func(ip, prefix float64) [2]*Limiter {
 		return [2]*Limiter{NewLimiter(ip, int(max(ip*5, 10)), cfg.MaxKeys), NewLimiter(prefix, int(prefix*5), cfg.MaxKeys/16)}
@@ -238,7 +240,7 @@ func (g *Gate) Limit(class Class, next http.Handler) http.Handler {
 			if okIP {
 				reason = "rate_prefix"
 			}
-			g.count(string(class), "rejected", reason)
+			g.countFrom(src, string(class), "rejected", reason)
 			secs := int(max(waitIP, waitPrefix)/time.Second) + 1
 			w.Header().Set("Retry-After", strconv.Itoa(secs))
 			writeJSON(w, http.StatusTooManyRequests, map[string]any{"error": "too many requests from your network; retry later", "code": reason, "retry_after": secs})
@@ -251,11 +253,15 @@ func (g *Gate) Limit(class Class, next http.Handler) http.Handler {
 
 // count records one decision of a stage (for metrics, the receipts and the
 // detector).
-func (g *Gate) count(stage, outcome, reason string) {
+func (g *Gate) count(stage, outcome, reason string) { g.countFrom(Source{}, stage, outcome, reason) }
+
+// countFrom is count for a decision about a request from src (a reject's
+// network tells the detector how spread an attack is).
+func (g *Gate) countFrom(src Source, stage, outcome, reason string) {
 	metricDecisions.WithLabelValues(stage, outcome, reason).Inc()
 	g.tel.Tally.Add(telemetry.Decision{Stage: stage, Outcome: outcome, Reason: reason}, 1)
 	if outcome == "rejected" {
-		g.det.reject()
+		g.det.reject(src.Prefix)
 	} else {
 		g.det.pass()
 	}
@@ -263,6 +269,11 @@ func (g *Gate) count(stage, outcome, reason string) {
 
 // Count lets the server report decisions made outside the gate (tickets).
 func (g *Gate) Count(stage, outcome, reason string) { g.count(stage, outcome, reason) }
+
+// CountFrom is Count for a decision about request r.
+func (g *Gate) CountFrom(r *http.Request, stage, outcome, reason string) {
+	g.countFrom(RequestSource(r, g.cfg.TrustedProxies), stage, outcome, reason)
+}
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")

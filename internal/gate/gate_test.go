@@ -1,6 +1,7 @@
 package gate
 
 import (
+	"hash/maphash"
 	"io"
 	"net"
 	"net/http"
@@ -176,9 +177,10 @@ func TestProofOfWorkSingleUse(t *testing.T) {
 func TestDetectorTurnsOnAndCalmsDown(t *testing.T) {
 	var d detector
 	now := t0
+	networks := 200 // the rejects of a step come from this many /24s
 	step := func(rejects, passes int) bool {
-		for range rejects {
-			d.reject()
+		for i := range rejects {
+			d.reject(netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(i % networks >> 8), byte(i % networks), 0}), 24))
 		}
 		for range passes {
 			d.pass()
@@ -213,6 +215,9 @@ func TestDetectorTurnsOnAndCalmsDown(t *testing.T) {
 	// An overwhelming second is not waited out.
 	if !step(5000, 100) {
 		t.Fatal("one second of 5,000 rejects (98%): not under attack")
+	}
+	if d.lastSpread < 180 || d.lastSpread > 220 {
+		t.Fatalf("rejects from 200 networks counted as from %d", d.lastSpread)
 	}
 }
 
@@ -428,4 +433,34 @@ func acceptAll(ln net.Listener) <-chan net.Conn {
 		}
 	}()
 	return accepted
+}
+
+// TestDetectorIgnoresAFloodFromFewNetworks: a flood from one address, or
+// from a handful of networks, is contained by the per-source limits; it
+// must not make every listener pay a proof of work. The same flood from
+// many networks does.
+func TestDetectorIgnoresAFloodFromFewNetworks(t *testing.T) {
+	d := detector{seed: maphash.MakeSeed()}
+	now := t0
+	flood := func(networks int) bool {
+		for i := range 6000 {
+			d.reject(netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 1, byte(i % networks), 0}), 24))
+		}
+		d.pass()
+		now = now.Add(time.Second)
+		return d.tick(now)
+	}
+	for _, n := range []int{1, 8} {
+		for range 5 {
+			if flood(n) {
+				t.Fatalf("a flood from %d network(s) turned the gate under attack (%s)", n, d.why())
+			}
+		}
+	}
+	if !flood(250) {
+		t.Fatalf("a flood from 250 networks did not (%s)", d.why())
+	}
+	if !strings.Contains(d.why(), "networks") {
+		t.Fatalf("the reason does not say how spread it was: %s", d.why())
+	}
 }

@@ -39,7 +39,7 @@ func (g *Gate) Admit(w http.ResponseWriter, r *http.Request, space string) bool 
 		// A place in line is used once: a served token shared or replayed
 		// is a newcomer again.
 		if queued && !g.spent.spend(num|queueBit, now.Add(time.Hour).UnixMilli()) {
-			g.count("join", "rejected", "queue_token_spent")
+			g.CountFrom(r, "join", "rejected", "queue_token_spent")
 			t, queued = g.admit.Join(now), false
 		}
 	}
@@ -73,7 +73,7 @@ func (g *Gate) queued(r *http.Request, space string) (uint64, bool) {
 	}
 	f, err := g.sign.open(tok, kindQueue, space, 1)
 	if err != nil {
-		g.count("join", "rejected", "queue_token")
+		g.CountFrom(r, "join", "rejected", "queue_token")
 		return 0, false
 	}
 	return f[0], true
@@ -89,7 +89,7 @@ func (g *Gate) solved(r *http.Request, space string, now time.Time) bool {
 		g.count("pow", "passed", "solved")
 		return true
 	}
-	g.count("pow", "rejected", "bad_solution")
+	g.CountFrom(r, "pow", "rejected", "bad_solution")
 	return false
 }
 

@@ -135,7 +135,7 @@ func (s *Server) checkTicketAt(w http.ResponseWriter, r *http.Request, id string
 		}
 	}
 	if tok == "" {
-		s.gate.Count("ticket", "rejected", "no_ticket")
+		s.gate.CountFrom(r, "ticket", "rejected", "no_ticket")
 		writeError(w, http.StatusUnauthorized, "no_ticket", "missing ticket: POST /api/v1/spaces/"+id+"/join first, then pass ?t=TICKET")
 		return ticket.Claims{}, false
 	}
@@ -148,14 +148,14 @@ func (s *Server) checkTicketAt(w http.ResponseWriter, r *http.Request, id string
 		case errors.Is(err, ticket.ErrWrongSpace):
 			msg, reason = "ticket is for another space", "wrong_space"
 		}
-		s.gate.Count("ticket", "rejected", reason)
+		s.gate.CountFrom(r, "ticket", "rejected", reason)
 		writeError(w, http.StatusForbidden, "bad_ticket", msg)
 		return c, false
 	}
 	// A valid ticket used from more networks than one listener has is a
 	// stolen or shared one (see gate.TicketFrom).
 	if !s.gate.TicketUsed(r, c.Listener, c.Expires.Add(hlsGrace)) {
-		s.gate.Count("ticket", "rejected", "replayed")
+		s.gate.CountFrom(r, "ticket", "rejected", "replayed")
 		writeError(w, http.StatusForbidden, "replayed_ticket", "this ticket is in use from too many networks: join again")
 		return c, false
 	}
