@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/onair-live/onair/internal/gate"
+	"github.com/onair-live/onair/internal/report"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
@@ -28,6 +29,10 @@ func (s *Server) hostRoutes() http.Handler {
 	mux.HandleFunc("GET /healthz", s.handleHealth)
 	mux.HandleFunc("GET /gate", s.handleGateStatus)
 	mux.HandleFunc("POST /api/v1/gate/mode", s.handleGateMode)
+	mux.HandleFunc("GET /dashboard", s.handleDashboard)
+	mux.HandleFunc("GET /dashboard/charts.js", handleChartsJS(report.ChartsJS))
+	mux.HandleFunc("GET /dashboard/draw.js", handleChartsJS(report.DrawJS))
+	mux.HandleFunc("GET /api/v1/receipts/live", s.handleLiveFigures)
 	mux.HandleFunc("/", s.handleNotFound)
 	return mux
 }

@@ -25,8 +25,43 @@ type Collector struct {
 	log  *slog.Logger
 	proc procMeter
 
-	mu   sync.Mutex // the fill function and appends
-	fill func(*Record)
+	mu     sync.Mutex // the fill function, appends and the recent records
+	fill   func(*Record)
+	recent []Record // the last keepRecent seconds, oldest first, for the dashboard
+	events []Event  // the last keepEvents events
+}
+
+// What the collector keeps in memory for the live dashboard.
+const (
+	keepRecent = 900
+	keepEvents = 200
+)
+
+// Recent returns the records of the seconds after since (at most the last
+// 15 minutes) and the recent show events.
+func (c *Collector) Recent(since int64) ([]Record, []Event) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	i := len(c.recent)
+	for i > 0 && c.recent[i-1].T > since {
+		i--
+	}
+	return append([]Record(nil), c.recent[i:]...), append([]Event(nil), c.events...)
+}
+
+func (c *Collector) keep(v any) {
+	switch v := v.(type) {
+	case Record:
+		if len(c.recent) >= keepRecent {
+			c.recent = append(c.recent[:0], c.recent[len(c.recent)-keepRecent+1:]...)
+		}
+		c.recent = append(c.recent, v)
+	case Event:
+		if len(c.events) >= keepEvents {
+			c.events = append(c.events[:0], c.events[1:]...)
+		}
+		c.events = append(c.events, v)
+	}
 }
 
 // New returns a collector for node name writing to sink (nil: the records
@@ -116,6 +151,9 @@ func (c *Collector) Event(e Event) {
 }
 
 func (c *Collector) append(v any) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.keep(v)
 	if c.sink == nil {
 		return
 	}
@@ -124,8 +162,6 @@ func (c *Collector) append(v any) {
 		c.log.Error("receipts: record", "err", err)
 		return
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	if _, err := c.sink.Append(b); err != nil {
 		c.log.Error("receipts: append", "err", err)
 	}

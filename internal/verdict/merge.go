@@ -37,8 +37,9 @@ type Second struct {
 	JoinAddrs, JoinPrefixes, SeenPrefixes int64
 	SeenFilter                            bool // some node had an earlier show to compare with
 	Listeners, Arrived, Departed          int64
+	Ogg, HLS, LLHLS, WHEP                 int64
 	StallsCut, Skipped                    int64
-	LagP99, CPU                           float64
+	LagP50, LagP99, CPU                   float64
 	Issued, Started, CohortN              int64
 	CohortStarted                         float64
 	UnderAttack                           bool
@@ -104,8 +105,13 @@ func (s *Second) add(e Entry) {
 	s.Listeners += r.Listeners.Total
 	s.Arrived += r.Listeners.Arrived
 	s.Departed += r.Listeners.Departed
+	s.Ogg += r.Listeners.Ogg
+	s.HLS += r.Listeners.HLS
+	s.LLHLS += r.Listeners.LLHLS
+	s.WHEP += r.Listeners.WHEP
 	s.StallsCut += r.Fanout.StallsCut
 	s.Skipped += r.Fanout.SkippedPages
+	s.LagP50 = max(s.LagP50, r.Fanout.Lag.P50)
 	s.LagP99 = max(s.LagP99, r.Fanout.Lag.P99)
 	s.CPU = max(s.CPU, r.Node.CPU)
 	s.Issued += r.Flows.Issued

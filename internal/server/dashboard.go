@@ -1,0 +1,69 @@
+package server
+
+import (
+	"bytes"
+	"net/http"
+	"time"
+
+	"github.com/onair-live/onair/internal/report"
+	"github.com/onair-live/onair/internal/verdict"
+)
+
+// handleDashboard serves the operator's dashboard page (host port). The
+// page holds no figures: it asks /api/v1/receipts/live with the admin key.
+func (s *Server) handleDashboard(w http.ResponseWriter, r *http.Request) {
+	var buf bytes.Buffer
+	if err := pages.ExecuteTemplate(&buf, "dashboard.html", nil); err != nil {
+		s.log.Error("render page", "page", "dashboard.html", "err", err)
+		http.Error(w, "could not render the page", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Security-Policy", studioCSP)
+	h.Set("X-Content-Type-Options", "nosniff")
+	_, _ = w.Write(buf.Bytes())
+}
+
+// handleChartsJS serves the chart scripts the report inlines.
+func handleChartsJS(js []byte) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-cache")
+		_, _ = w.Write(js)
+	}
+}
+
+// liveFigures is the dashboard's once-a-second answer.
+type liveFigures struct {
+	Node    string      `json:"node"`
+	Data    report.Data `json:"data"`
+	Verdict string      `json:"verdict"` // over the last 15 minutes
+	Gate    any         `json:"gate"`
+	Reason  string      `json:"reason"`
+	Last    struct {
+		Listeners int64 `json:"listeners"`
+	} `json:"last"`
+}
+
+// handleLive answers the dashboard: the node's last 15 minutes of records
+// as chart series, the verdict over them, and the gate now (admin key).
+func (s *Server) handleLiveFigures(w http.ResponseWriter, r *http.Request) {
+	if !s.requireAdmin(w, r) {
+		return
+	}
+	recs, events := s.tel.Recent(time.Now().Unix() - 900)
+	entries := make([]verdict.Entry, len(recs))
+	for i, rec := range recs {
+		entries[i] = verdict.Entry{Node: s.tel.Name, Index: -1, Record: rec}
+	}
+	secs := verdict.Merge(entries)
+	rep := verdict.Judge(secs)
+	out := liveFigures{Node: s.tel.Name, Data: report.Build(secs, events, rep), Verdict: rep.Verdict, Gate: s.gate.Status()}
+	if n := len(recs); n > 0 {
+		out.Reason = recs[n-1].Gate.Reason
+		out.Last.Listeners = recs[n-1].Listeners.Total
+	}
+	writeJSON(w, http.StatusOK, out)
+}

@@ -1,0 +1,56 @@
+package server_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// TestDashboardShowsLiveFiguresAndSwitchesTheGate opens the dashboard in
+// Chromium while listeners join: the figures and charts move with them,
+// and the mode buttons switch the gate.
+func TestDashboardShowsLiveFiguresAndSwitchesTheGate(t *testing.T) {
+	t.Parallel()
+	e := startServer(t)
+	id := liveSpace(t, e, "dashboard")
+	b := launchBrowser(t, e.host, 2*time.Minute)
+	b.run(chromedp.Navigate(e.host + "/dashboard#key=" + e.admin))
+	b.waitFor("the first figures", `document.getElementById('f-mode').textContent === 'normal'`, 10*time.Second)
+	if hash := eval[string](b, `location.hash`); hash != "" {
+		t.Errorf("the admin key stayed in the address bar: %q", hash)
+	}
+	lines := `document.querySelectorAll('#c-joins path.line').length`
+	b.waitFor("the joins chart", lines+` === 4`, 5*time.Second)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	for range 5 { // five listeners arrive and stay
+		j := e.join(id)
+		go listen(ctx, j["ogg"].(string))
+	}
+	b.waitFor("five listeners on the dashboard", `Number(document.getElementById('f-listeners').textContent) >= 5`, 10*time.Second)
+	b.waitFor("joins drawn", `(document.querySelector('#c-joins path.line[data-name=admitted]').getAttribute('d') || '').length > 20`, 5*time.Second)
+
+	b.run(chromedp.Click(chromedp.CSS(`button[data-mode=under_attack]`)))
+	b.waitFor("the switch", `document.getElementById('f-mode').textContent.startsWith('under_attack')`, 5*time.Second)
+	if _, st := e.call("GET", e.host+"/gate", "", nil); st["mode"] != "under_attack" {
+		t.Fatalf("the gate is %v after the switch", st["mode"])
+	}
+	b.waitFor("the reason shown", `document.getElementById('f-reason').textContent.includes('operator')`, 5*time.Second)
+	b.run(chromedp.Click(chromedp.CSS(`button[data-mode=auto]`)))
+	b.waitFor("back to auto", `document.getElementById('f-mode').textContent === 'auto'`, 5*time.Second)
+	b.checkClean()
+}
+
+// listen plays a live stream into nothing until ctx ends.
+func listen(ctx context.Context, url string) {
+	req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+}
