@@ -14,6 +14,7 @@ type Stats struct {
 	OggArrived, OggDeparted atomic.Int64
 	HLSArrived, HLSDeparted atomic.Int64
 	Bytes, Cut, Skipped     atomic.Int64
+	HLSBytes                atomic.Int64 // counted by the server's HLS handlers
 	// Lag is the age of the newest audio in each write that moved bytes
 	// (now minus the capture time of the last whole page sent).
 	Lag telemetry.Hist

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/onair-live/onair/internal/fanout"
@@ -61,7 +62,7 @@ func (s *Server) handlePlaylist(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Query().Has("_HLS_msn") {
 		kind = "blocking_playlist"
 	}
-	w = counted(w, kind)
+	w = s.counted(w, kind)
 	id := r.PathValue("id")
 	claims, ok := s.checkTicketAt(w, r, id, time.Now().Add(-hlsGrace))
 	if !ok {
@@ -180,7 +181,7 @@ var mediaName = regexp.MustCompile(`^(?:p(\d{1,12})\.(\d{1,4})|s(\d{1,12}))\.m4s
 func (s *Server) handleMedia(w http.ResponseWriter, r *http.Request) {
 	hlsHeaders(w)
 	file := r.PathValue("file")
-	w = counted(w, mediaKind(file))
+	w = s.counted(w, mediaKind(file))
 	st := s.hub.Lookup(r.PathValue("id"))
 	if st == nil {
 		writeError(w, http.StatusNotFound, "no_stream", "no live HLS stream for this space here: join first")
@@ -257,7 +258,8 @@ func mediaKind(file string) string {
 // countingWriter counts the response by kind and status once the header is out.
 type countingWriter struct {
 	http.ResponseWriter
-	kind string
+	kind  string
+	bytes *atomic.Int64 // HLS bytes out, for the receipts
 }
 
 // hlsOK are the counters of successful answers, resolved once.
@@ -269,8 +271,8 @@ var hlsOK = func() map[string]prometheus.Counter {
 	return m
 }()
 
-func counted(w http.ResponseWriter, kind string) http.ResponseWriter {
-	return &countingWriter{ResponseWriter: w, kind: kind}
+func (s *Server) counted(w http.ResponseWriter, kind string) http.ResponseWriter {
+	return &countingWriter{ResponseWriter: w, kind: kind, bytes: &s.hub.Stats().HLSBytes}
 }
 
 func (c *countingWriter) WriteHeader(code int) {
@@ -289,5 +291,7 @@ func (c *countingWriter) Write(b []byte) (int, error) {
 	if c.kind != "" {
 		c.WriteHeader(http.StatusOK)
 	}
-	return c.ResponseWriter.Write(b)
+	n, err := c.ResponseWriter.Write(b)
+	c.bytes.Add(int64(n))
+	return n, err
 }

@@ -37,9 +37,11 @@ type joinResp struct {
 func (s *Server) handleJoin(w http.ResponseWriter, r *http.Request) {
 	sp, ok := s.loadSpace(w, r)
 	if !ok {
+		s.gate.CountFrom(r, "join", "rejected", "unknown_space")
 		return
 	}
 	if sp.State == store.Ended {
+		s.gate.CountFrom(r, "join", "rejected", "ended")
 		writeJSON(w, http.StatusGone, apiError{Code: "ended", Error: "the show has ended; the replay is available",
 			Replay: s.cfg.PublicURL + "/replay/" + sp.ID + ".opus"})
 		return

@@ -55,8 +55,8 @@ func (s *Server) fillSecond(r *telemetry.Record) {
 	} else {
 		l.Departed -= d
 	}
-	r.Fanout = telemetry.Fanout{BytesOut: st.Bytes.Swap(0), Lag: st.Lag.Take(), StallsCut: st.Cut.Swap(0),
-		SkippedPages: st.Skipped.Swap(0)}
+	r.Fanout = telemetry.Fanout{BytesOut: st.Bytes.Swap(0), HLSBytesOut: st.HLSBytes.Swap(0), Lag: st.Lag.Take(),
+		StallsCut: st.Cut.Swap(0), SkippedPages: st.Skipped.Swap(0)}
 	g := s.gate.Status()
 	why, changed := s.gate.Reason()
 	r.Gate = telemetry.GateState{Mode: string(g.Mode), UnderAttack: g.UnderAttack, Reason: why, Changed: changed,

@@ -122,6 +122,7 @@ func (s *Server) handleWHEP(w http.ResponseWriter, r *http.Request) {
 	answer, sess, err := s.whep.Play(r.Context(), sp.ID, offer)
 	switch {
 	case errors.Is(err, whep.ErrFull):
+		s.gate.CountFrom(r, "whep", "rejected", "capacity")
 		w.Header().Set("Retry-After", "30")
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"code": "whep_full",
 			"error": "WebRTC listening is full on this node; listen over HLS instead",

@@ -58,6 +58,7 @@ type Listeners struct {
 // Fanout is what the edge sent and how well.
 type Fanout struct {
 	BytesOut     int64     `json:"bytes_out"`     // progressive Ogg bytes written
+	HLSBytesOut  int64     `json:"hls_bytes_out"` // HLS playlist and media bytes written
 	Lag          Quantiles `json:"lag_ms"`        // age of the newest audio in each write to a listener
 	StallsCut    int64     `json:"stalls_cut"`    // listeners cut for taking nothing for the stall limit
 	SkippedPages int64     `json:"skipped_pages"` // pages slow listeners lost by being skipped forward
