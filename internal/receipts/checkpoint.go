@@ -1,0 +1,176 @@
+package receipts
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// CheckpointEvery is how often Run signs a checkpoint when the log grew.
+const CheckpointEvery = 10 * time.Second
+
+// maxNote bounds a checkpoint or claim note read from a file or a URL.
+const maxNote = 64 << 10
+
+// Checkpoint is the body of a C2SP tlog-checkpoint: the origin, the tree
+// size and the root hash (extension lines are not used here).
+type Checkpoint struct {
+	Origin string
+	Size   int64
+	Hash   tlog.Hash
+}
+
+// String is the checkpoint's note text.
+func (c Checkpoint) String() string {
+	return fmt.Sprintf("%s\n%d\n%s\n", c.Origin, c.Size, base64.StdEncoding.EncodeToString(c.Hash[:]))
+}
+
+// ParseCheckpoint parses a checkpoint's note text.
+func ParseCheckpoint(text string) (Checkpoint, error) {
+	var c Checkpoint
+	if !strings.HasSuffix(text, "\n") {
+		return c, errors.New("checkpoint text does not end in a newline")
+	}
+	lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
+	if len(lines) < 3 {
+		return c, fmt.Errorf("checkpoint has %d lines, want origin, size and root hash", len(lines))
+	}
+	for i, ln := range lines {
+		if ln == "" {
+			return c, fmt.Errorf("checkpoint line %d is empty", i+1)
+		}
+	}
+	c.Origin = lines[0]
+	size, err := canonicalInt(lines[1], 1<<62)
+	if err != nil {
+		return c, fmt.Errorf("checkpoint size %q: %v", lines[1], err)
+	}
+	c.Size = size
+	h, err := base64.StdEncoding.DecodeString(lines[2])
+	if err != nil || len(h) != hashSize || base64.StdEncoding.EncodeToString(h) != lines[2] {
+		return c, fmt.Errorf("checkpoint root hash %q: want 32 bytes in base64", lines[2])
+	}
+	copy(c.Hash[:], h)
+	return c, nil
+}
+
+// OpenCheckpoint checks a signed checkpoint against the verifier and parses
+// it. Other signatures (a witness's cosignatures) are left in the note's
+// UnverifiedSigs. The errors say what is wrong in words.
+func OpenCheckpoint(msg []byte, v note.Verifier) (*note.Note, Checkpoint, error) {
+	n, err := openNote(msg, note.VerifierList(v), v.Name()+"+"+fmt.Sprintf("%08x", v.KeyHash()))
+	if err != nil {
+		return nil, Checkpoint{}, err
+	}
+	c, err := ParseCheckpoint(n.Text)
+	if err != nil {
+		return nil, c, err
+	}
+	if c.Origin != v.Name() {
+		return nil, c, fmt.Errorf("checkpoint origin %q is not the key's name %q", c.Origin, v.Name())
+	}
+	return n, c, nil
+}
+
+// openNote wraps note.Open with errors a person can act on.
+func openNote(msg []byte, known note.Verifiers, want string) (*note.Note, error) {
+	if len(msg) > maxNote {
+		return nil, fmt.Errorf("note of %d bytes, at most %d", len(msg), maxNote)
+	}
+	n, err := note.Open(msg, known)
+	var invalid *note.InvalidSignatureError
+	var unverified *note.UnverifiedNoteError
+	switch {
+	case err == nil:
+		return n, nil
+	case errors.As(err, &invalid):
+		return nil, fmt.Errorf("signature by %s+%08x does not verify: the note was altered after signing", invalid.Name, invalid.Hash)
+	case errors.As(err, &unverified):
+		var by []string
+		for _, s := range unverified.Note.UnverifiedSigs {
+			by = append(by, fmt.Sprintf("%s+%08x", s.Name, s.Hash))
+		}
+		return nil, fmt.Errorf("not signed by %s: signed only by %s (another key)", want, strings.Join(by, ", "))
+	default:
+		return nil, fmt.Errorf("malformed signed note: %v", err)
+	}
+}
+
+// Checkpoint signs a checkpoint of the log as it is now, unless the last one
+// is already of this size. The tiles it needs are written first, so every
+// checkpoint stored or served can be verified from the files.
+func (l *Log) Checkpoint() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	switch {
+	case l.closed:
+		return errors.New("receipts: log closed")
+	case l.broken != nil:
+		return fmt.Errorf("receipts: log unusable after a write error: %w", l.broken)
+	case l.tree.size == l.ckptSize && l.served.Load() != nil:
+		return nil
+	}
+	if err := l.tail.Sync(); err != nil {
+		return err
+	}
+	l.dirty = false
+	size := l.tree.size
+	var written []tlog.Tile
+	if w := int(size % tileWidth); w > 0 {
+		t := tlog.Tile{H: tileHeight, L: entriesLevel, N: size / tileWidth, W: w}
+		if err := writeFileAtomic(l.path(t), l.bundle, 0o644); err != nil {
+			return err
+		}
+		written = append(written, t)
+	}
+	for _, p := range l.tree.partials() {
+		if err := writeFileAtomic(l.path(p.tile), p.data, 0o644); err != nil {
+			return err
+		}
+		written = append(written, p.tile)
+	}
+	root, err := l.tree.root()
+	if err != nil {
+		return err
+	}
+	signed, err := note.Sign(&note.Note{Text: Checkpoint{l.origin, size, root}.String()}, l.key.Signer)
+	if err != nil {
+		return err
+	}
+	if err := writeFileAtomic(filepath.Join(l.dir, checkpointFile), signed, 0o644); err != nil {
+		return err
+	}
+	l.ckptSize = size
+	l.served.Store(&signed)
+	for _, t := range written {
+		l.removePartials(t, t.W)
+	}
+	return nil
+}
+
+// Run signs a checkpoint every CheckpointEvery while the log grows, and
+// polls the witnesses added with AddWitness, until ctx ends.
+func (l *Log) Run(ctx context.Context) {
+	for _, w := range l.witnesses {
+		go w.run(ctx)
+	}
+	tick := time.NewTicker(CheckpointEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			if err := l.Checkpoint(); err != nil {
+				l.log.Error("receipts: checkpoint", "err", err)
+			}
+		}
+	}
+}
