@@ -65,11 +65,11 @@ type VerifyReport struct {
 
 // CheckedCheckpoint is one checkpoint checked against the log.
 type CheckedCheckpoint struct {
-	Name      string   `json:"name"`
-	Size      int64    `json:"size"`
-	RootHash  string   `json:"root_hash"`
+	Name       string   `json:"name"`
+	Size       int64    `json:"size"`
+	RootHash   string   `json:"root_hash"`
 	Consistent bool     `json:"consistent"`
-	Cosigners []string `json:"cosigners,omitempty"`
+	Cosigners  []string `json:"cosigners,omitempty"`
 }
 
 // maxWarnings bounds the warnings kept (the count of the rest is added).
