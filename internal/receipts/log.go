@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 	"golang.org/x/time/rate"
 )
@@ -52,6 +53,10 @@ type Log struct {
 
 	served    atomic.Pointer[[]byte] // the checkpoint served, with any cosignatures
 	witnesses []*witnessPoller
+	// The newest checkpoint witnesses cosigned, and their cosignatures.
+	cosigs       map[string]note.Signature
+	cosignedSize int64
+	cosignedText string
 	claims    *rate.Limiter
 	stop      chan struct{}
 	done      sync.WaitGroup

@@ -10,6 +10,8 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/onair-live/onair/internal/receipts/cosig"
 )
 
 // VerifyOptions says what to check a log against.
@@ -300,6 +302,10 @@ func (v *verifier) consistent(c Checkpoint) error {
 	return ProveConsistent(v.ctx, v.src, c, v.ckpt)
 }
 
+// ErrInconsistent marks proof that two checkpoints of one log cannot both
+// be true: the log forked, was rolled back or rewritten.
+var ErrInconsistent = errors.New("inconsistent")
+
 // ProveConsistent checks, with a consistency proof built from the tiles of
 // src (authenticated by newer's root hash), that newer extends older.
 func ProveConsistent(ctx context.Context, src Source, older, newer Checkpoint) error {
@@ -307,15 +313,15 @@ func ProveConsistent(ctx context.Context, src Source, older, newer Checkpoint) e
 	case older.Origin != newer.Origin:
 		return fmt.Errorf("checkpoint of another log (%q, not %q)", older.Origin, newer.Origin)
 	case older.Size > newer.Size:
-		return fmt.Errorf("size %d, larger than the log's %d: the log was truncated or rolled back after it was signed", older.Size, newer.Size)
+		return fmt.Errorf("%w: size %d, larger than the log's %d: the log was truncated or rolled back after it was signed", ErrInconsistent, older.Size, newer.Size)
 	case older.Size == 0:
 		if older.Hash != emptyRoot() {
-			return errors.New("size 0 with a root hash that is not the empty tree's")
+			return fmt.Errorf("%w: size 0 with a root hash that is not the empty tree's", ErrInconsistent)
 		}
 		return nil
 	case older.Size == newer.Size:
 		if older.Hash != newer.Hash {
-			return fmt.Errorf("size %d with root %s, but the log at that size has %s: the log was rewritten after it was signed", older.Size, older.Hash, newer.Hash)
+			return fmt.Errorf("%w: size %d with root %s, but the log at that size has %s: the log was rewritten after it was signed", ErrInconsistent, older.Size, older.Hash, newer.Hash)
 		}
 		return nil
 	}
@@ -325,7 +331,7 @@ func ProveConsistent(ctx context.Context, src Source, older, newer Checkpoint) e
 		return fmt.Errorf("building a consistency proof from %d to %d: %v", older.Size, newer.Size, err)
 	}
 	if err := tlog.CheckTree(proof, newer.Size, newer.Hash, older.Size, older.Hash); err != nil {
-		return fmt.Errorf("size %d, root %s: not consistent with the log at size %d (the proof fails): the log was rewritten after it was signed", older.Size, older.Hash, newer.Size)
+		return fmt.Errorf("%w: size %d, root %s: not consistent with the log at size %d (the proof fails): the log was rewritten after it was signed", ErrInconsistent, older.Size, older.Hash, newer.Size)
 	}
 	return nil
 }
@@ -338,5 +344,45 @@ func emptyRoot() tlog.Hash {
 // cosigned checks the log's cosigned checkpoint: signed by the log, a valid
 // cosignature from every witness key, and consistent with the log.
 func (v *verifier) cosigned(key note.Verifier, witnessKeys []string) {
-	v.rep.fail("cosigned", -1, "not implemented")
+	verifiers := []note.Verifier{key}
+	for _, k := range witnessKeys {
+		w, err := cosig.NewVerifier(k)
+		if err != nil {
+			v.rep.fail("witness key", -1, "%v", err)
+			return
+		}
+		verifiers = append(verifiers, w)
+	}
+	msg, err := v.src.Read(v.ctx, cosignedFile, maxNote)
+	if err != nil {
+		v.rep.fail("cosigned", -1, "no cosigned checkpoint: %v", err)
+		return
+	}
+	n, err := openNote(msg, note.VerifierList(verifiers...), key.Name())
+	if err != nil {
+		v.rep.fail("cosigned", -1, "%v", err)
+		return
+	}
+	signed := map[string]bool{}
+	for _, s := range n.Sigs {
+		signed[fmt.Sprintf("%s+%08x", s.Name, s.Hash)] = true
+	}
+	var names []string
+	for _, w := range verifiers {
+		id := fmt.Sprintf("%s+%08x", w.Name(), w.KeyHash())
+		if !signed[id] {
+			v.rep.fail("cosigned", -1, "no signature by %s", id)
+			return
+		}
+		names = append(names, id)
+	}
+	c, err := ParseCheckpoint(n.Text)
+	if err == nil {
+		err = v.consistent(c)
+	}
+	if err != nil {
+		v.rep.fail("cosigned", -1, "%v", err)
+		return
+	}
+	v.rep.Checkpoints = append(v.rep.Checkpoints, CheckedCheckpoint{Name: "cosigned", Size: c.Size, RootHash: c.Hash.String(), Consistent: true, Cosigners: names[1:]})
 }
