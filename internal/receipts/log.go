@@ -57,9 +57,9 @@ type Log struct {
 	cosigs       map[string]note.Signature
 	cosignedSize int64
 	cosignedText string
-	claims    *rate.Limiter
-	stop      chan struct{}
-	done      sync.WaitGroup
+	claims       *rate.Limiter
+	stop         chan struct{}
+	done         sync.WaitGroup
 }
 
 // Open opens the log in dir, creating it (and the node's signing key, named
