@@ -20,6 +20,7 @@ Commands:
   space     create, list, start and end spaces on a running server
   demo      run a server with a synthetic speaker on air, and print where to listen
   load      play a crowd of real listeners against a server and measure it
+  receipts  verify, show, archive and witness a node's signed log of what it saw
   version   print the version
 
 Every flag can also be set with an environment variable: --host-listen is
@@ -30,11 +31,12 @@ type command func(args []string) error
 
 func main() {
 	cmds := map[string]command{
-		"serve":   runServe,
-		"space":   runSpace,
-		"demo":    runDemo,
-		"load":    runLoad,
-		"version": runVersion,
+		"serve":    runServe,
+		"space":    runSpace,
+		"demo":     runDemo,
+		"load":     runLoad,
+		"receipts": runReceipts,
+		"version":  runVersion,
 	}
 	if len(os.Args) < 2 {
 		fmt.Fprint(os.Stderr, usage)

@@ -1,6 +1,7 @@
 package receipts
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -173,4 +174,37 @@ func (l *Log) Run(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// SplitNotes splits signed notes written one after another (an archive
+// made with "onair receipts checkpoint URL >> FILE"): each ends with its
+// signature lines; blank lines between notes are skipped.
+func SplitNotes(b []byte) ([][]byte, error) {
+	var notes [][]byte
+	var cur []byte
+	prevBlank, inSigs := false, false
+	for len(b) > 0 {
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			return notes, errors.New("the last line does not end in a newline")
+		}
+		line := b[:i+1]
+		b = b[i+1:]
+		isSig := bytes.HasPrefix(line, []byte("— "))
+		if inSigs && !isSig {
+			notes, cur, inSigs = append(notes, cur), nil, false
+		}
+		if len(cur) == 0 && len(line) == 1 {
+			continue
+		}
+		cur = append(cur, line...)
+		inSigs = isSig && (prevBlank || inSigs)
+		prevBlank = len(line) == 1
+	}
+	if inSigs {
+		notes = append(notes, cur)
+	} else if len(cur) > 0 {
+		return notes, errors.New("the last note has no signature lines")
+	}
+	return notes, nil
 }
