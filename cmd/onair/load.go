@@ -12,6 +12,7 @@ import (
 	"unsafe"
 
 	"github.com/onair-live/onair/internal/load"
+	"github.com/onair-live/onair/internal/receipts"
 )
 
 // childFlag runs one child process of "onair load --procs N": its
@@ -38,13 +39,16 @@ func runLoad(args []string) error {
 			"audio in each page, part or segment to its arrival; Ogg: the Onair-First-Capture-Ms and\n"+
 			"Onair-First-Granule headers plus page granules; HLS: EXT-X-PROGRAM-DATE-TIME), bytes/s,\n"+
 			"errors by kind, its own CPU and memory, and the server's with --server-pid. Loopback\n"+
-			"targets only, unless --allow-remote.\n\n"+
+			"targets only, unless --allow-remote. Afterwards it signs a summary of the run (listeners\n"+
+			"held, stalls, errors) with its own key (--key-file) and posts it to the target, which\n"+
+			"logs it in its receipts: the claim is then an entry anyone can check (--no-claim: not).\n\n"+
 			"Example:\n"+
 			"  onair load --space ID --listeners 2000 --flash 5s --duration 20s --sources 127.0.0.0/16 \\\n"+
 			"    --server-pid $(pgrep -f 'onair serve') --json load.json")
 	var cfg load.Config
 	var ramp, flash time.Duration
-	var jsonFile string
+	var jsonFile, keyFile string
+	var noClaim bool
 	fs.StringVar(&cfg.Target, "target", "http://127.0.0.1:8080", "public port URL of the server to load")
 	fs.StringVar(&cfg.Space, "space", "", "id of the space to listen to (required, unless --url)")
 	fs.StringVar(&cfg.URL, "url", "", "instead of --space: stream this progressive Ogg URL directly, without the join API (another server, e.g. Icecast, for comparison)")
@@ -63,6 +67,8 @@ func runLoad(args []string) error {
 	fs.DurationVar(&cfg.ConnectTimeout, "connect-timeout", 10*time.Second, "bound on each TCP connect (and on the preflight join)")
 	fs.IntVar(&cfg.ServerPID, "server-pid", 0, "pid of the server, when it runs on this machine: sample its CPU and RSS from /proc every second (and for one idle second before the run)")
 	load.AttackFlags(fs, &cfg.Attack)
+	fs.BoolVar(&noClaim, "no-claim", false, "do not sign the run's summary and post it to the target's receipts log (POST /receipts/claims)")
+	fs.StringVar(&keyFile, "key-file", receipts.DefaultClaimKeyPath(), "the load generator's own signing key for its claims, created there on first use")
 	fs.StringVar(&jsonFile, "json", "", "write everything measured (config, percentiles, counts, errors, CPU, RSS, timeline) to this JSON file")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -99,6 +105,9 @@ func runLoad(args []string) error {
 		return err
 	}
 	rep.WriteTable(os.Stdout)
+	if !noClaim && cfg.URL == "" {
+		postClaim(rep, cfg.Target, keyFile, os.Stdout)
+	}
 	if jsonFile != "" {
 		b, jerr := json.MarshalIndent(rep, "", "  ")
 		if jerr == nil {

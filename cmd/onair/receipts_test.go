@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onair-live/onair/internal/load"
 	"github.com/onair-live/onair/internal/receipts"
 )
 
@@ -183,5 +184,50 @@ func TestReceiptsHelp(t *testing.T) {
 	}
 	if out := mustCLI(t, cleanEnv(), "receipts", "--help"); !strings.Contains(out, "witness --log URL") {
 		t.Errorf("receipts --help:\n%s", out)
+	}
+}
+
+// TestLoadClaim: onair load's claim step signs the run's summary with a key
+// it creates, the node logs it (over real HTTP) and the entry verifies; a
+// target without receipts is a warning.
+func TestLoadClaim(t *testing.T) {
+	n := newReceiptsNode(t)
+	rep := &load.Report{Config: load.Config{Target: n.srv.URL, Space: "sp", Protocol: "ogg", Shape: "flash"},
+		Start: time.Unix(1_780_000_000, 0), ElapsedS: 30,
+		Listeners: load.ListenerCounts{Target: 2000, Joined: 2000, GotAudio: 2000, PeakConnected: 1999},
+		Errors:    map[string]int64{"connect": 1}}
+	keyFile := filepath.Join(t.TempDir(), "cfg", "onair", "load-claim.key")
+	var out strings.Builder
+	postClaim(rep, n.srv.URL, keyFile, &out)
+	if !strings.Contains(out.String(), "created the claim key "+keyFile) || !strings.Contains(out.String(), "claim logged by the target as receipts entry 0, signed by onair-load/") {
+		t.Fatalf("postClaim said:\n%s", out.String())
+	}
+	if st, err := os.Stat(keyFile); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("claim key: %v", err)
+	}
+	n.log.Checkpoint()
+	_, c, err := receipts.ReadCheckpoint(context.Background(), receipts.DirSource(n.dir), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var entry receipts.ClaimEntry
+	receipts.Entries(context.Background(), receipts.DirSource(n.dir), c, 0, func(_ int64, e []byte) error {
+		return json.Unmarshal(e, &entry)
+	})
+	summary, err := receipts.VerifyClaim(entry.Key, []byte(entry.Note))
+	if err != nil || entry.Kind != "claim" || entry.V != 1 || entry.T == 0 {
+		t.Fatalf("logged claim %+v: %v", entry, err)
+	}
+	var claim load.Claim
+	json.Unmarshal(summary, &claim)
+	if claim.Listeners.PeakConnected != 1999 || claim.Errors != 1 || claim.StartT != 1_780_000_000 || claim.EndT != 1_780_000_030 || claim.Tool != "onair load" {
+		t.Fatalf("claim %+v", claim)
+	}
+	out.Reset()
+	none := httptest.NewServer(http.NotFoundHandler())
+	defer none.Close()
+	postClaim(rep, none.URL, keyFile, &out)
+	if !strings.Contains(out.String(), "warning: claim not logged by the target: POST "+none.URL+"/receipts/claims: 404") || strings.Contains(out.String(), "created") {
+		t.Fatalf("postClaim to a target without receipts said:\n%s", out.String())
 	}
 }

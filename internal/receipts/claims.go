@@ -126,11 +126,6 @@ const claimBurst = 6
 
 // serveClaim logs a claim whose signature holds, answering its index.
 func (l *Log) serveClaim(w http.ResponseWriter, r *http.Request) {
-	if !l.claims.Allow() {
-		w.Header().Set("Retry-After", "10")
-		http.Error(w, "too many claims: try again in 10 s", http.StatusTooManyRequests)
-		return
-	}
 	var req ClaimRequest
 	d := json.NewDecoder(http.MaxBytesReader(w, r.Body, 2*MaxClaimNote+4096))
 	d.DisallowUnknownFields()
@@ -140,6 +135,12 @@ func (l *Log) serveClaim(w http.ResponseWriter, r *http.Request) {
 	}
 	if _, err := VerifyClaim(req.Key, []byte(req.Note)); err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	// Only claims that verify count: the gate already budgets requests.
+	if !l.claims.Allow() {
+		w.Header().Set("Retry-After", "10")
+		http.Error(w, "too many claims: try again in 10 s", http.StatusTooManyRequests)
 		return
 	}
 	entry, _ := json.Marshal(ClaimEntry{V: 1, Kind: "claim", T: time.Now().Unix(), Key: req.Key, Note: req.Note})
