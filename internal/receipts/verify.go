@@ -224,10 +224,14 @@ func (v *verifier) compareTile(t tlog.Tile, ours []byte) {
 	if bytes.Equal(served, ours) {
 		return
 	}
+	if len(served) != len(ours) {
+		v.mismatch = &tileMismatch{tile: t, err: fmt.Errorf("%d bytes, want %d (%d hashes)", len(served), len(ours), len(ours)/hashSize)}
+		return
+	}
 	m := &tileMismatch{tile: t, served: served}
 	for m.pos = 0; m.pos*hashSize < len(ours); m.pos++ {
 		o := ours[m.pos*hashSize : (m.pos+1)*hashSize]
-		if len(served) < (m.pos+1)*hashSize || !bytes.Equal(o, served[m.pos*hashSize:(m.pos+1)*hashSize]) {
+		if !bytes.Equal(o, served[m.pos*hashSize:(m.pos+1)*hashSize]) {
 			copy(m.ours[:], o)
 			break
 		}

@@ -196,3 +196,44 @@ func get(t *testing.T, url string) string {
 func cosigGenerate(t *testing.T) (string, string, error) {
 	return cosig.GenerateKey("witness.test/other")
 }
+
+// TestWitnessBadTiles: tiles that do not match the log's own signed
+// checkpoint are an error of the moment, not proof of a fork: the witness
+// does not cosign, does not refuse, and cosigns once the tiles are right.
+func TestWitnessBadTiles(t *testing.T) {
+	ctx := context.Background()
+	var lb logBuf
+	l := openLog(t, t.TempDir(), &lb)
+	defer l.Close()
+	appendSeconds(t, l, 1000, 300, 1)
+	var corrupt atomic.Bool
+	real := l.Handler()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if corrupt.Load() && r.URL.Path == "/receipts/tile/0/001.p/54" {
+			w.Write(make([]byte, 54*32))
+			return
+		}
+		real.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	w, err := New(Config{Log: srv.URL, LogKey: l.VerifierKey(), Data: t.TempDir(), Name: "witness.test/w2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Poll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	appendSeconds(t, l, 1300, 10, 1)
+	corrupt.Store(true)
+	err = w.Poll(ctx)
+	if err == nil || !strings.Contains(err.Error(), "building a consistency proof from 300 to 310: downloaded inconsistent tile") {
+		t.Fatalf("poll with a corrupt tile: %v", err)
+	}
+	corrupt.Store(false)
+	if err := w.Poll(ctx); err != nil {
+		t.Fatalf("poll once the tiles are right: %v", err)
+	}
+	if w.last.ckpt.Size != 310 || w.refused != "" {
+		t.Fatalf("size %d refused %q", w.last.ckpt.Size, w.refused)
+	}
+}
