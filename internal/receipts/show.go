@@ -73,4 +73,3 @@ func claimDetail(r Record) string {
 	}
 	return "by " + name + ": " + strings.Join(parts, ", ")
 }
-
