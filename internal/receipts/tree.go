@@ -31,15 +31,6 @@ func (t *tree) add(entry []byte) (tlog.Hash, error) {
 	return hashes[0], t.addHashes(hashes)
 }
 
-// addLeafHash appends an entry known only by its leaf hash.
-func (t *tree) addLeafHash(h tlog.Hash) error {
-	hashes, err := tlog.StoredHashesForRecordHash(t.size, h, t)
-	if err != nil {
-		return err
-	}
-	return t.addHashes(hashes)
-}
-
 func (t *tree) addHashes(hashes []tlog.Hash) error {
 	base := tlog.StoredHashIndex(0, t.size)
 	for i, h := range hashes {

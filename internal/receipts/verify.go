@@ -150,8 +150,6 @@ type verifier struct {
 	// mismatch is the first tile where what the entries hash to differs
 	// from what the log serves.
 	mismatch *tileMismatch
-	lastSec  int64
-	haveSec  bool
 }
 
 type tileMismatch struct {
