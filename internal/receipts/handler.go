@@ -1,6 +1,8 @@
 package receipts
 
 import (
+	"bytes"
+	"compress/gzip"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -91,6 +93,13 @@ func (l *Log) serveFile(w http.ResponseWriter, r *http.Request, path string) {
 		http.Error(w, "cannot read "+path, http.StatusInternalServerError)
 		return
 	}
+	if isTile && t.L == entriesLevel {
+		w.Header().Set("Vary", "Accept-Encoding")
+		if acceptsGzip(r) {
+			b = gzipped(b)
+			w.Header().Set("Content-Encoding", "gzip")
+		}
+	}
 	switch {
 	case !isTile:
 		writeFile(w, "text/plain; charset=utf-8", "public, max-age=5", b)
@@ -99,6 +108,26 @@ func (l *Log) serveFile(w http.ResponseWriter, r *http.Request, path string) {
 	default:
 		writeFile(w, "application/octet-stream", "public, max-age=60", b)
 	}
+}
+
+// acceptsGzip says whether the client takes gzip: entry bundles (JSON
+// records) shrink several times, as C2SP tlog-tiles recommends.
+func acceptsGzip(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+		enc, q, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if strings.EqualFold(strings.TrimSpace(enc), "gzip") && strings.TrimSpace(q) != "q=0" {
+			return true
+		}
+	}
+	return false
+}
+
+func gzipped(b []byte) []byte {
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+	zw.Write(b)
+	zw.Close()
+	return buf.Bytes()
 }
 
 // published says whether tile t is covered by the latest checkpoint: a

@@ -2,8 +2,10 @@ package receipts
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -288,6 +290,22 @@ func TestHandler(t *testing.T) {
 	whole, _ := os.ReadFile(filepath.Join(dir, "tile/0/001.p/44"))
 	if !bytes.Equal(body.Bytes(), whole[:10*hashSize]) {
 		t.Error("tile/0/001.p/10 is not the first 10 hashes of tile/0/001.p/44")
+	}
+	// Entry bundles are gzipped for clients that take it.
+	req, _ := http.NewRequest("GET", srv.URL+"/receipts/tile/entries/000", nil)
+	req.Header.Set("Accept-Encoding", "gzip")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr, err := gzip.NewReader(resp.Body)
+	if err != nil || resp.Header.Get("Content-Encoding") != "gzip" {
+		t.Fatalf("bundle not gzipped: %v %q", err, resp.Header.Get("Content-Encoding"))
+	}
+	unz, _ := io.ReadAll(zr)
+	resp.Body.Close()
+	if raw, _ := os.ReadFile(filepath.Join(dir, "tile/entries/000")); !bytes.Equal(unz, raw) {
+		t.Error("the gzipped bundle is not the bundle")
 	}
 	src, err := NewSource(srv.URL)
 	if err != nil {
