@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -106,54 +107,78 @@ func openNote(msg []byte, known note.Verifiers, want string) (*note.Note, error)
 
 // Checkpoint signs a checkpoint of the log as it is now, unless the last one
 // is already of this size. The tiles it needs are written first, so every
-// checkpoint stored or served can be verified from the files.
+// checkpoint stored or served can be verified from the files. The fsyncs
+// happen outside the lock Append takes: appends go on meanwhile.
 func (l *Log) Checkpoint() error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	switch {
-	case l.closed:
-		return errors.New("receipts: log closed")
-	case l.broken != nil:
-		return fmt.Errorf("receipts: log unusable after a write error: %w", l.broken)
-	case l.tree.size == l.ckptSize && l.served.Load() != nil:
-		return nil
-	}
-	if err := l.tail.Sync(); err != nil {
+	l.ckptMu.Lock() // one checkpoint at a time
+	defer l.ckptMu.Unlock()
+	snap, err := l.snapshot()
+	if err != nil || snap == nil {
 		return err
 	}
-	l.dirty = false
-	size := l.tree.size
-	var written []tlog.Tile
-	if w := int(size % tileWidth); w > 0 {
-		t := tlog.Tile{H: tileHeight, L: entriesLevel, N: size / tileWidth, W: w}
-		if err := writeFileAtomic(l.path(t), l.bundle, 0o644); err != nil {
-			return err
-		}
-		written = append(written, t)
-	}
-	for _, p := range l.tree.partials() {
-		if err := writeFileAtomic(l.path(p.tile), p.data, 0o644); err != nil {
-			return err
-		}
-		written = append(written, p.tile)
-	}
-	root, err := l.tree.root()
-	if err != nil {
+	// A tail replaced meanwhile was sealed into a bundle, fsynced.
+	if err := snap.tail.Sync(); err != nil && !errors.Is(err, os.ErrClosed) {
 		return err
 	}
-	signed, err := note.Sign(&note.Note{Text: Checkpoint{l.origin, size, root}.String()}, l.key.Signer)
+	for _, f := range snap.files {
+		if err := writeFileAtomic(l.path(f.tile), f.data, 0o644); err != nil {
+			return err
+		}
+	}
+	signed, err := note.Sign(&note.Note{Text: Checkpoint{l.origin, snap.size, snap.root}.String()}, l.key.Signer)
 	if err != nil {
 		return err
 	}
 	if err := writeFileAtomic(filepath.Join(l.dir, checkpointFile), signed, 0o644); err != nil {
 		return err
 	}
-	l.ckptSize = size
+	l.mu.Lock()
+	l.ckptSize = snap.size
+	l.mu.Unlock()
 	l.served.Store(&signed)
-	for _, t := range written {
-		l.removePartials(t, t.W)
+	l.publishedSize.Store(snap.size)
+	for _, f := range snap.files {
+		l.removePartials(f.tile, f.tile.W)
 	}
 	return nil
+}
+
+// ckptSnapshot is what a checkpoint signs: the tree's size and root, and
+// copies of the partial bundle and tiles it needs on disk.
+type ckptSnapshot struct {
+	size  int64
+	root  tlog.Hash
+	tail  *os.File
+	files []partialTile
+}
+
+// snapshot takes what the next checkpoint needs, or nil when the log has not
+// grown since the last one.
+func (l *Log) snapshot() (*ckptSnapshot, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	switch {
+	case l.closed:
+		return nil, errors.New("receipts: log closed")
+	case l.broken != nil:
+		return nil, fmt.Errorf("receipts: log unusable after a write error: %w", l.broken)
+	case l.tree.size == l.ckptSize && l.served.Load() != nil:
+		return nil, nil
+	}
+	root, err := l.tree.root()
+	if err != nil {
+		return nil, err
+	}
+	s := &ckptSnapshot{size: l.tree.size, root: root, tail: l.tail}
+	l.dirty = false
+	if w := int(s.size % tileWidth); w > 0 {
+		t := tlog.Tile{H: tileHeight, L: entriesLevel, N: s.size / tileWidth, W: w}
+		s.files = append(s.files, partialTile{t, bytes.Clone(l.bundle)})
+	}
+	for _, p := range l.tree.partials() {
+		s.files = append(s.files, partialTile{p.tile, bytes.Clone(p.data)})
+	}
+	return s, nil
 }
 
 // Run signs a checkpoint every CheckpointEvery while the log grows, and

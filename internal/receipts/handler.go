@@ -133,9 +133,7 @@ func gzipped(b []byte) []byte {
 // published says whether tile t is covered by the latest checkpoint: a
 // client may only ask for tiles a checkpoint it holds implies.
 func (l *Log) published(t tlog.Tile) bool {
-	l.mu.Lock()
-	size := l.ckptSize
-	l.mu.Unlock()
+	size := l.publishedSize.Load()
 	level := t.L
 	if level < 0 {
 		level = 0

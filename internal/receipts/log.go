@@ -51,6 +51,9 @@ type Log struct {
 	closed   bool
 	ckptSize int64 // size of the last checkpoint signed
 
+	ckptMu        sync.Mutex   // one Checkpoint at a time
+	publishedSize atomic.Int64 // ckptSize, for the handler without the lock
+
 	served    atomic.Pointer[[]byte] // the checkpoint served, with any cosignatures
 	witnesses []*witnessPoller
 	// The newest checkpoint witnesses cosigned, and their cosignatures.

@@ -200,6 +200,7 @@ func (l *Log) checkOwnCheckpoint() error {
 		return fmt.Errorf("receipts: the log in %s does not match its own checkpoint at size %d: its files were changed; refusing to append", l.dir, c.Size)
 	}
 	l.ckptSize = c.Size
+	l.publishedSize.Store(c.Size)
 	l.served.Store(&msg)
 	l.logReopened(c.Size)
 	return nil

@@ -156,8 +156,9 @@ func (l *Log) addCosignature(c Checkpoint, text string, own, co note.Signature) 
 	if err := writeFileAtomic(filepath.Join(l.dir, cosignedFile), msg, 0o644); err != nil {
 		return err
 	}
+	// Only if no newer checkpoint was signed meanwhile.
 	if cur := l.served.Load(); cur != nil && strings.HasPrefix(string(*cur), text+"\n") {
-		l.served.Store(&msg)
+		l.served.CompareAndSwap(cur, &msg)
 	}
 	return nil
 }
