@@ -72,8 +72,9 @@ var receiptsSubs = map[string]struct {
 			"/witness/checkpoint (latest), /witness/checkpoint/SIZE, /witness/key, /witness/status.\n" +
 			"A checkpoint inconsistent with one it cosigned (a rewritten log) is refused, loudly,\n" +
 			"and so is everything after it, also across restarts, until the refused file in --data\n" +
-			"is removed. Its key is created on first start and printed: give it to the node\n" +
-			"(onair serve --receipts-witness URL=KEY) and to whoever verifies (--witness-key).",
+			"is removed. Its key is created on first start and printed: give it to the node's\n" +
+			"operator, so the node fetches and serves its cosignatures, and to whoever verifies\n" +
+			"(onair receipts verify --witness-key KEY).",
 		runReceiptsWitness},
 }
 

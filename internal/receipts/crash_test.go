@@ -88,6 +88,7 @@ func TestKill9(t *testing.T) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestKill9$")
 	cmd.Env = append(os.Environ(), "ONAIR_RECEIPTS_CHILD="+dir)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlives the test
 	stdout, _ := cmd.StdoutPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -133,7 +134,7 @@ func crashChild(dir string) {
 		os.Exit(3)
 	}
 	w := bufio.NewWriter(os.Stdout)
-	for i := int64(0); ; i++ {
+	for i := int64(0); i < 100_000; i++ { // bounded, should the parent not kill it
 		idx, err := l.Append(second(1_900_000_000 + i))
 		if err != nil {
 			os.Exit(4)
@@ -144,6 +145,7 @@ func crashChild(dir string) {
 		w.WriteString(strconv.FormatInt(idx, 10) + "\n")
 		w.Flush()
 	}
+	os.Exit(0)
 }
 
 // TestCrashBeforeBundle: a crash after a bundle's hash tiles were written

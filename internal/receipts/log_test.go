@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -181,6 +182,18 @@ func TestReopen(t *testing.T) {
 	}
 	if !bytes.Contains([]byte(lb.String()), []byte("reopened the log")) {
 		t.Errorf("reopen not logged: %s", lb)
+	}
+	// A log keeps its origin: reopened under another name, it says so.
+	l, _ = openLog(t, dir)
+	l.Close()
+	var wb logBuf
+	l2, err := Open(dir, "onair.test/renamed", slog.New(slog.NewTextHandler(&wb, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l2.Close()
+	if l2.Origin() != testOrigin || !strings.Contains(wb.String(), "keeps the origin it was created with") {
+		t.Errorf("origin %q; log: %s", l2.Origin(), wb.String())
 	}
 }
 
