@@ -1,6 +1,7 @@
 package receipts
 
 import (
+	"context"
 	"fmt"
 	"testing"
 )
@@ -36,6 +37,28 @@ func BenchmarkCheckpoint(b *testing.B) {
 		l.Append(second(1000 + i))
 		if err := l.Checkpoint(); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkVerify: verifying a three-hour show's log (10,800 per-second
+// records of about 1 KiB) from its directory.
+func BenchmarkVerify(b *testing.B) {
+	dir := b.TempDir()
+	l, _ := openLog(b, dir)
+	pad := make([]byte, 900)
+	for i := range pad {
+		pad[i] = 'x'
+	}
+	for s := int64(0); s < 10_800; s++ {
+		if _, err := l.Append(fmt.Appendf(nil, `{"v":1,"kind":"second","t":%d,"pad":"%s"}`, 1_780_000_000+s, pad)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	l.Close()
+	for b.Loop() {
+		if rep := Verify(context.Background(), DirSource(dir), VerifyOptions{}); rep.Failure != nil {
+			b.Fatal(rep.Failure)
 		}
 	}
 }
