@@ -45,8 +45,38 @@ func serverFlags(fs *flag.FlagSet, cfg *server.Config, logLevel *string) {
 	fs.Var((*prefixList)(&cfg.Gate.TrustedProxies), "trusted-proxy", "networks whose X-Forwarded-For is believed (your own cache or load balancer), comma-separated CIDRs")
 	fs.StringVar(&cfg.NodeName, "node-name", "", "the node's name in its receipts log and checkpoints (default: host name and public port)")
 	fs.Var((*offFlag)(&cfg.NoReceipts), "receipts", "keep the signed per-second receipts log in DATA/receipts (false only to measure what it costs)")
+	fs.Var((*witnessList)(&cfg.Witnesses), "receipts-witness",
+		"witnesses that cosign the log's checkpoints, URL=VERIFIER_KEY (comma-separated): the node polls each and serves its cosignatures with the checkpoint")
 	*logLevel = "info"
 	fs.Var((*levelFlag)(logLevel), "log-level", "log level: debug, info, warn, error")
+}
+
+// witnessList is URL=KEY,... of receipts witnesses.
+type witnessList []server.Witness
+
+func (l *witnessList) String() string {
+	var parts []string
+	for _, w := range *l {
+		parts = append(parts, w.URL+"="+w.Key)
+	}
+	return strings.Join(parts, ",")
+}
+
+func (l *witnessList) Set(v string) error {
+	*l = nil
+	for _, f := range strings.Split(v, ",") {
+		f = strings.TrimSpace(f)
+		i := strings.LastIndexByte(f, '=') // a verifier key holds no '=' (33 bytes: no base64 padding)
+		if i < 0 {
+			i = len(f)
+		}
+		u, k := f[:i], strings.TrimPrefix(f[i:], "=")
+		if !strings.HasPrefix(u, "http") || k == "" {
+			return fmt.Errorf("%q: want URL=VERIFIER_KEY, such as http://witness.example:8090=witness+abcd1234+AQ...", f)
+		}
+		*l = append(*l, server.Witness{URL: u, Key: k})
+	}
+	return nil
 }
 
 // offFlag is a boolean flag, true by default, stored as its negation (so
@@ -125,6 +155,9 @@ func runServe(args []string) error {
 	}
 	if k := srv.GeneratedAdminKey; k != "" {
 		fmt.Printf("Admin key (shown once; stored in %s/admin.key):\n  %s\n", cfg.DataDir, k)
+	}
+	if k := srv.ReceiptsKey(); k != "" {
+		fmt.Printf("Receipts log in %s/receipts; its verifier key (to check checkpoints, and for witnesses):\n  %s\n", cfg.DataDir, k)
 	}
 	srv.Serve()
 	return waitAndShutdown(srv, log)

@@ -2,11 +2,15 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
+	"unicode"
 
+	"github.com/onair-live/onair/internal/receipts"
 	"github.com/onair-live/onair/internal/space"
 	"github.com/onair-live/onair/internal/telemetry"
 )
@@ -15,16 +19,52 @@ import (
 // the filter of networks seen listening in earlier shows.
 func (s *Server) receiptsDir() string { return filepath.Join(s.cfg.DataDir, "receipts") }
 
-// openTelemetry makes the node's collector before anything that counts
-// into it (the gate, the fan-out, the spaces) is made.
+// openTelemetry opens the receipts log and makes the node's collector,
+// before anything that counts into it (the gate, the fan-out, the spaces).
 func (s *Server) openTelemetry() error {
 	seen, err := telemetry.OpenSeenBefore(filepath.Join(s.receiptsDir(), "seen-prefixes.bloom"))
 	if err != nil {
 		return err
 	}
-	s.tel = telemetry.New(s.nodeName(), s.sink, seen, s.log)
+	var sink telemetry.Sink
+	if !s.cfg.NoReceipts {
+		if s.rlog, err = receipts.Open(s.receiptsDir(), s.origin(), s.log); err != nil {
+			return fmt.Errorf("receipts log: %w", err)
+		}
+		for _, w := range s.cfg.Witnesses {
+			if err := s.rlog.AddWitness(w.URL, w.Key); err != nil {
+				s.rlog.Close()
+				return fmt.Errorf("receipts witness %s: %w", w.URL, err)
+			}
+		}
+		sink = s.rlog
+	}
+	s.tel = telemetry.New(s.nodeName(), sink, seen, s.log)
 	s.cfg.Gate.Telemetry = s.tel
 	return nil
+}
+
+// Witness is an independent party that cosigns this node's checkpoints.
+type Witness struct{ URL, Key string }
+
+// ReceiptsKey is the verifier key of the node's receipts log ("" when the
+// log is off): anyone checks its checkpoints with it.
+func (s *Server) ReceiptsKey() string {
+	if s.rlog == nil {
+		return ""
+	}
+	return s.rlog.VerifierKey()
+}
+
+// origin is the name in the log's checkpoints: onair/NODE, with anything a
+// signed-note key name cannot hold (spaces, plus signs) made a dash.
+func (s *Server) origin() string {
+	return "onair/" + strings.Map(func(r rune) rune {
+		if unicode.IsSpace(r) || r == '+' {
+			return '-'
+		}
+		return r
+	}, s.nodeName())
 }
 
 // nodeName names the node in its records: --node-name, else the host name
@@ -78,11 +118,48 @@ func (s *Server) showEvent(e space.Event) {
 		if err := s.tel.Sources.Seen().Commit(); err != nil {
 			s.log.Error("receipts: seen-before filter", "err", err)
 		}
+		s.checkpoint() // the show's end is signed at once, not up to 10 s later
 	}
 }
 
-// runTelemetry closes a record every second until the server stops.
+func (s *Server) checkpoint() {
+	if s.rlog == nil {
+		return
+	}
+	if err := s.rlog.Checkpoint(); err != nil {
+		s.log.Error("receipts: checkpoint", "err", err)
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = s.rlog.PollWitnesses(ctx)
+	}()
+}
+
+// runTelemetry closes a record every second until the server stops, and
+// checkpoints the log every 10 s.
 func (s *Server) runTelemetry(ctx context.Context) {
 	s.tel.OnSecond(s.fillSecond)
+	if s.rlog != nil {
+		go s.rlog.Run(ctx)
+	}
 	s.tel.Run(ctx)
+}
+
+// closeLog closes the log of a server that failed to start.
+func (s *Server) closeLog() {
+	if s.rlog != nil {
+		_ = s.rlog.Close()
+	}
+}
+
+// closeReceipts records the last, partial second and signs the final
+// checkpoint.
+func (s *Server) closeReceipts() error {
+	s.tel.Second(time.Now().Unix())
+	if s.rlog == nil {
+		return nil
+	}
+	return s.rlog.Close()
 }

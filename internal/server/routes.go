@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/onair-live/onair/internal/gate"
+	"github.com/onair-live/onair/internal/receipts"
 	"github.com/onair-live/onair/internal/report"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -57,6 +58,9 @@ func (s *Server) publicRoutes() http.Handler {
 	mux.HandleFunc("GET /replay/{file}", s.handleReplay)
 	mux.HandleFunc("GET /replay/{id}/{file}", s.handleReplayHLS)
 	mux.HandleFunc("GET /healthz", s.handleHealth)
+	if s.rlog != nil { // public and archivable: anyone may keep checkpoints (page budget)
+		mux.Handle(receipts.Prefix, s.rlog.Handler())
+	}
 	mux.HandleFunc("/", s.handleNotFound)
 	return s.gated(mux)
 }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/onair-live/onair/internal/fanout"
 	"github.com/onair-live/onair/internal/gate"
 	"github.com/onair-live/onair/internal/rtc"
+	"github.com/onair-live/onair/internal/receipts"
 	"github.com/onair-live/onair/internal/space"
 	"github.com/onair-live/onair/internal/store"
 	"github.com/onair-live/onair/internal/telemetry"
@@ -44,6 +46,7 @@ type Config struct {
 	RTC         rtc.Config    // WebRTC ports and public addresses
 	NodeName    string        // names the node in its receipts (default: host name and public port)
 	NoReceipts  bool          // keep no receipts log (to measure its cost: the counters still count)
+	Witnesses   []Witness     // who cosigns the log's checkpoints
 	Log         *slog.Logger
 }
 
@@ -63,8 +66,11 @@ type Server struct {
 	vod   vodCache
 
 	tel      *telemetry.Collector // counts what the node decides, per second
-	sink     telemetry.Sink       // the receipts log
+	rlog     *receipts.Log        // the receipts log (nil when off)
 	lastWHEP atomic.Int64
+
+	shutOnce sync.Once
+	shutErr  error
 
 	// GeneratedAdminKey is set when this start created the admin key, so the
 	// caller can show it once.
@@ -92,10 +98,12 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	if err := s.openState(); err != nil {
+		s.closeLog()
 		return nil, err
 	}
 	if err := s.bind(); err != nil {
 		s.st.Close()
+		s.closeLog()
 		return nil, err
 	}
 	s.hub = fanout.NewHub(s.bus, fanout.Config{BurstPages: 5, WriteBatch: cfg.OggBatch})
@@ -112,6 +120,7 @@ func New(cfg Config) (*Server, error) {
 	// that fails never leaves a key that was not shown.
 	if err := errors.Join(s.loadAdminKey(), s.startRTC()); err != nil {
 		s.st.Close()
+		s.closeLog()
 		s.pubLn.Close()
 		s.hostLn.Close()
 		return nil, err
@@ -260,8 +269,14 @@ func (s *Server) serve(srv *http.Server, ln net.Listener, name string) {
 }
 
 // Shutdown ends live shows cleanly (EOS to listeners, recordings finalized),
-// then closes both ports and the store.
+// then closes both ports, the receipts log and the store. Calls after the
+// first return its result.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.shutOnce.Do(func() { s.shutErr = s.shutdown(ctx) })
+	return s.shutErr
+}
+
+func (s *Server) shutdown(ctx context.Context) error {
 	s.whip.Sessions().CloseAll()
 	s.whep.Sessions().CloseAll()
 	s.mgr.Shutdown()
@@ -273,5 +288,5 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.pubSrv.Close()
 		s.hostSrv.Close()
 	}
-	return errors.Join(errPub, errHost, s.st.Close())
+	return errors.Join(errPub, errHost, s.closeReceipts(), s.st.Close())
 }
