@@ -16,12 +16,14 @@ import (
 	"github.com/onair-live/onair/internal/receipts"
 )
 
-const receiptsUsage = `Usage: onair receipts <verify|show|checkpoint|fetch|witness> [flags]
+const receiptsUsage = `Usage: onair receipts <verify|show|verdict|report|checkpoint|fetch|witness> [flags]
 
 Read, archive and check a node's receipts: the signed, append-only log of what
 it saw every second (DATA/receipts on the node, /receipts/ on its public port).
   verify DIR|URL       check every entry, tile and signature; archived checkpoints; missing seconds
   show DIR|URL         the entries as a table (or JSON lines), from one time to another
+  verdict DIR|URL ...  flash crowd, ddos, mixed, capacity failure or normal, per incident, with the evidence
+  report DIR|URL ... --out FILE   the same as one self-contained HTML page with charts
   checkpoint URL       print the log's signed checkpoint, to archive (>> FILE); --follow keeps going
   fetch URL --out DIR  copy a whole log, verified, into a directory that verifies offline
   witness --log URL    cosign a node's checkpoints as an independent witness, and serve the cosignatures
@@ -53,6 +55,10 @@ var receiptsSubs = map[string]struct {
 			"entry as a JSON line instead. T is RFC 3339 (2026-12-01T20:00:00Z) or unix seconds.\n" +
 			"The checkpoint's signature is checked; the entries are not (use verify).",
 		runReceiptsShow},
+	"verdict": {"onair receipts verdict DIR|URL ... [--key VKEY ...] [--space ID] [--from T --to T] [--json]",
+		verdictAbout, runReceiptsVerdict},
+	"report": {"onair receipts report DIR|URL ... --out report.html [--key VKEY ...] [--space ID] [--from T --to T]",
+		reportAbout, runReceiptsReport},
 	"checkpoint": {"onair receipts checkpoint URL [--key VKEY] [--follow] >> FILE",
 		"Fetch a node's latest signed checkpoint, check its signature and print it, to keep:\n" +
 			"anyone can archive checkpoints during a show (appending them to one file is fine)\n" +
@@ -81,7 +87,7 @@ var receiptsSubs = map[string]struct {
 func runReceipts(args []string) error {
 	if len(args) == 0 {
 		fmt.Fprint(os.Stderr, receiptsUsage)
-		return usagef("missing subcommand: verify, show, checkpoint, fetch or witness")
+		return usagef("missing subcommand: verify, show, verdict, report, checkpoint, fetch or witness")
 	}
 	if a := args[0]; a == "-h" || a == "-help" || a == "--help" || a == "help" {
 		fmt.Print(receiptsUsage)
@@ -89,7 +95,7 @@ func runReceipts(args []string) error {
 	}
 	sub, ok := receiptsSubs[args[0]]
 	if !ok {
-		return usagef("unknown subcommand %q: want verify, show, checkpoint, fetch or witness", args[0])
+		return usagef("unknown subcommand %q: want verify, show, verdict, report, checkpoint, fetch or witness", args[0])
 	}
 	return sub.run(newFlagSet("receipts "+args[0], sub.synopsis, sub.about), args[1:])
 }

@@ -94,3 +94,24 @@ func Write(w io.Writer, p Page) error {
 	}{Page: p, Span: span, Generated: time.Now().UTC().Format(time.RFC3339), DataJSON: template.JS(js),
 		Charts: template.JS(ChartsJS), Draw: template.JS(DrawJS)})
 }
+
+// FromGathered is the page of logs read and judged.
+func FromGathered(g *verdict.Gathered, title string) Page {
+	p := Page{Title: title, Verified: g.Verified(), Report: g.Report, Shows: Shows(g.Events),
+		Data: Build(g.Seconds, g.Events, g.Report)}
+	for _, l := range g.Logs {
+		p.Nodes = append(p.Nodes, l.Node)
+		p.Claims = append(p.Claims, l.Claims...)
+		v := l.Verify
+		switch {
+		case v.Failure != nil:
+			p.VerifyNotes = append(p.VerifyNotes, fmt.Sprintf("%s (%s): %v", l.Node, l.Source, v.Failure))
+		case v.Seconds.Missing > 0:
+			p.VerifyNotes = append(p.VerifyNotes, fmt.Sprintf("%s: %d seconds missing (the node was down, or its log has gaps).", l.Node, v.Seconds.Missing))
+		}
+	}
+	for _, t := range g.Tainted {
+		p.Data.Bands = append(p.Data.Bands, Band{From: t[0], To: t[1], Label: "entries that did not verify", Color: "#fca5a5"})
+	}
+	return p
+}

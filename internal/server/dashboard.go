@@ -67,3 +67,32 @@ func (s *Server) handleLiveFigures(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, out)
 }
+
+// handleReceiptsReport renders the HTML report of this node's own log, up
+// to now (admin key): what the dashboard links to.
+func (s *Server) handleReceiptsReport(w http.ResponseWriter, r *http.Request) {
+	if !s.requireAdmin(w, r) {
+		return
+	}
+	if s.rlog == nil {
+		writeError(w, http.StatusNotFound, "no_receipts", "this node keeps no receipts log (--receipts=false)")
+		return
+	}
+	if err := s.rlog.Checkpoint(); err != nil { // the report reaches the last second, not the last checkpoint
+		s.log.Error("receipts: checkpoint", "err", err)
+	}
+	g, err := verdict.Gather(r.Context(), verdict.Query{Sources: []string{s.receiptsDir()}, Keys: []string{s.rlog.VerifierKey()}})
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "receipts", err.Error())
+		return
+	}
+	var buf bytes.Buffer
+	if err := report.Write(&buf, report.FromGathered(g, "onair receipts report · "+s.tel.Name)); err != nil {
+		writeError(w, http.StatusInternalServerError, "report", err.Error())
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="receipts-report.html"`)
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(buf.Bytes())
+}

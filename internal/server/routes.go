@@ -34,6 +34,7 @@ func (s *Server) hostRoutes() http.Handler {
 	mux.HandleFunc("GET /dashboard/charts.js", handleChartsJS(report.ChartsJS))
 	mux.HandleFunc("GET /dashboard/draw.js", handleChartsJS(report.DrawJS))
 	mux.HandleFunc("GET /api/v1/receipts/live", s.handleLiveFigures)
+	mux.HandleFunc("GET /api/v1/receipts/report", s.handleReceiptsReport)
 	mux.HandleFunc("/", s.handleNotFound)
 	return mux
 }

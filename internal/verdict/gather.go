@@ -1,0 +1,98 @@
+package verdict
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/onair-live/onair/internal/telemetry"
+)
+
+// Query says which logs to read and which seconds to judge.
+type Query struct {
+	Sources []string // log directories or node URLs
+	Keys    []string // verifier keys, matched to Sources by position (missing: the key each log serves)
+	From    int64    // first second (0: the start)
+	To      int64    // last second (0: the end)
+	Space   string   // only the span of this show (its start to its end, a minute either side)
+}
+
+// Gathered is the logs read, merged and judged.
+type Gathered struct {
+	Logs    []*Log
+	Seconds []Second
+	Events  []telemetry.Event
+	Report  Report
+	Tainted [][2]int64 // seconds from entries that did not verify
+}
+
+// Verified reports whether every log checked out.
+func (g *Gathered) Verified() bool {
+	for _, l := range g.Logs {
+		if !l.Verified() {
+			return false
+		}
+	}
+	return true
+}
+
+// Gather reads every log of q, merges their records by second and judges
+// the span asked for.
+func Gather(ctx context.Context, q Query) (*Gathered, error) {
+	g := &Gathered{}
+	var entries []Entry
+	for i, src := range q.Sources {
+		key := ""
+		if i < len(q.Keys) {
+			key = q.Keys[i]
+		}
+		l, err := ReadLog(ctx, src, key)
+		if err != nil {
+			return nil, err
+		}
+		g.Logs = append(g.Logs, l)
+		entries = append(entries, l.Entries...)
+		g.Events = append(g.Events, l.Events...)
+		g.Tainted = append(g.Tainted, l.Tainted()...)
+	}
+	slices.SortFunc(g.Events, func(a, b telemetry.Event) int { return int(a.TMS - b.TMS) })
+	from, to, err := q.span(g.Events)
+	if err != nil {
+		return nil, err
+	}
+	entries = slices.DeleteFunc(entries, func(e Entry) bool { return e.Record.T < from || e.Record.T > to })
+	g.Events = slices.DeleteFunc(g.Events, func(e telemetry.Event) bool { return e.T < from || e.T > to })
+	g.Seconds = Merge(entries)
+	g.Report = Judge(g.Seconds)
+	return g, nil
+}
+
+// span is the seconds to judge: From/To, narrowed to the show with Space.
+func (q Query) span(events []telemetry.Event) (int64, int64, error) {
+	from, to := q.From, q.To
+	if to == 0 {
+		to = 1<<63 - 1
+	}
+	if q.Space == "" {
+		return from, to, nil
+	}
+	var start, end int64
+	for _, e := range events {
+		if e.Space != q.Space {
+			continue
+		}
+		switch e.Event {
+		case "start":
+			start = e.T
+		case "end":
+			end = e.T
+		}
+	}
+	if start == 0 {
+		return 0, 0, fmt.Errorf("space %s: no start in these logs", q.Space)
+	}
+	if end == 0 {
+		end = to - 60
+	}
+	return max(from, start-60), min(to, end+60), nil
+}
