@@ -153,13 +153,10 @@ func refusedType(ct string) string {
 }
 
 // handleMount is the Icecast mount-style path: /{id}.opus, /{id}.ogg,
-// /{id}.mp3 (or /{id}) is the ingest of space id.
+// /{id}.mp3 (or /{id}) is the ingest of space id. The extension is only a
+// label: the stream's bytes tell its codec.
 func (s *Server) handleMount(w http.ResponseWriter, r *http.Request) {
 	mount := r.PathValue("mount")
-	switch ext := path.Ext(mount); ext {
-	case ".opus", ".ogg", ".oga", ".mp3":
-		mount = strings.TrimSuffix(mount, ext)
-	}
-	r.SetPathValue("id", mount)
+	r.SetPathValue("id", strings.TrimSuffix(mount, path.Ext(mount)))
 	s.handleIngest(w, r)
 }
