@@ -1,5 +1,5 @@
 // Package decode turns the codecs radio encoders send besides Opus (Ogg/Vorbis
-// through libvorbis, MP3 through go-mp3) into 48 kHz mono PCM for the mixer.
+// through libvorbis, MP3 through libmpg123) into 48 kHz mono PCM for the mixer.
 package decode
 
 /*

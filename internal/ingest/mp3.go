@@ -15,7 +15,7 @@ func openMP3(r io.Reader) (*Stream, error) {
 	if err != nil {
 		return nil, classify(err, "reading the first MP3 frame")
 	}
-	s := &Stream{Stats: Stats{Codec: "mp3", Channels: 2, Rate: m.Rate()}, close: m.Close}
+	s := &Stream{Stats: Stats{Codec: "mp3", Rate: m.Rate()}, close: m.Close}
 	s.run = func(ctx context.Context, sp Pusher, st *Stats) error {
 		for {
 			pcm, err := m.Next()
