@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
+	"time"
 )
 
 // The encoders radio people already use, from Debian, each speaking the
@@ -135,15 +136,16 @@ func TestIcecastEncodersIntoOneShow(t *testing.T) {
 	id, tok := e.space("icecast encoders")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	// Liquidsoap first: it takes seconds to load its library.
 	cmds := []*exec.Cmd{
+		liquidsoapIcecast(ctx, t, e, "liqopus", tok, "/"+id+".opus", 770, "%opus"),
+		liquidsoapIcecast(ctx, t, e, "liqmp3", tok, "/ingest/"+id, 880, "%mp3"),
 		ffmpegIcecast(ctx, t, e, "ffopus", tok, "/ingest/"+id, 330, "libopus", "ogg", false),
 		ffmpegIcecast(ctx, t, e, "ffvorbis", tok, "/"+id+".ogg", 440, "libvorbis", "ogg", true),
 		ffmpegIcecast(ctx, t, e, "ffmp3", tok, "/"+id+".mp3?speaker=ffmp3", 660, "libmp3lame", "mp3", false),
-		liquidsoapIcecast(ctx, t, e, "liqopus", tok, "/"+id+".opus", 770, "%opus"),
-		liquidsoapIcecast(ctx, t, e, "liqmp3", tok, "/ingest/"+id, 880, "%mp3"),
 		ices2Vorbis(ctx, t, e, "ices", tok, "/"+id+".ogg", 1320),
 	}
-	e.waitPlaying(id, tok, len(cmds))
+	e.waitPlayingFor(id, tok, len(cmds), time.Minute)
 	e.transition(id, tok, "start")
 	pcm := decodeLive(t, e.join(id)["ogg"].(string), 5)
 	assertTones(t, pcm, 330, 440, 660, 770, 880, 1320)
