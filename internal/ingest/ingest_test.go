@@ -140,3 +140,26 @@ func FuzzRun(f *testing.F) {
 		_, _ = ingest.Run(context.Background(), bytes.NewReader(data), &s)
 	})
 }
+
+// TestChainedOgg: an encoder that starts a new logical stream (a new
+// track) goes on as the same speaker, even when the codec changes.
+func TestChainedOgg(t *testing.T) {
+	chain := append(encode(t, "440", "44100", "1", "libvorbis", "ogg"), encode(t, "660", "48000", "1", "libopus", "ogg")...)
+	chain = append(chain, encode(t, "880", "44100", "1", "libvorbis", "ogg")...)
+	s := sink{keep: true}
+	st, err := ingest.Run(context.Background(), bytes.NewReader(chain), &s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pcm, opus := float64(len(s.pcm))/48000, float64(s.opusSamples)/48000; math.Abs(pcm-2) > 0.1 || math.Abs(opus-1) > 0.05 {
+		t.Errorf("decoded %.2f s of Vorbis and %.2f s of Opus, want 2 and 1", pcm, opus)
+	}
+	if st.Codec != "vorbis" {
+		t.Errorf("codec after the chain: %q, want the last stream's", st.Codec)
+	}
+	bad := append(encode(t, "440", "44100", "0.5", "libvorbis", "ogg"), "not a page"...)
+	var be *ingest.BadInputError
+	if _, err := ingest.Run(context.Background(), bytes.NewReader(bad), &s); !errors.As(err, &be) {
+		t.Errorf("garbage after the end of stream: %v, want bad input", err)
+	}
+}

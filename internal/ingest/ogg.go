@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -11,8 +12,51 @@ import (
 	"github.com/onair-live/onair/internal/ogg"
 )
 
-// openOgg reads the first packet of an Ogg stream to tell its codec.
-func openOgg(r io.Reader) (*Stream, error) {
+// openOgg opens a chained Ogg stream (RFC 3533): after one logical
+// stream's end-of-stream page another may begin, as encoders send when the
+// track changes (ices2 between playlist files, Liquidsoap on new metadata).
+// The speaker goes on through each; the codec may change between them.
+func openOgg(br *bufio.Reader) (*Stream, error) {
+	s, err := openLogical(br)
+	if err != nil {
+		return nil, err
+	}
+	run, done := s.run, s.close
+	s.close = func() {
+		if done != nil {
+			done()
+		}
+	}
+	s.run = func(ctx context.Context, sp Pusher, st *Stats) error {
+		for {
+			if err := run(ctx, sp, st); err != nil {
+				return err
+			}
+			head, err := br.Peek(4)
+			if len(head) < 4 && (err == nil || errors.Is(err, io.EOF)) {
+				return nil // the body ended after the end-of-stream page
+			}
+			if err != nil {
+				return classify(err, "after an end-of-stream page")
+			}
+			if !bytes.Equal(head, []byte("OggS")) {
+				return bad("data after an end-of-stream page is not an Ogg page (first bytes %q)", head)
+			}
+			next, err := openLogical(br)
+			if err != nil {
+				return err
+			}
+			s.close()
+			run, done = next.run, next.close
+			st.Codec, st.Channels, st.Rate = next.Codec, next.Channels, next.Rate
+		}
+	}
+	return s, nil
+}
+
+// openLogical reads the first packet of one logical Ogg stream to tell its
+// codec, and its headers.
+func openLogical(r io.Reader) (*Stream, error) {
 	rd := ogg.NewReader(r)
 	first, err := rd.NextPacket()
 	if err != nil {
