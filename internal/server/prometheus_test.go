@@ -7,8 +7,10 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 const rulesDir = "../../docs/prometheus/"
@@ -72,5 +74,58 @@ func TestPrometheusRules(t *testing.T) {
 				t.Errorf("a rule reads %s, which /metrics does not export: %s", name, strings.TrimSpace(string(x[1])))
 			}
 		}
+	}
+}
+
+// scrape reads one series' value from the host port's /metrics (0 when
+// absent).
+func (e *env) scrape(series string) float64 {
+	e.t.Helper()
+	resp, err := http.Get(e.host + "/metrics")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, series+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				e.t.Fatalf("%s: %v", line, err)
+			}
+			return f
+		}
+	}
+	return 0
+}
+
+// TestOperatorMetrics: the series the alerts read move with what they
+// stand for: a show past its start time is overdue until it goes live; a
+// start is timed to its first recorded frame; a live show's recording grows.
+func TestOperatorMetrics(t *testing.T) {
+	e := startServer(t)
+	code, sp := e.call("POST", e.host+"/api/v1/spaces", e.admin,
+		map[string]any{"title": "late", "starts_at": time.Now().Add(-time.Minute).Format(time.RFC3339)})
+	if code != http.StatusCreated {
+		t.Fatalf("create: %d %v", code, sp)
+	}
+	id, tok := sp["id"].(string), sp["host_token"].(string)
+	if n := e.scrape("onair_spaces_overdue"); n != 1 {
+		t.Errorf("onair_spaces_overdue %v with one late show, want 1", n)
+	}
+	starts, recorded := e.scrape("onair_space_start_delay_seconds_count"), e.scrape("onair_recording_bytes_total")
+	e.transition(id, tok, "start")
+	time.Sleep(1500 * time.Millisecond)
+	if n := e.scrape("onair_spaces_overdue"); n != 0 {
+		t.Errorf("onair_spaces_overdue %v once live, want 0", n)
+	}
+	if n := e.scrape(`onair_spaces{state="live"}`); n != 1 {
+		t.Errorf(`onair_spaces{state="live"} %v, want 1`, n)
+	}
+	if n := e.scrape("onair_space_start_delay_seconds_count") - starts; n != 1 {
+		t.Errorf("%v starts timed, want 1", n)
+	}
+	if n := e.scrape("onair_recording_bytes_total") - recorded; n <= 0 {
+		t.Errorf("recording grew by %v bytes in 1.5 s live, want more than 0", n)
 	}
 }
