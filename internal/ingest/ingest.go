@@ -46,7 +46,7 @@ type Pusher interface {
 // Stats counts what one ingest delivered.
 type Stats struct {
 	Codec    string
-	Packets  int // Opus or Vorbis packets, MP3 frames' worth of audio
+	Packets  int // Opus or Vorbis packets, MP3 frames
 	Bytes    int64
 	Channels int
 	Rate     int // Hz, as sent

@@ -163,3 +163,17 @@ func TestChainedOgg(t *testing.T) {
 		t.Errorf("garbage after the end of stream: %v, want bad input", err)
 	}
 }
+
+// TestMP3GarbageMidStream: past libmpg123's resync limit, garbage in an MP3
+// stream is bad input, not a guess at where the next frame is.
+func TestMP3GarbageMidStream(t *testing.T) {
+	mp3 := encode(t, "440", "44100", "1", "libmp3lame", "mp3")
+	junk := bytes.Repeat([]byte("\x00garbage"), 4096)
+	var s sink
+	_, err := ingest.Run(context.Background(), bytes.NewReader(append(append(mp3[:len(mp3)/2:len(mp3)/2], junk...), mp3[len(mp3)/2:]...)), &s)
+	var be *ingest.BadInputError
+	if !errors.As(err, &be) {
+		t.Fatalf("32 KiB of garbage mid-stream: %v, want bad input", err)
+	}
+	t.Log(be.Reason)
+}

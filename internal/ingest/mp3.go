@@ -3,6 +3,7 @@ package ingest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 
 	"github.com/onair-live/onair/internal/decode"
@@ -24,7 +25,7 @@ func openMP3(r io.Reader) (*Stream, error) {
 				return nil
 			}
 			if err != nil {
-				return classify(err, "in the MP3 stream")
+				return classify(err, fmt.Sprintf("after %d MP3 frames", st.Packets))
 			}
 			if len(pcm) == 0 {
 				continue
