@@ -2,7 +2,7 @@
 GO ?= go
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: all build demo test lint fuzz bench bench-go deps deps-test clean
+.PHONY: all build demo test lint rules fuzz bench bench-go deps deps-test clean
 
 all: build
 
@@ -22,8 +22,13 @@ demo: build
 
 # gofmt, vet and staticcheck, then every test (end-to-end ones drive real
 # ffmpeg/ffprobe, nginx and Chromium).
-test: deps-test lint
+test: deps-test lint rules
 	$(GO) test -count=1 -timeout 20m ./...
+
+# The Prometheus alert rules: checked and unit-tested with promtool
+# (TestPrometheusRules runs these too, and lints a live node's /metrics).
+rules: deps-test
+	cd docs/prometheus && promtool check rules onair-rules.yml && promtool test rules onair-rules.test.yml
 
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 lint:

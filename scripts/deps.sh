@@ -3,9 +3,9 @@
 # test) onair. Idempotent and quiet when everything is there.
 set -euo pipefail
 
-need=(gcc pkg-config libopus-dev libopusfile-dev)
+need=(gcc pkg-config libopus-dev libopusfile-dev libvorbis-dev libmpg123-dev libsoxr-dev)
 case "${1:-build}" in
-  test) need+=(ffmpeg nginx-light chromium) ;; # third-party clients and the CDN stand-in
+  test) need+=(ffmpeg nginx-light chromium liquidsoap ices2 prometheus) ;; # third-party clients, encoders, the CDN stand-in, promtool
   build) ;;
   *) echo "usage: $0 [build|test]" >&2; exit 2 ;;
 esac

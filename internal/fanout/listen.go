@@ -13,18 +13,22 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 )
 
+// ListenersHelp is the help of onair_listeners, one gauge per protocol
+// (its label): collectors of one name must share it.
+const ListenersHelp = "Listeners connected to this edge, by protocol."
+
 var (
 	metricListeners = promauto.NewGauge(prometheus.GaugeOpts{
-		Name: "onair_listeners", Help: "Progressive Ogg listeners connected to this edge.",
+		Name: "onair_listeners", Help: ListenersHelp,
 		ConstLabels: prometheus.Labels{"protocol": "ogg"}})
 	metricSkips = promauto.NewCounter(prometheus.CounterOpts{
 		Name: "onair_listener_skipped_pages_total", Help: "Pages a slow listener missed because it fell behind the ring."})
 	metricBytes = promauto.NewCounter(prometheus.CounterOpts{
 		Name: "onair_fanout_bytes_total", Help: "Bytes written to progressive Ogg listeners."})
 	metricCut = promauto.NewCounter(prometheus.CounterOpts{
-		Name: "onair_listener_cut_total", Help: "Ogg listeners cut because their connection took nothing for the stall limit."})
+		Name: "onair_listeners_cut_total", Help: "Ogg listeners cut because their connection took nothing for the stall limit."})
 	metricSkippedListeners = promauto.NewCounter(prometheus.CounterOpts{
-		Name: "onair_listener_skipped_total", Help: "Ogg listeners who left after having been skipped forward at least once."})
+		Name: "onair_listeners_skipped_total", Help: "Ogg listeners who left after having been skipped forward at least once."})
 )
 
 // Response headers that let a client measure glass-to-glass latency: the

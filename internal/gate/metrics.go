@@ -16,7 +16,7 @@ var (
 	metricUnderAttack = promauto.NewGauge(prometheus.GaugeOpts{
 		Name: "onair_gate_under_attack", Help: "1 while joins need proof of work."})
 	metricRate = promauto.NewGauge(prometheus.GaugeOpts{
-		Name: "onair_gate_admit_rate", Help: "Joins admitted per second (the admission controller's rate)."})
+		Name: "onair_gate_admissions_per_second", Help: "Joins admitted per second (the admission controller's rate)."})
 	metricWaiting = promauto.NewGauge(prometheus.GaugeOpts{
 		Name: "onair_gate_waiting", Help: "Joins in the waiting room."})
 )

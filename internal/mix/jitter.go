@@ -24,7 +24,8 @@ const (
 )
 
 type packet struct {
-	data    []byte
+	data    []byte    // an Opus packet, or
+	pcm     []float32 // audio decoded by the ingest (48 kHz mono)
 	samples int
 }
 

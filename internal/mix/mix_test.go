@@ -341,3 +341,47 @@ func TestMixMinus(t *testing.T) {
 		}
 	}
 }
+
+// TestDecodedSpeakerMixesWithOpus: a speaker whose audio arrives decoded
+// (PushPCM: Vorbis, MP3) is mixed beside an Opus one, at its level.
+func TestDecodedSpeakerMixesWithOpus(t *testing.T) {
+	m, c := startMixer(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	speak(t, ctx, m, "opus", 440)
+	pcmSpeaker, err := m.AddSpeaker("pcm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		tick := time.NewTicker(program.FrameDuration)
+		defer tick.Stop()
+		chunk := make([]float32, program.FrameSamples)
+		for n := 0; ; n++ {
+			for i := range chunk {
+				chunk[i] = float32(0.3 * math.Sin(2*math.Pi*660*float64(n*len(chunk)+i)/48000))
+			}
+			if pcmSpeaker.PushPCM(ctx, chunk) != nil {
+				return
+			}
+			if n >= 10 { // 200 ms ahead, then in real time
+				select {
+				case <-tick.C:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}()
+	waitPlaying(t, m, 2)
+	m.GoLive(time.Now())
+	time.Sleep(time.Second)
+	pcm := decode(t, c.snapshot())
+	mid := pcm[10*960 : 45*960]
+	for _, f := range []float64{440, 660} {
+		const ref = 0.3 * 0.3
+		if p := goertzel(mid, f) * 4; p < ref*0.7 || p > ref*1.4 {
+			t.Errorf("%v Hz power %.4f, want ~%.4f: %v", f, p, ref, m.Speakers())
+		}
+	}
+}

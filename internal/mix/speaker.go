@@ -87,7 +87,17 @@ func (s *Speaker) Done() <-chan struct{} { return s.done }
 // copies pkt. It blocks while the backlog exceeds a few seconds, which paces
 // an encoder that sends faster than real time.
 func (s *Speaker) Push(ctx context.Context, pkt []byte, samples int) error {
-	p := packet{data: append([]byte(nil), pkt...), samples: samples}
+	return s.queue(ctx, packet{data: append([]byte(nil), pkt...), samples: samples})
+}
+
+// PushPCM queues decoded audio (48 kHz mono), for inputs in a codec other
+// than Opus: they are decoded on the ingest's goroutine, so the mixer's
+// tick costs the same whatever the codec. It copies pcm and paces as Push.
+func (s *Speaker) PushPCM(ctx context.Context, pcm []float32) error {
+	return s.queue(ctx, packet{pcm: append([]float32(nil), pcm...), samples: len(pcm)})
+}
+
+func (s *Speaker) queue(ctx context.Context, p packet) error {
 	for {
 		s.mu.Lock()
 		if s.finished {
@@ -155,7 +165,12 @@ func (s *Speaker) next(out []float32) (active, gone bool) {
 }
 
 // decode appends one packet's samples; a packet libopus rejects is concealed.
+// Decoded audio (PushPCM) is appended as it is.
 func (s *Speaker) decode(p packet) {
+	if p.pcm != nil {
+		s.pcm = append(s.pcm, p.pcm...)
+		return
+	}
 	n := len(s.pcm)
 	s.pcm = slices.Grow(s.pcm, p.samples)[:n+p.samples]
 	got, err := s.dec.DecodeFloat32(p.data, s.pcm[n:])

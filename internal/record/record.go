@@ -132,6 +132,7 @@ func (r *Recorder) write(b []byte) {
 	}
 	n, err := r.f.Write(b)
 	r.result.Bytes += int64(n)
+	metricBytes.Add(float64(n))
 	if err != nil {
 		r.fail(err)
 	}
@@ -154,6 +155,7 @@ func (r *Recorder) syncOgg() {
 // and the error is reported when the recording ends.
 func (r *Recorder) fail(err error) {
 	r.result.Err = err
+	metricErrors.Inc()
 	r.log.Error("recording write failed; the show continues unrecorded", "path", r.path, "err", err)
 }
 

@@ -139,7 +139,13 @@ func TestEndToEndFFmpegSpeakersToListenerAndReplay(t *testing.T) {
 // waitPlaying waits until n speakers of the space are mixed.
 func (e *env) waitPlaying(id, tok string, n int) {
 	e.t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
+	e.waitPlayingFor(id, tok, n, 15*time.Second)
+}
+
+// waitPlayingFor is waitPlaying with its own limit, for slow starters.
+func (e *env) waitPlayingFor(id, tok string, n int, limit time.Duration) {
+	e.t.Helper()
+	deadline := time.Now().Add(limit)
 	for {
 		_, sp := e.call("GET", e.host+"/api/v1/spaces/"+id, tok, nil)
 		playing := 0
@@ -153,7 +159,7 @@ func (e *env) waitPlaying(id, tok string, n int) {
 			return
 		}
 		if time.Now().After(deadline) {
-			e.t.Fatalf("%d of %d speakers playing after 15 s: %v", playing, n, speakers)
+			e.t.Fatalf("%d of %d speakers playing after %v: %v", playing, n, limit, speakers)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

@@ -62,9 +62,14 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) bool {
 	return true
 }
 
-// bearer returns the token of an "Authorization: Bearer" header, or of the
-// ?token= query parameter for tools that cannot set headers.
+// bearer returns the token of an "Authorization: Bearer" header, the
+// password of Basic auth (how every Icecast source client sends its
+// credentials; the user name is free), or the ?token= query parameter for
+// tools that cannot set headers.
 func bearer(r *http.Request) string {
+	if _, pass, ok := r.BasicAuth(); ok {
+		return pass
+	}
 	if h := r.Header.Get("Authorization"); h != "" {
 		if tok, ok := strings.CutPrefix(h, "Bearer "); ok {
 			return strings.TrimSpace(tok)

@@ -3,11 +3,13 @@ package server
 import (
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"regexp"
 	"time"
 
 	"github.com/onair-live/onair/internal/ingest"
+	"github.com/onair-live/onair/internal/mix"
 	"github.com/onair-live/onair/internal/space"
 	"github.com/onair-live/onair/internal/store"
 )
@@ -17,10 +19,18 @@ const ingestIdle = 15 * time.Second
 
 var speakerName = regexp.MustCompile(`^[\p{L}\p{N} ._-]{1,64}$`)
 
-// speakerParam reads ?speaker=NAME ("speaker" when absent): 400 when the
-// name would not be safe to show.
+// speakerParam reads the speaker's name: ?speaker=NAME, else the user name
+// of Basic auth (unless Icecast's default "source"), else the encoder's
+// Ice-Name when it is a valid name, else "speaker". 400 when a name chosen
+// explicitly would not be safe to show.
 func speakerParam(w http.ResponseWriter, r *http.Request) (string, bool) {
 	name := r.URL.Query().Get("speaker")
+	if user, _, ok := r.BasicAuth(); name == "" && ok && user != "source" {
+		name = user
+	}
+	if ice := r.Header.Get("Ice-Name"); name == "" && speakerName.MatchString(ice) {
+		name = ice
+	}
 	if name == "" {
 		name = "speaker"
 	}
@@ -42,49 +52,92 @@ func (s *Server) requireSpeaker(w http.ResponseWriter, r *http.Request) (store.S
 	return sp, name, ok
 }
 
-// handleIngest takes a speaker's chunked Ogg/Opus PUT body into the mixer.
+// handleIngest takes a speaker's stream into the mixer: a chunked or sized
+// HTTP body, or an Icecast source client's unframed one (see icecast.go).
+// The stream is opened (codec found, headers read) before the speaker
+// joins, so a bad one answers 415 or 400 and replaces nobody.
 func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
-	sp, name, ok := s.requireSpeaker(w, r)
+	sp, name, ok := s.requireSpeaker(basicChallenge{w}, r)
 	if !ok {
 		return
 	}
-	spk, err := s.mgr.Speaker(sp.ID, name)
-	switch {
-	case errors.Is(err, space.ErrEnded):
-		writeError(w, http.StatusConflict, "ended", "the space has ended")
-		return
-	case err != nil:
-		writeError(w, http.StatusServiceUnavailable, "speaker", err.Error())
+	if reason := refusedType(r.Header.Get("Content-Type")); reason != "" {
+		writeError(w, http.StatusUnsupportedMediaType, "unsupported_media", reason)
 		return
 	}
-	defer spk.Close()
 	log := s.log.With("space", sp.ID, "speaker", name, "remote", r.RemoteAddr)
-	log.Info("speaker connected")
-	rc := http.NewResponseController(w)
-	body := &idleReader{r: r.Body, rc: rc, done: spk.Done()}
-	// Unblock the body read when the speaker is replaced or the show stops.
+	src, err := openSource(w, r)
+	if err != nil {
+		log.Warn("ingest: could not take over the connection", "err", err)
+		writeError(w, http.StatusInternalServerError, "hijack", "could not take over the connection")
+		return
+	}
+	defer src.close()
+	// Unblock the body read when the show stops or (below) the speaker is
+	// replaced.
 	stop := make(chan struct{})
 	defer close(stop)
-	go func() {
+	unblock := func(done <-chan struct{}) {
 		select {
-		case <-spk.Done():
+		case <-done:
 		case <-s.ctx.Done():
 		case <-stop:
 			return
 		}
-		_ = rc.SetReadDeadline(time.Now())
-	}()
-	st, err := ingest.Run(r.Context(), body, spk)
-	var bad *ingest.BadInputError
+		_ = src.setDeadline(time.Now())
+	}
+	go unblock(nil)
+	body := &idleReader{r: src.body, set: src.setDeadline}
+	src.sniff()
+	stream, err := ingest.Open(body)
+	if err != nil {
+		s.ingestFailed(src, log, err, ingest.Stats{})
+		return
+	}
+	defer stream.Close()
+	spk, err := s.mgr.Speaker(sp.ID, name)
 	switch {
+	case errors.Is(err, space.ErrEnded):
+		src.finish(http.StatusConflict, apiError{Error: "the space has ended", Code: "ended"})
+		return
+	case err != nil:
+		src.finish(http.StatusServiceUnavailable, apiError{Error: err.Error(), Code: "speaker"})
+		return
+	}
+	defer spk.Close()
+	go unblock(spk.Done())
+	body.done = spk.Done()
+	s.runIngest(src, stream, spk, log.With("codec", stream.Codec, "rate", stream.Rate))
+}
+
+// runIngest feeds the mixer until the stream ends.
+func (s *Server) runIngest(src *source, stream *ingest.Stream, spk *mix.Speaker, log *slog.Logger) {
+	log.Info("speaker connected")
+	src.accept()
+	st, err := stream.Run(src.ctx, spk)
+	if err != nil {
+		s.ingestFailed(src, log, err, st)
+		return
+	}
+	log.Info("speaker finished", "packets", st.Packets)
+	src.finish(http.StatusOK, map[string]any{"codec": st.Codec, "packets": st.Packets, "bytes": st.Bytes})
+}
+
+// ingestFailed answers a stream that could not be taken: 415 for a codec
+// onair does not decode, 400 for a malformed one; a dropped connection is
+// only logged.
+func (s *Server) ingestFailed(src *source, log *slog.Logger, err error, st ingest.Stats) {
+	var bad *ingest.BadInputError
+	var unsup *ingest.UnsupportedError
+	switch {
+	case errors.As(err, &unsup):
+		log.Warn("ingest refused", "reason", unsup.Reason)
+		src.finish(http.StatusUnsupportedMediaType, apiError{Error: unsup.Reason, Code: "unsupported_media"})
 	case errors.As(err, &bad):
 		log.Warn("ingest rejected", "reason", bad.Reason, "packets", st.Packets)
-		writeError(w, http.StatusBadRequest, "bad_media", bad.Reason)
-	case err != nil:
-		log.Info("speaker disconnected", "err", err, "packets", st.Packets)
+		src.finish(http.StatusBadRequest, apiError{Error: bad.Reason, Code: "bad_media"})
 	default:
-		log.Info("speaker finished", "packets", st.Packets)
-		writeJSON(w, http.StatusOK, map[string]any{"packets": st.Packets, "bytes": st.Bytes})
+		log.Info("speaker disconnected", "err", err, "packets", st.Packets)
 	}
 }
 
@@ -92,7 +145,7 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 // encoder is cut after ingestIdle instead of holding its slot forever.
 type idleReader struct {
 	r    io.Reader
-	rc   *http.ResponseController
+	set  func(time.Time) error
 	done <-chan struct{} // the speaker was closed: stop reading
 }
 
@@ -104,6 +157,6 @@ func (ir *idleReader) Read(p []byte) (int, error) {
 		return 0, errSpeakerClosed
 	default:
 	}
-	_ = ir.rc.SetReadDeadline(time.Now().Add(ingestIdle))
+	_ = ir.set(time.Now().Add(ingestIdle))
 	return ir.r.Read(p)
 }

@@ -21,6 +21,9 @@ func (s *Server) hostRoutes() http.Handler {
 	mux.HandleFunc("POST /api/v1/spaces/{id}/end", s.handleEnd)
 	mux.HandleFunc("PUT /ingest/{id}", s.handleIngest)
 	mux.HandleFunc("POST /ingest/{id}", s.handleIngest)
+	mux.HandleFunc("SOURCE /ingest/{id}", s.handleIngest) // Icecast's method before PUT
+	mux.HandleFunc("PUT /{mount}", s.handleMount)
+	mux.HandleFunc("SOURCE /{mount}", s.handleMount)
 	mux.HandleFunc("POST /whip/{id}", s.handleWHIP)
 	mux.HandleFunc("DELETE /whip/{id}/{session}", s.handleWHIPDelete)
 	mux.HandleFunc("PATCH /whip/{id}/{session}", s.handleNoTrickle)

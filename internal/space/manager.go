@@ -80,7 +80,9 @@ func NewManager(st *store.Store, b bus.Bus, cfg Config, log *slog.Logger) (*Mana
 	if err := os.MkdirAll(filepath.Join(cfg.DataDir, "recordings"), 0o755); err != nil {
 		return nil, err
 	}
-	return &Manager{st: st, bus: b, cfg: cfg, log: log, rt: make(map[string]*runtime)}, nil
+	m := &Manager{st: st, bus: b, cfg: cfg, log: log, rt: make(map[string]*runtime)}
+	spaces.add(m)
+	return m, nil
 }
 
 // RecordingPath is where the program of space id is recorded.
@@ -190,8 +192,12 @@ func (m *Manager) Start(id string) (store.Space, error) {
 	rt.rec = rec
 	rec.OnFirstAudio(func() { m.event(Event{Space: id, Name: "first_record_byte"}) })
 	// Subscribe before going live so the recording holds the first frame.
-	rt.cancelRec = m.bus.Subscribe(id, rec.Frame)
 	now := time.Now().UTC()
+	var first sync.Once
+	rt.cancelRec = m.bus.Subscribe(id, func(f program.Frame) {
+		first.Do(func() { metricStartDelay.Observe(time.Since(now).Seconds()) })
+		rec.Frame(f)
+	})
 	rt.mixer.GoLive(now)
 	m.log.Info("space live", "space", id, "title", sp.Title)
 	m.event(Event{Space: id, Name: "start", At: now, Scheduled: sp.StartsAt})
@@ -266,6 +272,7 @@ func (m *Manager) Speakers(id string) []mix.SpeakerStats {
 // Shutdown ends every live show cleanly (streams end, recordings are
 // finalized) and stops green-room mixers. Scheduled spaces stay scheduled.
 func (m *Manager) Shutdown() {
+	spaces.remove(m)
 	m.mu.Lock()
 	ids := make([]string, 0, len(m.rt))
 	for id := range m.rt {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/onair-live/onair/internal/bus"
+	"github.com/onair-live/onair/internal/fanout"
 	"github.com/onair-live/onair/internal/program"
 	"github.com/onair-live/onair/internal/rtc"
 	"github.com/pion/webrtc/v4"
@@ -24,7 +25,7 @@ var ErrFull = errors.New("WebRTC listener capacity reached on this node")
 
 var (
 	metricSessions = promauto.NewGauge(prometheus.GaugeOpts{
-		Name: "onair_listeners_whep", Help: "WHEP (WebRTC) listeners connected to this edge."})
+		Name: "onair_listeners", Help: fanout.ListenersHelp, ConstLabels: prometheus.Labels{"protocol": "whep"}})
 	metricDropped = promauto.NewCounter(prometheus.CounterOpts{
 		Name: "onair_whep_dropped_frames_total", Help: "Program frames a space's WHEP sender dropped because it fell behind."})
 )

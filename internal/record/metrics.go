@@ -1,0 +1,15 @@
+package record
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+)
+
+// While a show is live these grow every page: a flat bytes counter with a
+// live space is a recording that stopped (an alert).
+var (
+	metricBytes = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "onair_recording_bytes_total", Help: "Bytes of program written to recordings (Ogg/Opus)."})
+	metricErrors = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "onair_recording_errors_total", Help: "Recordings that failed to write (the show went on unrecorded)."})
+)
