@@ -30,7 +30,7 @@
   // onset of an incident); bands (each {from, to, label, color}) shade spans.
   function chart(container, title, t, lines, opts) {
     opts = opts || {};
-    const W = 760, H = 190, L = 52, R = 12, T = 26, B = 24;
+    const W = 760, H = 200, L = 52, R = 16, T = 40, B = 24;
     container.textContent = "";
     const svg = el("svg", { viewBox: `0 0 ${W} ${H}`, class: "chart", role: "img", "aria-label": title }, container);
     el("text", { x: L, y: 16, class: "chart-title" }, svg).textContent = title;
@@ -55,12 +55,14 @@
     }
     for (let i = 0; i <= 4; i++) {
       const v = t0 + ((t1 - t0) * i) / 4;
-      el("text", { x: x(v), y: H - 6, "text-anchor": "middle", class: "tick" }, svg).textContent = clock(v);
+      const anchor = i === 0 ? "start" : i === 4 ? "end" : "middle";
+      el("text", { x: x(v), y: H - 6, "text-anchor": anchor, class: "tick" }, svg).textContent = clock(v);
     }
-    for (const m of opts.marks || []) {
+    // Marks: a dashed line each, labels staggered so that neighbours do not overlap.
+    (opts.marks || []).forEach((m, i) => {
       el("line", { x1: x(m.t), x2: x(m.t), y1: T, y2: H - B, class: "mark" }, svg);
-      el("text", { x: x(m.t) + 3, y: T + 10, class: "mark-label" }, svg).textContent = m.label;
-    }
+      el("text", { x: x(m.t) + 3, y: T + 10 + (i % 3) * 11, class: "mark-label" }, svg).textContent = m.label;
+    });
     lines.forEach((l, i) => {
       const c = l.color || COLORS[i % COLORS.length];
       let d = "";
@@ -69,9 +71,9 @@
         d += (d === "" || l.values[k - 1] === null ? "M" : "L") + x(t[k]).toFixed(1) + "," + y(v).toFixed(1);
       });
       el("path", { d: d, fill: "none", stroke: c, "stroke-width": 1.6, class: "line", "data-name": l.name }, svg);
-      const lx = L + 8 + i * 118;
-      el("rect", { x: lx, y: T + 2, width: 10, height: 3, fill: c }, svg);
-      el("text", { x: lx + 14, y: T + 7, class: "legend" }, svg).textContent = l.name;
+      const lx = L + i * 118; // the legend: a line of its own between the title and the plot
+      el("rect", { x: lx, y: 26, width: 10, height: 3, fill: c }, svg);
+      el("text", { x: lx + 14, y: 31, class: "legend" }, svg).textContent = l.name;
     });
     return svg;
   }

@@ -3,12 +3,16 @@ package server_test
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/onair-live/onair/internal/gate"
+	"github.com/chromedp/chromedp"
+
 	"github.com/onair-live/onair/internal/load"
+	"github.com/onair-live/onair/internal/report"
 	"github.com/onair-live/onair/internal/server"
 	"github.com/onair-live/onair/internal/telemetry"
 	"github.com/onair-live/onair/internal/verdict"
@@ -163,4 +167,48 @@ func TestReceiptsRecordWhatHappened(t *testing.T) {
 	} else {
 		t.Logf("show B started %d ms late", *d)
 	}
+	checkReport(t, e.data+"/receipts", e.srv.ReceiptsKey())
+}
+
+// checkReport renders the report of the log in dir and opens it in
+// Chromium: every chart drawn, the verdict and the verification shown, and
+// not one request beyond the file itself.
+func checkReport(t *testing.T, dir, key string) {
+	g, err := verdict.Gather(context.Background(), verdict.Query{Sources: []string{dir}, Keys: []string{key}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range g.Report.Windows {
+		t.Logf("verdict window: %s %d–%d onset %d (%.2f): %s", w.Class, w.From, w.To, w.Onset, w.Confidence, w.Summary)
+	}
+	out := t.TempDir()
+	path := filepath.Join(out, "report.html")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := report.Write(f, report.FromGathered(g, "test report")); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	b := launchBrowser(t, "file://"+out, time.Minute)
+	b.run(chromedp.Navigate("file://" + path))
+	b.waitFor("the charts", `document.querySelectorAll('svg.chart').length === 7`, 10*time.Second)
+	if n := eval[int](b, `document.querySelectorAll('svg.chart path.line').length`); n < 15 {
+		t.Errorf("%d lines drawn in the report's charts", n)
+	}
+	if v := eval[string](b, `document.getElementById('verified').textContent`); !strings.Contains(v, "The log verified") {
+		t.Errorf("verification banner: %q", v)
+	}
+	if v := eval[string](b, `document.getElementById('verdict').textContent`); v != g.Report.Verdict {
+		t.Errorf("verdict shown %q, want %q", v, g.Report.Verdict)
+	}
+	shot, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(90))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dst := os.Getenv("ONAIR_REPORT_SCREENSHOT"); dst != "" {
+		_ = os.WriteFile(dst, shot, 0o644)
+	}
+	b.checkClean()
 }
