@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/onair-live/onair/internal/gate"
 	"github.com/chromedp/chromedp"
+	"github.com/onair-live/onair/internal/gate"
 
 	"github.com/onair-live/onair/internal/load"
 	"github.com/onair-live/onair/internal/report"
