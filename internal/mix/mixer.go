@@ -8,16 +8,27 @@ import (
 	"math"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/onair-live/onair/internal/program"
+	"github.com/onair-live/onair/internal/telemetry"
 	"gopkg.in/hraban/opus.v2"
 )
 
 // Config sets the program's encoding.
 type Config struct {
-	Bitrate     int // program bit/s (default 48000)
-	MaxSpeakers int // speakers mixed at once (default 32)
+	Bitrate     int    // program bit/s (default 48000)
+	MaxSpeakers int    // speakers mixed at once (default 32)
+	Stats       *Stats // where the clock's health is counted (nil: nowhere)
+}
+
+// Stats is how well the mixers of a node keep time, for its receipts: a
+// starved node shows here first (its program late, then ticks skipped),
+// whatever its listeners' sockets say.
+type Stats struct {
+	Late    telemetry.Hist // how late each wake-up ran its first due tick
+	Skipped atomic.Int64   // ticks skipped for being over a second behind
 }
 
 // ErrFull is returned when a space already has MaxSpeakers speakers.
@@ -155,8 +166,15 @@ func (m *Mixer) run() {
 		// Catch up on ticks missed while the process was starved, so the
 		// program keeps real-time pace; past a second behind, skip ahead.
 		now := time.Now()
+		if st := m.cfg.Stats; st != nil {
+			st.Late.Observe(max(0, now.Sub(next)))
+		}
 		if now.Sub(next) > time.Second {
-			metricSkippedTicks.Add(float64(now.Sub(next) / program.FrameDuration))
+			skipped := int64(now.Sub(next) / program.FrameDuration)
+			metricSkippedTicks.Add(float64(skipped))
+			if st := m.cfg.Stats; st != nil {
+				st.Skipped.Add(skipped)
+			}
 			next = now
 		}
 		for !next.After(now) {

@@ -63,6 +63,7 @@ var series = map[string]func(s *verdict.Second) float64{
 	"lag.p50":            func(s *verdict.Second) float64 { return s.LagP50 },
 	"lag.p99":            func(s *verdict.Second) float64 { return s.LagP99 },
 	"stalls":             func(s *verdict.Second) float64 { return float64(s.StallsCut + s.Skipped) },
+	"mixer.late_p99":     func(s *verdict.Second) float64 { return s.MixLateP99 },
 	"flows.started":      func(s *verdict.Second) float64 { return float64(s.Started) },
 	"flows.issued":       func(s *verdict.Second) float64 { return float64(s.Issued) },
 	"gate.under_attack":  func(s *verdict.Second) float64 { return b2f(s.UnderAttack) },

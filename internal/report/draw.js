@@ -10,7 +10,7 @@ function onairDraw(data, into) {
     ["c-bad", "Refused per second: invalid tickets, connections at accept", [["invalid tickets", "tickets.invalid"], ["connections", "conns.refused"]]],
     ["c-flows", "Flows: tickets issued, listeners who started", [["tickets", "flows.issued"], ["started", "flows.started"]]],
     ["c-cpu", "CPU of the busiest node, % of its cores", [["CPU %", "cpu"]], { ymax: 100 }],
-    ["c-lag", "Fan-out lag (ms) and stalls", [["lag p50", "lag.p50"], ["lag p99", "lag.p99"], ["stalls", "stalls"]]],
+    ["c-lag", "Fan-out lag and the program's lateness (ms), stalls", [["lag p50", "lag.p50"], ["lag p99", "lag.p99"], ["program late p99", "mixer.late_p99"], ["stalls", "stalls"]]],
   ];
   for (const [id, title, lines, extra] of charts) {
     const el = (into || document).querySelector("#" + id);

@@ -75,7 +75,10 @@ func (s *Server) nodeName() string {
 	}
 	host, _ := os.Hostname()
 	_, port, _ := net.SplitHostPort(s.cfg.Listen)
-	return strings.TrimSuffix(host+":"+port, ":")
+	if port == "" || port == "0" { // a port picked at each start would rename the log
+		return host
+	}
+	return host + ":" + port
 }
 
 // fillSecond adds the node's state to a second's record: listeners by
@@ -97,6 +100,7 @@ func (s *Server) fillSecond(r *telemetry.Record) {
 	}
 	r.Fanout = telemetry.Fanout{BytesOut: st.Bytes.Swap(0), HLSBytesOut: st.HLSBytes.Swap(0), Lag: st.Lag.Take(),
 		StallsCut: st.Cut.Swap(0), SkippedPages: st.Skipped.Swap(0)}
+	r.Mixer = telemetry.Mixer{Late: s.mixStats.Late.Take(), Skipped: s.mixStats.Skipped.Swap(0)}
 	g := s.gate.Status()
 	why, changed := s.gate.Reason()
 	r.Gate = telemetry.GateState{Mode: string(g.Mode), UnderAttack: g.UnderAttack, Reason: why, Changed: changed,

@@ -19,6 +19,7 @@ import (
 	"github.com/onair-live/onair/internal/bus"
 	"github.com/onair-live/onair/internal/fanout"
 	"github.com/onair-live/onair/internal/gate"
+	"github.com/onair-live/onair/internal/mix"
 	"github.com/onair-live/onair/internal/receipts"
 	"github.com/onair-live/onair/internal/rtc"
 	"github.com/onair-live/onair/internal/space"
@@ -68,6 +69,7 @@ type Server struct {
 	tel      *telemetry.Collector // counts what the node decides, per second
 	rlog     *receipts.Log        // the receipts log (nil when off)
 	lastWHEP atomic.Int64
+	mixStats mix.Stats
 
 	shutOnce sync.Once
 	shutErr  error
@@ -144,7 +146,7 @@ func (s *Server) openState() error {
 		return fail(err)
 	}
 	s.mgr, err = space.NewManager(st, s.bus, space.Config{DataDir: s.cfg.DataDir, Bitrate: s.cfg.Bitrate,
-		MaxSpeakers: s.cfg.MaxSpeakers, OnEvent: s.showEvent}, s.log)
+		MaxSpeakers: s.cfg.MaxSpeakers, OnEvent: s.showEvent, MixStats: &s.mixStats}, s.log)
 	if err != nil {
 		return fail(err)
 	}

@@ -31,6 +31,8 @@ type Config struct {
 	// OnEvent, when set, hears every show event as it happens (the
 	// receipts log them). It must not block.
 	OnEvent func(Event)
+	// MixStats counts how every mixer keeps time (nil: not counted).
+	MixStats *mix.Stats
 }
 
 // Event is something that happened to a show, for the record.
@@ -155,7 +157,7 @@ func (m *Manager) runtimeLocked(id string) (*runtime, error) {
 	}
 	rt := &runtime{}
 	var first sync.Once // the mixer publishes only once live: its first frame is the show's
-	mx, err := mix.New(mix.Config{Bitrate: m.cfg.Bitrate, MaxSpeakers: m.cfg.MaxSpeakers},
+	mx, err := mix.New(mix.Config{Bitrate: m.cfg.Bitrate, MaxSpeakers: m.cfg.MaxSpeakers, Stats: m.cfg.MixStats},
 		func(f program.Frame) {
 			m.bus.Publish(id, f)
 			first.Do(func() { m.event(Event{Space: id, Name: "first_frame", At: f.Capture}) })

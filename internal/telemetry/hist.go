@@ -1,6 +1,7 @@
 package telemetry
 
 import (
+	"math"
 	"sync/atomic"
 	"time"
 )
@@ -79,8 +80,8 @@ func quantilesOf(c []int64, n int64) Quantiles {
 	if n == 0 {
 		return q
 	}
-	at := func(p float64) float64 {
-		rank := int64(p*float64(n-1)) + 1
+	at := func(p float64) float64 { // nearest rank: the p99 of a few samples is their worst
+		rank := int64(math.Ceil(p * float64(n)))
 		var cum int64
 		for i, k := range c {
 			if cum += k; cum >= rank {

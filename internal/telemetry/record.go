@@ -14,6 +14,7 @@ type Record struct {
 	Conns     Conns               `json:"conns"`
 	Listeners Listeners           `json:"listeners"`
 	Fanout    Fanout              `json:"fanout"`
+	Mixer     Mixer               `json:"mixer"`
 	Gate      GateState           `json:"gate"`
 	Sources   SourcesRecord       `json:"sources"`
 	Flows     FlowsRecord         `json:"flows"`
@@ -63,6 +64,12 @@ type Fanout struct {
 	StallsCut    int64     `json:"stalls_cut"`    // listeners cut for taking nothing for the stall limit
 	SkippedPages int64     `json:"skipped_pages"` // pages slow listeners lost by being skipped forward
 	WHEPDropped  int64     `json:"whep_dropped"`  // frames WHEP senders dropped behind
+}
+
+// Mixer is how the node's mixers kept time: the program's own clock.
+type Mixer struct {
+	Late    Quantiles `json:"late_ms"`       // how late each wake-up ran its first due 20 ms tick
+	Skipped int64     `json:"skipped_ticks"` // ticks skipped for being over a second behind (audio lost)
 }
 
 // GateState is the gate as the second ends.

@@ -67,7 +67,8 @@ func Gather(ctx context.Context, q Query) (*Gathered, error) {
 	return g, nil
 }
 
-// span is the seconds to judge: From/To, narrowed to the show with Space.
+// span is the seconds to judge: From/To, narrowed to the show with Space:
+// its start to its end, a minute either side but not into another show.
 func (q Query) span(events []telemetry.Event) (int64, int64, error) {
 	from, to := q.From, q.To
 	if to == 0 {
@@ -78,21 +79,36 @@ func (q Query) span(events []telemetry.Event) (int64, int64, error) {
 	}
 	var start, end int64
 	for _, e := range events {
-		if e.Space != q.Space {
-			continue
-		}
-		switch e.Event {
-		case "start":
-			start = e.T
-		case "end":
-			end = e.T
+		if e.Space == q.Space {
+			switch e.Event {
+			case "start":
+				start = e.T
+			case "end":
+				end = e.T
+			}
 		}
 	}
 	if start == 0 {
 		return 0, 0, fmt.Errorf("space %s: no start in these logs", q.Space)
 	}
-	if end == 0 {
-		end = to - 60
+	lo, hi := start-showMargin, to
+	if end != 0 {
+		hi = end + showMargin
 	}
-	return max(from, start-60), min(to, end+60), nil
+	for _, e := range events { // other shows' ends before, and starts after
+		if e.Space == q.Space {
+			continue
+		}
+		switch {
+		case e.Event == "end" && e.T < start:
+			lo = max(lo, e.T+1)
+		case e.Event == "start" && e.T > start && (end == 0 || e.T >= end):
+			hi = min(hi, e.T-1)
+		}
+	}
+	return max(from, lo), min(to, hi), nil
 }
+
+// showMargin is how far around its start and end a show's span reaches:
+// a crowd gathers before the start, and leaves after the end.
+const showMargin = 60

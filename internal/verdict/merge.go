@@ -40,6 +40,8 @@ type Second struct {
 	Ogg, HLS, LLHLS, WHEP                 int64
 	StallsCut, Skipped                    int64
 	LagP50, LagP99, CPU                   float64
+	MixLateP99                            float64
+	MixSkipped                            int64
 	Issued, Started, CohortN              int64
 	CohortStarted                         float64
 	UnderAttack                           bool
@@ -114,6 +116,8 @@ func (s *Second) add(e Entry) {
 	s.LagP50 = max(s.LagP50, r.Fanout.Lag.P50)
 	s.LagP99 = max(s.LagP99, r.Fanout.Lag.P99)
 	s.CPU = max(s.CPU, r.Node.CPU)
+	s.MixLateP99 = max(s.MixLateP99, r.Mixer.Late.P99)
+	s.MixSkipped += r.Mixer.Skipped
 	s.Issued += r.Flows.Issued
 	s.Started += r.Flows.Started
 	s.CohortN += r.Flows.CohortN
