@@ -11,8 +11,9 @@ import (
 
 // FuzzJoinRequest sends joins whose proof of work, queue token and query
 // string are anything a client may put there, to a gate under attack: none
-// gets in without solving the challenge (HMAC-signed, so no input can forge
-// one), and each is answered with the challenge.
+// gets in without a place in line or a solved challenge that the gate
+// signed (HMAC: no input can forge one), and the rest are answered with
+// the challenge or a place in line.
 func FuzzJoinRequest(f *testing.F) {
 	g := New(Config{Mode: UnderAttack, PoWBase: 8}, nil)
 	ch := g.newChallenge("sp", 8, time.Now())
@@ -31,9 +32,13 @@ func FuzzJoinRequest(f *testing.F) {
 		}
 		w := httptest.NewRecorder()
 		if g.Admit(w, r, "sp") {
-			// Only a real solution to a real challenge may pass.
+			// Only a place in line the gate gave (after a proof), or a real
+			// solution to a challenge it signed, may pass.
+			if _, queued := g.queued(r, "sp"); queued {
+				return
+			}
 			c, n := powParam(r)
-			if LeadingZeroBits(c, n) < 8 || !strings.HasPrefix(c, ch.Token[:4]) {
+			if _, err := g.sign.open(c, kindChallenge, "sp", 3); err != nil || LeadingZeroBits(c, n) < 8 {
 				t.Fatalf("admitted under attack with pow %q queue %q query %q", pow, queue, query)
 			}
 			return
