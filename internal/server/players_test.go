@@ -8,9 +8,14 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
 )
 
 // playerUser is the unprivileged account third-party players run as when
@@ -19,7 +24,7 @@ const playerUser = "onair-player"
 
 // TestPlayersJoinLiveOggMidShow: VLC, GStreamer and ffmpeg, each joining
 // the live Ogg stream seconds into a show, decode the speaker's tone with
-// no gap. VLC is the strict one: it needs the headers as pages 0 and 1
+// no gap, and Chromium plays it. VLC is the strict one: it needs the headers as pages 0 and 1
 // and granules from about 0 (issue 14).
 func TestPlayersJoinLiveOggMidShow(t *testing.T) {
 	needFFmpeg(t)
@@ -46,6 +51,21 @@ func TestPlayersJoinLiveOggMidShow(t *testing.T) {
 	t.Run("ffmpeg", func(t *testing.T) {
 		url := e.join(id)["ogg"].(string)
 		assertTones(t, decodeLive(t, url, 6), 440)
+	})
+	t.Run("chromium", func(t *testing.T) {
+		// The listener page with HLS blocked plays the live Ogg in <audio>.
+		b := newBrowser(t, e, time.Minute)
+		b.run(chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+			_, err := cdp.Call(ctx, t, network.SetBlockedURLs, network.SetBlockedURLsParams{
+				URLPatterns: []*network.BlockPattern{{URLPattern: "*://*:*/hls/*", Block: true}}})
+			return err
+		}))
+		b.run(chromedp.Navigate(e.pub+"/s/"+id), chromedp.Click(chromedp.ID("play")))
+		b.waitFor("ogg playback", `document.getElementById('space').dataset.mode === 'ogg' &&
+			document.getElementById('space').dataset.phase === 'playing'`, 30*time.Second)
+		if m := b.assertAdvances(4*time.Second, 3*time.Second); m.Source != "live" || !strings.Contains(m.Tech, "Ogg") {
+			t.Fatalf("Chromium joining mid-show: %+v", m)
+		}
 	})
 }
 
