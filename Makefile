@@ -2,7 +2,7 @@
 GO ?= go
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: all build demo test lint rules fuzz bench bench-go deps deps-test clean
+.PHONY: all build demo test lint rules fuzz fuzz-long bench bench-go deps deps-test clean
 
 all: build
 
@@ -44,6 +44,12 @@ fuzz: deps
 	    echo "== $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 	  done; \
 	done
+
+# Every fuzz target for 10 minutes each (FUZZ_ARGS="--time 1h" for longer),
+# keeping the corpora they grow under testdata/fuzz to commit: a bench, not CI.
+FUZZ_ARGS ?=
+fuzz-long: deps
+	bench/fuzz-long $(FUZZ_ARGS)
 
 # The side-by-side ratio: the same "onair load" crowd against onair, Icecast2
 # and a trivial writer, 5,000, 10,000 and 19,000 listeners, three interleaved

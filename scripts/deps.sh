@@ -5,7 +5,9 @@ set -euo pipefail
 
 need=(gcc pkg-config libopus-dev libopusfile-dev libvorbis-dev libmpg123-dev libsoxr-dev)
 case "${1:-build}" in
-  test) need+=(ffmpeg nginx-light chromium liquidsoap ices2 prometheus) ;; # third-party clients, encoders, the CDN stand-in, promtool
+  # third-party clients and players, encoders, the CDN stand-in, promtool
+  test) need+=(ffmpeg nginx-light chromium liquidsoap ices2 prometheus vlc-bin vlc-plugin-base
+               gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good) ;;
   build) ;;
   *) echo "usage: $0 [build|test]" >&2; exit 2 ;;
 esac
@@ -21,6 +23,11 @@ if ((${#missing[@]})); then
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# VLC will not run as root: tests run as root start it as this user.
+if [ "${1:-build}" = test ] && [ "$(id -u)" -eq 0 ] && ! id onair-player >/dev/null 2>&1; then
+  useradd --system --no-create-home --shell /usr/sbin/nologin onair-player
 fi
 
 if ! command -v go >/dev/null 2>&1; then

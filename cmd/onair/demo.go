@@ -74,9 +74,14 @@ func startDemoSpace(srv *server.Server) (id, hostToken string, err error) {
 	return sp.ID, hostToken, nil
 }
 
+// demoTicketTTL is the life of the ticket in the printed player URLs: a
+// user copies them to a player at any time while the demo runs, however
+// long that is, so it outlives any demo (the space is the demo's own, in a
+// data dir of its own).
+const demoTicketTTL = 10 * 365 * 24 * time.Hour
+
 func printDemo(srv *server.Server, id, hostToken, dataDir string) {
-	// The demo's ticket lasts a day so the printed command keeps working.
-	tok, _, err := srv.Keys().Issue(id, 24*time.Hour, time.Now())
+	tok, _, err := srv.Keys().Issue(id, demoTicketTTL, time.Now())
 	if err != nil {
 		return
 	}

@@ -27,8 +27,9 @@ func attachShow(t *testing.T, cfg Config, pkts [][]byte) *show {
 }
 
 // TestAttachServesAValidStreamToTheEnd: a listener attached mid-show gets
-// headers numbered into its first page, every packet after, and the EOS page;
-// the connection then closes and the listener count returns to zero.
+// the headers as pages 0 and 1, its first page (the burst's, frame 40) as
+// page 2 at granule 0, every packet after, and the EOS page; the
+// connection then closes and the listener count returns to zero.
 func TestAttachServesAValidStreamToTheEnd(t *testing.T) {
 	s := attachShow(t, Config{FramesPerPage: 5, BurstPages: 2}, tonePackets(t, 50))
 	s.publish(50) // 10 pages before the listener comes
@@ -37,8 +38,11 @@ func TestAttachServesAValidStreamToTheEnd(t *testing.T) {
 		t.Fatalf("GET: %v %v", err, resp)
 	}
 	defer resp.Body.Close()
-	if g, _ := strconv.ParseUint(resp.Header.Get(HeaderFirstGranule), 10, 64); g != 8*5*960 {
-		t.Fatalf("first granule %d, want the burst's first page (frame 40)", g)
+	if g := resp.Header.Get(HeaderFirstGranule); g != "0" {
+		t.Fatalf("first granule %s, want 0", g)
+	}
+	if ms, _ := strconv.ParseInt(resp.Header.Get(HeaderFirstCapture), 10, 64); ms != s.base.UnixMilli()+40*20 {
+		t.Fatalf("first capture %d, want the burst's first page (frame 40)", ms-s.base.UnixMilli())
 	}
 	s.waitListeners(1)
 	s.publish(100)
@@ -49,11 +53,11 @@ func TestAttachServesAValidStreamToTheEnd(t *testing.T) {
 	}
 	pages := splitPages(t, body)
 	for i, p := range pages {
-		if p.seq != pages[0].seq+uint32(i) {
-			t.Fatalf("page %d has sequence %d after %d", i, p.seq, pages[0].seq)
+		if p.seq != uint32(i) {
+			t.Fatalf("page %d has sequence %d", i, p.seq)
 		}
 	}
-	if last := pages[len(pages)-1]; last.flags&ogg.FlagEOS == 0 || last.granule != 150*960 {
+	if last := pages[len(pages)-1]; last.flags&ogg.FlagEOS == 0 || last.granule != (150-40)*960 {
 		t.Fatalf("last page flags %#x granule %d", last.flags, last.granule)
 	}
 	rd := ogg.NewReader(bytes.NewReader(body))

@@ -205,11 +205,12 @@ func parsePages(t *testing.T, b []byte) []oggPage {
 	return pages
 }
 
-// checkStream checks a listener's stream: OpusHead and OpusTags pages run
-// into the first audio page without a gap in page numbers, granules follow
-// the frames, and (if ended) the last page is EOS. It returns the audio
-// pages.
-func checkStream(t *testing.T, s *show, pages []oggPage, fpp int, ended bool) []oggPage {
+// checkStream checks a listener's stream: OpusHead and OpusTags as pages 0
+// and 1, the first audio page right after them with its first sample at
+// granule 0, granules following the frames, and (if ended) the last page
+// EOS. startFrame is the program frame the stream starts at. It returns
+// the audio pages.
+func checkStream(t *testing.T, s *show, pages []oggPage, fpp int, ended bool, startFrame uint64) []oggPage {
 	t.Helper()
 	if len(pages) < 3 {
 		t.Fatalf("only %d pages", len(pages))
@@ -220,7 +221,7 @@ func checkStream(t *testing.T, s *show, pages []oggPage, fpp int, ended bool) []
 		if p.serial != serial {
 			t.Fatalf("page %d serial %x, want %x", i, p.serial, serial)
 		}
-		if i > 0 && p.seq != pages[i-1].seq+1 {
+		if p.seq != uint32(i) {
 			t.Fatalf("page %d has number %d after %d", i, p.seq, pages[i-1].seq)
 		}
 		if i > 0 && p.flags&ogg.FlagBOS != 0 {
@@ -246,9 +247,13 @@ func checkStream(t *testing.T, s *show, pages []oggPage, fpp int, ended bool) []
 		if !(last && ended) && n != uint64(fpp) {
 			t.Fatalf("audio page %d holds %d frames, want %d", i, n, fpp)
 		}
-		// granule = pre-skip + PTS at the end of the page's frames, and
-		// frame k's packet is pkts[k]: the packets are the right ones.
-		startG := p.granule - n*program.FrameSamples
+		// granule = the end of the page's frames counted from the
+		// stream's first, and frame k's packet is pkts[k]: the packets
+		// are the right ones.
+		startG := p.granule - n*program.FrameSamples + startFrame*program.FrameSamples
+		if i == 0 && startG != startFrame*program.FrameSamples {
+			t.Fatalf("first audio page granule %d for %d frames: its first sample is not at 0", p.granule, n)
+		}
 		if startG%program.FrameSamples != 0 {
 			t.Fatalf("audio page %d granule %d is off the frame grid", i, p.granule)
 		}
@@ -273,8 +278,9 @@ func checkStream(t *testing.T, s *show, pages []oggPage, fpp int, ended bool) []
 	return audio
 }
 
-// checkLatencyHeaders checks Onair-First-* against the first audio page.
-func checkLatencyHeaders(t *testing.T, s *show, h http.Header, first oggPage) {
+// checkLatencyHeaders checks Onair-First-* against the first audio page,
+// which is program frame startFrame.
+func checkLatencyHeaders(t *testing.T, s *show, h http.Header, first oggPage, startFrame uint64) {
 	t.Helper()
 	fg, err := strconv.ParseUint(h.Get(HeaderFirstGranule), 10, 64)
 	if err != nil {
@@ -288,7 +294,7 @@ func checkLatencyHeaders(t *testing.T, s *show, h http.Header, first oggPage) {
 		t.Fatalf("%s = %d, first page starts at %d", HeaderFirstGranule, fg, want)
 	}
 	// The publisher stamps frame k with base + 20k ms.
-	k := fg / program.FrameSamples
+	k := startFrame
 	if want := s.base.Add(time.Duration(k) * program.FrameDuration).UnixMilli(); cms != want {
 		t.Fatalf("%s = %d, frame %d was captured at %d", HeaderFirstCapture, cms, k, want)
 	}
@@ -337,22 +343,19 @@ func TestListenerJoiningMidShow(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	audio := checkStream(t, s, parsePages(t, body), 5, true)
-	checkLatencyHeaders(t, s, resp.Header, audio[0])
-	// Burst of 3 behind a live edge at page 10: page index 7 (number 9),
-	// frames 35..39.
-	if audio[0].seq != 9 || audio[0].granule != 40*program.FrameSamples {
-		t.Fatalf("first audio page %d granule %d, want 9 and %d", audio[0].seq, audio[0].granule, 40*program.FrameSamples)
-	}
-	if last := audio[len(audio)-1]; last.granule != 200*program.FrameSamples {
-		t.Fatalf("EOS granule %d, want %d", last.granule, 200*program.FrameSamples)
+	// Burst of 3 behind a live edge at page 10: page index 7, frames
+	// 35..39, which the listener's stream numbers 2 and granule 0..5*960.
+	audio := checkStream(t, s, parsePages(t, body), 5, true, 35)
+	checkLatencyHeaders(t, s, resp.Header, audio[0], 35)
+	if last := audio[len(audio)-1]; last.granule != (200-35)*program.FrameSamples {
+		t.Fatalf("EOS granule %d, want %d", last.granule, (200-35)*program.FrameSamples)
 	}
 	if n := ffmpegClean(t, body); n != (200-35)*program.FrameSamples-program.PreSkip {
 		t.Fatalf("ffmpeg decoded %d samples of the mid-show stream, want %d", n, (200-35)*program.FrameSamples-program.PreSkip)
 	}
 
-	audio0 := checkStream(t, s, parsePages(t, body0), 5, true)
-	checkLatencyHeaders(t, s, resp0.Header, audio0[0])
+	audio0 := checkStream(t, s, parsePages(t, body0), 5, true, 0)
+	checkLatencyHeaders(t, s, resp0.Header, audio0[0], 0)
 	if audio0[0].seq != 2 || resp0.Header.Get(HeaderFirstGranule) != "0" {
 		t.Fatalf("early listener starts at page %d, granule %s", audio0[0].seq, resp0.Header.Get(HeaderFirstGranule))
 	}
@@ -396,11 +399,12 @@ func TestListenerJoiningMidShowWithoutBurst(t *testing.T) {
 	if !st.Ended || st.Pages == 0 {
 		t.Fatalf("%+v", st)
 	}
-	// It starts at the live edge: the first page made after it joined.
-	fg, _ := strconv.ParseUint(w.h.Get(HeaderFirstGranule), 10, 64)
-	// (55 only if this goroutine stalled for a whole 100 ms page.)
-	if k := fg / program.FrameSamples; k != 50 && k != 55 {
-		t.Fatalf("first page starts at frame %d, want 50 (the next page)", k)
+	// It starts at the live edge: the first page made after it joined
+	// (frame 50; 55 only if this goroutine stalled for a whole 100 ms
+	// page), captured 20 ms a frame after the show's base.
+	cms, _ := strconv.ParseInt(w.h.Get(HeaderFirstCapture), 10, 64)
+	if k := (cms - s.base.UnixMilli()) / 20; k != 50 && k != 55 || w.h.Get(HeaderFirstGranule) != "0" {
+		t.Fatalf("first page starts at frame %d, granule %s; want 50 (the next page) at granule 0", k, w.h.Get(HeaderFirstGranule))
 	}
 }
 
@@ -432,7 +436,7 @@ func TestEndFrameEndsEveryListenerWithEOS(t *testing.T) {
 		t.Fatal("listeners' responses did not end after the End frame")
 	}
 	for i, b := range bodies {
-		audio := checkStream(t, s, parsePages(t, b), 5, true)
+		audio := checkStream(t, s, parsePages(t, b), 5, true, 0)
 		last := audio[len(audio)-1]
 		if last.granule != 33*program.FrameSamples || len(last.packets) != 3 {
 			t.Fatalf("listener %d: EOS page granule %d with %d frames", i, last.granule, len(last.packets))
@@ -478,7 +482,7 @@ func TestEndOnPageBoundaryDecodesClean(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	audio := checkStream(t, s, parsePages(t, body), 5, true)
+	audio := checkStream(t, s, parsePages(t, body), 5, true, 0)
 	if last := audio[len(audio)-1]; len(last.packets) != 0 || last.granule != 50*program.FrameSamples {
 		t.Fatalf("EOS page with %d frames, granule %d", len(last.packets), last.granule)
 	}
@@ -573,7 +577,7 @@ func TestListenerThatNeverReads(t *testing.T) {
 		t.Fatal(r.err)
 	}
 	t.Logf("good listener done %v after the End frame (%d bytes)", r.at.Sub(ended), len(r.b))
-	audio := checkStream(t, s, parsePages(t, r.b), 5, true)
+	audio := checkStream(t, s, parsePages(t, r.b), 5, true, 0)
 	if len(audio) != pages+1 {
 		t.Fatalf("good listener got %d audio pages, want %d", len(audio), pages+1)
 	}
@@ -681,7 +685,7 @@ type ptrWriter struct {
 	h     http.Header
 	code  int
 	ptrs  []*byte
-	lens  []int
+	pages [][]byte // a copy of each write
 	bytes int
 }
 
@@ -693,15 +697,16 @@ func (w *ptrWriter) Flush()               {}
 func (w *ptrWriter) Write(b []byte) (int, error) {
 	if len(b) > 0 {
 		w.ptrs = append(w.ptrs, &b[0])
-		w.lens = append(w.lens, len(b))
+		w.pages = append(w.pages, bytes.Clone(b))
 	}
 	w.bytes += len(b)
 	return len(b), nil
 }
 
-// 500 listeners are handed the very same page byte slices that the ring
-// holds: one shared copy of the stream, no per-listener copy.
-func TestListenersShareThePageBytes(t *testing.T) {
+// 500 listeners served by goroutines (the path for connections that
+// cannot be taken over) each get the ring's pages as their own view
+// numbers them: the bytes of the ring's page with the view applied.
+func TestServedListenersGetTheirView(t *testing.T) {
 	s := newShow(t, Config{FramesPerPage: 5, RingPages: 1000, BurstPages: 2}, tonePackets(t, 50))
 	stream := s.hub.Stream(s.space)
 	s.publish(20)
@@ -744,10 +749,11 @@ func TestListenersShareThePageBytes(t *testing.T) {
 		if first < 2 { // joined with at least 4 pages in the ring and a burst of 2
 			t.Fatalf("listener %d started at page %d", i, first)
 		}
-		for j, p := range audio {
-			page := ring[first+j]
-			if p != &page.Data[0] || w.lens[1+j] != len(page.Data) {
-				t.Fatalf("listener %d write %d is not the ring's page %d bytes", i, j, first+j)
+		view := ogg.ViewFrom(ring[first])
+		for j := range audio {
+			want := ring[first+j].AppendView(nil, view)
+			if !bytes.Equal(w.pages[1+j], want) {
+				t.Fatalf("listener %d write %d is not the ring's page %d as its view numbers it", i, j, first+j)
 			}
 		}
 	}

@@ -78,7 +78,8 @@ type Stream struct {
 	ring      *ring.Ring[ogg.Page]
 	cfg       Config
 	listeners atomic.Int64
-	pager     *ogg.Pager // Push only from the bus callback; HeadersBefore from any goroutine
+	pager     *ogg.Pager // the bus callback's only
+	headers   []byte     // OpusHead and OpusTags, pages 0 and 1 of every listener's stream
 	// HLS is the LL-HLS packaging of the same program.
 	HLS     *hls.Packager
 	hlsSeen seen
@@ -101,6 +102,7 @@ func (h *Hub) Stream(space string) *Stream {
 	s := &Stream{Space: space, cfg: h.cfg, ring: ring.New[ogg.Page](h.cfg.RingPages),
 		pager: ogg.NewPager(program.Serial(space), h.cfg.FramesPerPage, 1), HLS: hls.New(h.cfg.HLS), stats: h.stats}
 	s.hlsSeen.stats = h.stats
+	s.headers = s.pager.Headers()
 	s.stop = make(chan struct{})
 	for range h.cfg.Writers {
 		sh := &shard{s: s, wake: make(chan struct{}, 1), done: make(chan struct{})}

@@ -78,15 +78,15 @@ func (s *Stream) Serve(ctx context.Context, w http.ResponseWriter, firstWait tim
 	h.Set("X-Accel-Buffering", "no") // proxies must stream it, not buffer a slow listener's backlog
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set(HeaderFirstCapture, strconv.FormatInt(first.Capture.UnixMilli(), 10))
-	h.Set(HeaderFirstGranule, strconv.FormatUint(first.StartGranule(), 10))
+	view := ogg.ViewFrom(first)
+	h.Set(HeaderFirstGranule, strconv.FormatUint(view.StartGranule(first), 10))
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
 	_ = rc.SetWriteDeadline(time.Now().Add(writeTimeout))
-	// Headers numbered to run into the first page: contiguous page numbers.
-	if err := s.write(w, &st, s.pager.HeadersBefore(first.Seq)); err != nil {
+	if err := s.write(w, &st, s.headers); err != nil {
 		return st, err
 	}
-	return st, s.pump(ctx, rc, w, cursor, &st)
+	return st, s.pump(ctx, rc, w, cursor, view, &st)
 }
 
 // waitFirst returns the cursor a new listener starts at (a short burst behind
@@ -125,8 +125,9 @@ func (s *Stream) waitFirst(ctx context.Context, firstWait time.Duration) (uint64
 
 var errEnded = fmt.Errorf("%w: the program ended before the first page", ErrNoProgram)
 
-func (s *Stream) pump(ctx context.Context, rc *http.ResponseController, w http.ResponseWriter, cursor uint64, st *ListenStats) error {
+func (s *Stream) pump(ctx context.Context, rc *http.ResponseController, w http.ResponseWriter, cursor uint64, view ogg.View, st *ListenStats) error {
 	batch := make([]ogg.Page, 0, maxBatch)
+	var page []byte // this listener's copy, numbered for its view
 	for {
 		rd := s.ring.ReadFrom(cursor, batch[:0], maxBatch)
 		cursor = rd.Next
@@ -138,7 +139,8 @@ func (s *Stream) pump(ctx context.Context, rc *http.ResponseController, w http.R
 			_ = rc.SetWriteDeadline(time.Now().Add(writeTimeout))
 		}
 		for _, p := range rd.Items {
-			if err := s.write(w, st, p.Data); err != nil {
+			page = p.AppendView(page[:0], view)
+			if err := s.write(w, st, page); err != nil {
 				return err
 			}
 			st.Pages++

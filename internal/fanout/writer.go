@@ -20,7 +20,7 @@ import (
 // Attach serves one progressive Ogg listener without a goroutine of its
 // own: once the first page exists it takes over the HTTP connection and
 // hands it to the stream's writers, which send pages to every listener
-// with non-blocking vectored writes of the shared page bytes. A listener
+// with non-blocking writes of page bytes shared by its cohort. A listener
 // then costs a few hundred bytes instead of a goroutine and its buffers.
 // Attach returns once the listener is handed over (nil), or an error while
 // the caller may still answer (ErrNoProgram, ctx errors); when the
@@ -55,8 +55,9 @@ func (s *Stream) Attach(ctx context.Context, w http.ResponseWriter, firstWait ti
 	if wb, ok := conn.(interface{ SetWriteBuffer(int) error }); ok {
 		_ = wb.SetWriteBuffer(sndBuf)
 	}
-	head := append(responseHead(first), s.pager.HeadersBefore(first.Seq)...)
-	e := &ear{conn: conn, fd: fd, cursor: cursor, pending: head, progress: time.Now(), since: time.Now()}
+	view := ogg.ViewFrom(first)
+	head := append(responseHead(first, view), s.headers...)
+	e := &ear{conn: conn, fd: fd, cursor: cursor, view: view, pending: head, progress: time.Now(), since: time.Now()}
 	s.shards[int(cursor+uint64(s.attached.Add(1)))%len(s.shards)].add(e)
 	return nil
 }
@@ -89,14 +90,14 @@ func (s *Stream) listenerLeft() {
 
 // responseHead is the HTTP response header of a listener's stream. The
 // body runs until the connection closes: no chunk framing per write.
-func responseHead(first ogg.Page) []byte {
+func responseHead(first ogg.Page, view ogg.View) []byte {
 	b := make([]byte, 0, 320)
 	b = append(b, "HTTP/1.1 200 OK\r\nContent-Type: audio/ogg\r\nCache-Control: no-cache, no-store\r\n"...)
 	b = append(b, "X-Accel-Buffering: no\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n"...)
 	b = append(b, HeaderFirstCapture+": "...)
 	b = strconv.AppendInt(b, first.Capture.UnixMilli(), 10)
 	b = append(b, "\r\n"+HeaderFirstGranule+": "...)
-	b = strconv.AppendUint(b, first.StartGranule(), 10)
+	b = strconv.AppendUint(b, view.StartGranule(first), 10)
 	return append(b, "\r\n\r\n"...)
 }
 
@@ -109,7 +110,8 @@ type ear struct {
 	conn     net.Conn
 	fd       int       // conn's socket; see socketFD
 	cursor   uint64    // next ring page to send
-	pending  []byte    // the rest of a page (or the response head) partly sent
+	view     ogg.View  // how this listener's stream numbers the pages: its cohort
+	pending  []byte    // the rest of a page (or the response head) partly sent, e's own bytes
 	progress time.Time // last write that moved bytes, or last time caught up
 	since    time.Time // when it was attached
 	newest   time.Time // capture time of the last whole page sent
@@ -124,15 +126,17 @@ type shard struct {
 	wake chan struct{}
 	done chan struct{} // closed when the shard has closed its connections
 
-	ears  []*ear // run goroutine only
+	ears  []*ear // run goroutine only, in the order they came (so by cohort)
 	pages []ogg.Page
-	iov   []unix.Iovec
 	sent  int       // bytes written since the metric was last updated
 	lag   [48]int64 // this pass's lag samples, by telemetry bucket
 
-	joinedBuf []byte // see joined
-	joinedSeq uint64
-	joinedN   int
+	// joinedBuf holds joinedPages (the ring's pages from joinedSeq on) as
+	// joinedView numbers them; see joined.
+	joinedBuf   []byte
+	joinedPages []ogg.Page
+	joinedSeq   uint64
+	joinedView  ogg.View
 }
 
 // count adds the bytes of a pass to the metric: once per pass, not per
@@ -254,23 +258,32 @@ func (sh *shard) flush(e *ear, now time.Time) bool {
 		sh.s.stats.Skipped.Add(int64(to - e.cursor))
 		e.cursor = to
 	}
+	before := e.st.Bytes
+	if len(e.pending) > 0 {
+		n, err := send(e.fd, e.pending)
+		if err != nil {
+			return false
+		}
+		sh.moved(e, n, now)
+		e.pending = e.pending[n:]
+	}
 	rd := r.ReadFrom(e.cursor, sh.pages[:0], maxBatch)
 	sh.pages = rd.Items
-	if len(e.pending) == 0 && len(rd.Items) == 0 {
-		e.progress = now
+	switch {
+	case len(e.pending) > 0: // the socket is full: the pages wait
+	case len(rd.Items) > 0:
+		b := sh.joined(e.view, e.cursor, rd.Items)
+		n, err := send(e.fd, b)
+		if err != nil {
+			return false
+		}
+		sh.moved(e, n, now)
+		sh.consume(e, b, n)
+	default:
+		e.progress = now // caught up
 		return !rd.Closed
 	}
-	n, err := sh.writev(e, rd.Items)
-	if err != nil {
-		return false
-	}
-	if n > 0 {
-		e.progress = now
-		e.st.Bytes += int64(n)
-		sh.sent += n
-	}
-	sh.consume(e, rd.Items, n)
-	if n > 0 && !e.newest.IsZero() {
+	if n := e.st.Bytes - before; n > 0 && !e.newest.IsZero() {
 		sh.lag[telemetry.BucketOf(now.Sub(e.newest))]++
 	}
 	if rd.Closed && len(e.pending) == 0 && e.cursor == rd.Next {
@@ -279,68 +292,65 @@ func (sh *shard) flush(e *ear, now time.Time) bool {
 	return now.Sub(e.progress) < sh.s.cfg.StallCut
 }
 
-// consume advances e past n bytes written from its pending bytes and pages.
-func (sh *shard) consume(e *ear, pages []ogg.Page, n int) {
-	k := min(n, len(e.pending))
-	e.pending, n = e.pending[k:], n-k
-	if len(e.pending) > 0 {
-		return
+// moved accounts for n bytes written to e.
+func (sh *shard) moved(e *ear, n int, now time.Time) {
+	if n > 0 {
+		e.progress = now
+		e.st.Bytes += int64(n)
+		sh.sent += n
 	}
-	for _, p := range pages {
+}
+
+// consume advances e past the first n bytes of b, the joined pages; the
+// rest of a page partly sent is copied, since the joined bytes change
+// with the next cohort served.
+func (sh *shard) consume(e *ear, b []byte, n int) {
+	for _, p := range sh.joinedPages {
 		if n == 0 {
 			return
 		}
+		size := len(p.Data)
+		if n < size {
+			e.pending = append(e.pending[:0:0], b[n:size]...)
+			n = 0
+		} else {
+			n -= size
+			e.newest = p.Capture
+		}
+		b = b[size:]
 		e.cursor++
 		e.st.Pages++
 		e.st.Ended = p.EOS
-		if n < len(p.Data) {
-			e.pending = p.Data[n:]
-			return
+	}
+}
+
+// joined is pages (the ring's pages from seq on) in one buffer, numbered
+// for view. Listeners at the live edge all need the same pages, and those
+// of one cohort (who started at the same page) the same bytes, so one copy
+// per pass serves them all, renumbered in place from one cohort to the
+// next (the writer keeps listeners in the order they came, so in cohort
+// order), and each gets a single-buffer send: measured cheaper in the
+// kernel than a vector of small pages. Ring pages never change once
+// written, so (seq, count) names the pages.
+func (sh *shard) joined(view ogg.View, seq uint64, pages []ogg.Page) []byte {
+	if sh.joinedSeq == seq && len(sh.joinedPages) == len(pages) && len(sh.joinedBuf) > 0 {
+		if view != sh.joinedView {
+			b := sh.joinedBuf
+			for _, p := range sh.joinedPages {
+				p.Renumber(b[:len(p.Data)], view)
+				b = b[len(p.Data):]
+			}
+			sh.joinedView = view
 		}
-		n -= len(p.Data)
-		e.newest = p.Capture
-	}
-}
-
-// writev writes e's pending bytes and pages in one non-blocking syscall; a
-// full socket buffer is no error, just no progress.
-func (sh *shard) writev(e *ear, pages []ogg.Page) (int, error) {
-	if len(e.pending) == 0 && len(pages) > 0 {
-		return send(e.fd, sh.joined(e.cursor, pages))
-	}
-	iov := sh.iov[:0]
-	if len(e.pending) > 0 {
-		iov = appendIovec(iov, e.pending)
-	}
-	for _, p := range pages {
-		iov = appendIovec(iov, p.Data)
-	}
-	sh.iov = iov
-	// A raw syscall: the write cannot block, and entering the scheduler's
-	// syscall state for each of thousands of writes per pass kept the
-	// runtime's monitor thread waking every 20 µs (measured: 6% of the
-	// process's CPU, plus the poller's per-call bookkeeping).
-	r, _, errno := unix.RawSyscall(unix.SYS_WRITEV, uintptr(e.fd), uintptr(unsafe.Pointer(&iov[0])), uintptr(len(iov)))
-	runtime.KeepAlive(pages)
-	runtime.KeepAlive(e.pending)
-	clear(iov) // drop references to page memory
-	return written(r, errno)
-}
-
-// joined is pages (the ring's pages from seq on) in one buffer. Listeners
-// at the live edge all need the same pages, so one copy per pass serves
-// them all, and each gets a single-buffer send: measured cheaper in the
-// kernel than a vector of small pages (no iovec import, one copy loop).
-// Ring pages never change once written, so (seq, count) names the bytes.
-func (sh *shard) joined(seq uint64, pages []ogg.Page) []byte {
-	if sh.joinedSeq == seq && sh.joinedN == len(pages) && len(sh.joinedBuf) > 0 {
 		return sh.joinedBuf
 	}
+	clear(sh.joinedPages) // drop references to page memory
 	b := sh.joinedBuf[:0]
 	for _, p := range pages {
-		b = append(b, p.Data...)
+		b = p.AppendView(b, view)
 	}
-	sh.joinedBuf, sh.joinedSeq, sh.joinedN = b, seq, len(pages)
+	sh.joinedBuf, sh.joinedSeq, sh.joinedView = b, seq, view
+	sh.joinedPages = append(sh.joinedPages[:0], pages...)
 	return b
 }
 
@@ -362,15 +372,6 @@ func written(r uintptr, errno unix.Errno) (int, error) {
 		return 0, nil
 	}
 	return 0, errno
-}
-
-func appendIovec(iov []unix.Iovec, b []byte) []unix.Iovec {
-	if len(b) == 0 {
-		return iov
-	}
-	v := unix.Iovec{Base: &b[0]}
-	v.SetLen(len(b))
-	return append(iov, v)
 }
 
 // finish closes a listener's connection and accounts for it.

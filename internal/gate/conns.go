@@ -1,8 +1,10 @@
 package gate
 
 import (
+	"context"
 	"errors"
 	"net"
+	"net/http"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -14,7 +16,11 @@ import (
 
 // ConnLimits caps concurrent connections per source and per prefix, and
 // the rate of new connections: a connection flood or a slowloris from a
-// few networks fills its own quota, not the node's.
+// few networks fills its own quota, not the node's. The caps count the
+// connections that have not shown a ticket: one that carries an admitted
+// listener's media gives its slot back (see AdmitConn), so thousands of
+// listeners behind one carrier NAT or campus /24 are bounded by admission,
+// not by their source.
 type ConnLimits struct {
 	PerIP     int     // concurrent connections per address (default 64)
 	PerPrefix int     // per /24 or /48 (default 512)
@@ -45,7 +51,7 @@ var connAccepted = telemetry.Decision{Stage: "conn", Outcome: "accepted", Reason
 func GuardListener(ln net.Listener, lim ConnLimits, g *Gate) net.Listener {
 	lim.defaults()
 	return &guarded{Listener: ln, lim: lim, g: g, ip: map[netip.Addr]int{}, prefix: map[netip.Prefix]int{},
-		accept: NewLimiter(lim.Rate, lim.Burst, 1)}
+		held: map[uint64]int{}, accept: NewLimiter(lim.Rate, lim.Burst, 1)}
 }
 
 type guarded struct {
@@ -57,6 +63,7 @@ type guarded struct {
 	mu     sync.Mutex
 	ip     map[netip.Addr]int
 	prefix map[netip.Prefix]int
+	held   map[uint64]int // admitted connections per listener id
 }
 
 func (l *guarded) Accept() (net.Conn, error) {
@@ -73,9 +80,8 @@ func (l *guarded) Accept() (net.Conn, error) {
 			continue
 		}
 		l.g.tel.Tally.Add(connAccepted, 1)
-		gc := &guardedConn{Conn: c, l: l, src: src}
-		gc.closed.Store(proxy) // a proxy's connection holds no slot to give back
-		return gc, nil
+		// A proxy's connection holds no slot to give back.
+		return &guardedConn{Conn: c, l: l, src: src, counted: !proxy}, nil
 	}
 }
 
@@ -108,9 +114,8 @@ func (l *guarded) proxy(src Source) bool {
 	return l.g != nil && trusted(src.Addr, l.g.cfg.TrustedProxies)
 }
 
+// release gives back src's slot; l.mu is held.
 func (l *guarded) release(src Source) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	if l.ip[src.Addr]--; l.ip[src.Addr] <= 0 {
 		delete(l.ip, src.Addr)
 	}
@@ -119,20 +124,78 @@ func (l *guarded) release(src Source) {
 	}
 }
 
-// guardedConn gives its slot back once, when closed. It keeps the TCP
-// connection reachable for the Ogg writers, which need the raw socket.
+// connsPerTicket is how many connections one admitted listener may hold
+// outside the caps: its stream, and its reconnection while the old one
+// has not yet been seen gone.
+const connsPerTicket = 2
+
+// guardedConn gives its slot back once: when closed, or when it shows an
+// admitted listener's ticket. It keeps the TCP connection reachable for the
+// Ogg writers, which need the raw socket.
 type guardedConn struct {
 	net.Conn
 	l      *guarded
 	src    Source
 	closed atomic.Bool
+	// Under l.mu: the connection holds a slot of src (counted), or one of
+	// the connsPerTicket of listener (admitted), or neither.
+	counted, admitted bool
+	listener          uint64
 }
 
 func (c *guardedConn) Close() error {
 	if c.closed.CompareAndSwap(false, true) {
-		c.l.release(c.src)
+		l := c.l
+		l.mu.Lock()
+		switch {
+		case c.admitted:
+			if l.held[c.listener]--; l.held[c.listener] <= 0 {
+				delete(l.held, c.listener)
+			}
+		case c.counted:
+			l.release(c.src)
+		}
+		c.counted, c.admitted = false, false
+		l.mu.Unlock()
 	}
 	return c.Conn.Close()
+}
+
+// admit moves c from its source's slots to listener's, if listener has one
+// left; a connection over that stays counted against its source.
+func (c *guardedConn) admit(listener uint64) {
+	l := c.l
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !c.counted || l.held[listener] >= connsPerTicket {
+		return
+	}
+	l.held[listener]++
+	l.release(c.src)
+	c.counted, c.admitted, c.listener = false, true, listener
+}
+
+type connKey struct{}
+
+// ConnContext is for http.Server.ConnContext: it lets AdmitConn find the
+// connection a request came on.
+func ConnContext(ctx context.Context, c net.Conn) context.Context {
+	if gc, ok := c.(*guardedConn); ok {
+		return context.WithValue(ctx, connKey{}, gc)
+	}
+	return ctx
+}
+
+// AdmitConn says that r, on its connection, carries a valid ticket of
+// admitted listener id for media: the connection no longer counts against
+// its source's caps (which are for connections that have shown nothing:
+// slowloris, floods), since admission bounds listeners. At most
+// connsPerTicket connections per listener are moved out of the caps, so a
+// ticket cannot be multiplied into a flood.
+func AdmitConn(r *http.Request, listener uint64) {
+	if gc, ok := r.Context().Value(connKey{}).(*guardedConn); ok {
+		gc.admit(listener)
+	}
 }
 
 // NetConn returns the wrapped connection (as crypto/tls does), so that code

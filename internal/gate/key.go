@@ -24,7 +24,10 @@ func SourceOf(remote string) Source {
 	if err != nil {
 		return Source{}
 	}
-	a = a.Unmap()
+	// A zone (fe80::1%eth0) names the local interface, not the peer: keyed
+	// with it, the address would lie outside its own prefix and a trusted
+	// proxy's link-local address would never match (found by fuzzing).
+	a = a.Unmap().WithZone("")
 	bits := 24
 	if a.Is6() {
 		bits = 48

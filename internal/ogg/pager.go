@@ -15,6 +15,9 @@ type Page struct {
 	Frames  int       // program frames in the page
 	Capture time.Time // capture time of the page's first frame
 	EOS     bool
+	// crcShift is zeroShift(len(Data)-22), made once per page so that
+	// renumbering it for a view costs a few multiplications, not a CRC.
+	crcShift uint32
 }
 
 // StartGranule is the granule position of the page's first sample.
@@ -47,20 +50,13 @@ func NewPager(serial uint32, framesPerPage, channels int) *Pager {
 		seq: firstAudioSeq}
 }
 
-// Headers returns the OpusHead and OpusTags pages for a stream that starts
-// at the first audio page (a recording).
-func (pg *Pager) Headers() []byte { return pg.HeadersBefore(firstAudioSeq) }
-
-// HeadersBefore returns the header pages numbered so that the audio page
-// with sequence number seq follows them without a gap: a listener who
-// joins mid-show gets a stream whose page numbers are contiguous, which
-// strict demuxers (libogg) require.
-func (pg *Pager) HeadersBefore(seq uint32) []byte {
-	if seq < firstAudioSeq {
-		seq = firstAudioSeq
-	}
-	head := BuildPage(FlagBOS, 0, pg.serial, seq-2, [][]byte{OpusHeadPacket(pg.channels, program.PreSkip, program.SampleRate)})
-	return append(head, BuildPage(0, 0, pg.serial, seq-1, [][]byte{OpusTagsPacket("onair")})...)
+// Headers returns the OpusHead and OpusTags pages, numbered 0 and 1: every
+// stream (the recording, and each listener's through its View) starts
+// with them. libogg takes a first page numbered otherwise for a hole
+// before the headers, and VLC then finds no stream at all.
+func (pg *Pager) Headers() []byte {
+	head := BuildPage(FlagBOS, 0, pg.serial, 0, [][]byte{OpusHeadPacket(pg.channels, program.PreSkip, program.SampleRate)})
+	return append(head, BuildPage(0, 0, pg.serial, 1, [][]byte{OpusTagsPacket("onair")})...)
 }
 
 // Push adds a frame and returns a page when one is complete. The End frame
@@ -88,6 +84,7 @@ func (pg *Pager) flush(flags byte) Page {
 	p := Page{Seq: pg.seq, Granule: pg.lastEnd, Frames: len(pg.pending),
 		Capture: pg.first.Capture, EOS: flags&FlagEOS != 0}
 	p.Data = BuildPage(flags, p.Granule, pg.serial, pg.seq, pg.pending)
+	p.crcShift = zeroShift(len(p.Data) - 22)
 	pg.seq++
 	pg.pending = pg.pending[:0]
 	return p

@@ -11,5 +11,8 @@ var (
 	metricBytes = promauto.NewCounter(prometheus.CounterOpts{
 		Name: "onair_recording_bytes_total", Help: "Bytes of program written to recordings (Ogg/Opus)."})
 	metricErrors = promauto.NewCounter(prometheus.CounterOpts{
-		Name: "onair_recording_errors_total", Help: "Recordings that failed to write (the show went on unrecorded)."})
+		Name: "onair_recording_errors_total", Help: "Times a recording file stopped because a write or sync failed (the show went on; the file resumes once writing works again)."})
+	metricStopped = promauto.NewGauge(prometheus.GaugeOpts{
+		Name: "onair_recording_stopped",
+		Help: "Recording files not being written because writing failed (a full disk, say); each resumes once a retry succeeds."})
 )

@@ -3,6 +3,7 @@ package record
 import (
 	"bufio"
 	"fmt"
+	"log/slog"
 	"os"
 	"strings"
 
@@ -25,20 +26,19 @@ func MP4Path(oggPath string) string {
 // mp4Sink writes the program as fragmented MP4. Its errors are kept apart from the Ogg file's: either copy
 // alone is a complete recording.
 type mp4Sink struct {
-	f       *os.File
+	f       *file
 	pending [][]byte
 	first   program.Frame
 	seq     uint32
-	err     error
 }
 
-func openMP4(path string) (*mp4Sink, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+func openMP4(path string, log *slog.Logger) (*mp4Sink, error) {
+	f, err := createFile(path, log)
 	if err != nil {
 		return nil, fmt.Errorf("start recording: %w", err)
 	}
 	m := &mp4Sink{f: f}
-	m.write(fmp4.Init(1, program.PreSkip))
+	m.f.write(fmp4.Init(1, program.PreSkip))
 	return m, nil
 }
 
@@ -61,29 +61,13 @@ func (m *mp4Sink) flush() {
 		return
 	}
 	m.seq++
-	m.write(fmp4.Fragment(m.seq, m.first.PTS, m.pending))
+	m.f.write(fmp4.Fragment(m.seq, m.first.PTS, m.pending))
 	m.pending = m.pending[:0]
 }
 
-func (m *mp4Sink) write(b []byte) {
-	if m.err == nil {
-		_, m.err = m.f.Write(b)
-	}
-}
+func (m *mp4Sink) sync() { m.f.sync() }
 
-func (m *mp4Sink) sync() {
-	if m.err == nil {
-		m.err = m.f.Sync()
-	}
-}
-
-func (m *mp4Sink) close() error {
-	m.sync()
-	if err := m.f.Close(); m.err == nil {
-		m.err = err
-	}
-	return m.err
-}
+func (m *mp4Sink) close() error { return m.f.close() }
 
 // RecoveredSeconds is the program duration the Ogg recording at oggPath
 // holds up to its last intact page: for a show whose server died before

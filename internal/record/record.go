@@ -1,5 +1,6 @@
 // Package record writes the program of a space to disk as Ogg/Opus from its
-// first frame, syncing often so a crash loses at most a few seconds.
+// first frame, syncing often so a crash loses at most a few seconds, and
+// carrying on after a full disk once there is room again.
 package record
 
 import (
@@ -18,14 +19,14 @@ type Result struct {
 	Path    string
 	Bytes   int64
 	Seconds float64 // program duration in the file
-	Err     error   // first write or sync error, if any
+	Err     error   // first write or sync error, if any (the file then has a gap, or ends early)
 }
 
 // Recorder appends pages to a file on its own goroutine: the mixer hands it
 // frames without ever waiting on the disk.
 type Recorder struct {
 	path      string
-	f         *os.File
+	f         *file
 	mp4       *mp4Sink
 	pager     *ogg.Pager
 	syncEvery time.Duration
@@ -42,13 +43,13 @@ type Recorder struct {
 // Start creates path (which must not exist: a recording is never overwritten)
 // and writes the stream headers.
 func Start(path string, serial uint32, framesPerPage int, syncEvery time.Duration, log *slog.Logger) (*Recorder, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	f, err := createFile(path, log)
 	if err != nil {
 		return nil, fmt.Errorf("start recording: %w", err)
 	}
-	m, err := openMP4(MP4Path(path))
+	m, err := openMP4(MP4Path(path), log)
 	if err != nil {
-		f.Close()
+		f.f.Close()
 		os.Remove(path)
 		return nil, err
 	}
@@ -127,46 +128,22 @@ func (r *Recorder) run() {
 }
 
 func (r *Recorder) write(b []byte) {
-	if r.result.Err != nil {
-		return
-	}
-	n, err := r.f.Write(b)
-	r.result.Bytes += int64(n)
-	metricBytes.Add(float64(n))
-	if err != nil {
-		r.fail(err)
-	}
+	before := r.f.size
+	r.f.write(b)
+	r.result.Bytes += r.f.size - before
+	metricBytes.Add(float64(r.f.size - before))
 }
 
 func (r *Recorder) sync() {
 	r.mp4.sync()
-	r.syncOgg()
-}
-
-func (r *Recorder) syncOgg() {
-	if r.result.Err == nil {
-		if err := r.f.Sync(); err != nil {
-			r.fail(err)
-		}
-	}
-}
-
-// fail keeps the first error: the show goes on even when the disk does not,
-// and the error is reported when the recording ends.
-func (r *Recorder) fail(err error) {
-	r.result.Err = err
-	metricErrors.Inc()
-	r.log.Error("recording write failed; the show continues unrecorded", "path", r.path, "err", err)
+	r.f.sync()
 }
 
 func (r *Recorder) finish() {
 	if err := r.mp4.close(); err != nil {
 		r.log.Error("replay segments incomplete", "path", MP4Path(r.path), "err", err)
 	}
-	r.syncOgg()
-	if err := r.f.Close(); err != nil && r.result.Err == nil {
-		r.result.Err = err
-	}
+	r.result.Err = r.f.close()
 }
 
 // Seconds converts an Ogg/Opus granule position to program seconds.

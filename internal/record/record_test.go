@@ -305,8 +305,8 @@ func TestWriteFailureKeepsTheShowGoing(t *testing.T) {
 	// Swap the file for one on a full disk. This happens before the first
 	// Frame call, whose wake-up is what the run goroutine waits for, so the
 	// run goroutine sees the new file (no data race).
-	orig := r.f
-	r.f = full
+	orig := r.f.f
+	r.f.f = full
 	defer orig.Close()
 	fs := frames(t, 500)
 	start := time.Now()
@@ -338,7 +338,7 @@ func TestClosedFileKeepsTheShowGoing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := r.f.Close(); err != nil {
+	if err := r.f.f.Close(); err != nil {
 		t.Fatal(err)
 	}
 	fs := frames(t, 50)

@@ -54,9 +54,14 @@ func decodeLive(t *testing.T, url string, secs float64) []float64 {
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("ffmpeg listener: %v: %s", err, errb.String())
 	}
-	pcm := make([]float64, out.Len()/2)
+	return s16le(out.Bytes())
+}
+
+// s16le converts signed 16-bit little-endian PCM to samples in [-1, 1).
+func s16le(b []byte) []float64 {
+	pcm := make([]float64, len(b)/2)
 	for i := range pcm {
-		pcm[i] = float64(int16(binary.LittleEndian.Uint16(out.Bytes()[2*i:]))) / 32768
+		pcm[i] = float64(int16(binary.LittleEndian.Uint16(b[2*i:]))) / 32768
 	}
 	return pcm
 }

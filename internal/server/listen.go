@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/onair-live/onair/internal/fanout"
+	"github.com/onair-live/onair/internal/gate"
 	"github.com/onair-live/onair/internal/store"
 	"github.com/onair-live/onair/internal/ticket"
 )
@@ -161,6 +162,9 @@ func (s *Server) checkTicketAt(w http.ResponseWriter, r *http.Request, id string
 		writeError(w, http.StatusForbidden, "replayed_ticket", "this ticket is in use from too many networks: join again")
 		return c, false
 	}
+	// An admitted listener: its connection is bounded by admission now,
+	// not by the per-source caps (a crowd behind one NAT holds thousands).
+	gate.AdmitConn(r, c.Listener)
 	return c, true
 }
 

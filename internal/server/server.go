@@ -128,7 +128,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	s.pubSrv = &http.Server{Handler: s.publicRoutes(), ReadHeaderTimeout: 5 * time.Second,
+	s.pubSrv = &http.Server{Handler: s.publicRoutes(), ReadHeaderTimeout: 5 * time.Second, ConnContext: gate.ConnContext,
 		IdleTimeout: 60 * time.Second, MaxHeaderBytes: 16 << 10, ErrorLog: slog.NewLogLogger(cfg.Log.Handler(), slog.LevelDebug)}
 	s.hostSrv = &http.Server{Handler: s.hostRoutes(), ReadHeaderTimeout: 5 * time.Second,
 		IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10, ErrorLog: slog.NewLogLogger(cfg.Log.Handler(), slog.LevelDebug)}
