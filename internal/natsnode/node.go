@@ -49,6 +49,9 @@ func Start(cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := portsFree(opts); err != nil {
+		return nil, err
+	}
 	srv, err := server.NewServer(opts)
 	if err != nil {
 		return nil, fmt.Errorf("nats server: %w", err)
@@ -105,6 +108,26 @@ func options(cfg Config) (*server.Options, error) {
 		opts.Routes = append(opts.Routes, u)
 	}
 	return opts, nil
+}
+
+// portsFree fails at once, with the system's reason, for a fixed port that
+// is taken: the server itself would only be "not ready" after a wait.
+func portsFree(opts *server.Options) error {
+	for _, a := range []struct {
+		what string
+		host string
+		port int
+	}{{"client", opts.Host, opts.Port}, {"cluster", opts.Cluster.Host, opts.Cluster.Port}} {
+		if a.port <= 0 {
+			continue
+		}
+		l, err := net.Listen("tcp", net.JoinHostPort(a.host, strconv.Itoa(a.port)))
+		if err != nil {
+			return fmt.Errorf("nats %s port: %w", a.what, err)
+		}
+		l.Close()
+	}
+	return nil
 }
 
 // hostPort splits host:port; port 0 becomes the server's "pick a free port".
