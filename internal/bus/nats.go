@@ -124,8 +124,12 @@ func (b *NATS) options() []nats.Option {
 	}
 }
 
-// Close stops the bus: subscriptions end, unsent frames are dropped.
-func (b *NATS) Close() { b.nc.Close() }
+// Close stops the bus: what it has published goes out first (for up to a
+// second: the shows' End frames), then subscriptions end.
+func (b *NATS) Close() {
+	_ = b.nc.FlushTimeout(time.Second)
+	b.nc.Close()
+}
 
 // Connected reports whether the bus has a server now.
 func (b *NATS) Connected() bool { return b.nc.IsConnected() }
