@@ -4,11 +4,13 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/onair-live/onair/internal/natsnode"
 )
 
@@ -99,4 +101,52 @@ func TestNATSFlags(t *testing.T) {
 			}
 		})
 	}
+}
+
+var embeddedRE = regexp.MustCompile(`msg="embedded NATS server" clients=(\S+) routes=(\S+)`)
+
+// Two onair processes with embedded NATS servers form one cluster from
+// --nats-cluster alone: a message published on one's server reaches a
+// subscriber on the other's.
+func TestEmbeddedNATSCluster(t *testing.T) {
+	natsURLs := func(s *node) (clients, routes string) {
+		m := embeddedRE.FindStringSubmatch(s.stderr.String())
+		if m == nil {
+			t.Fatalf("no embedded NATS server logged:\n%s", s.stderr)
+		}
+		return m[1], m[2]
+	}
+	common := []string{"ONAIR_NATS=embedded", "ONAIR_NATS_LISTEN=127.0.0.1:0", "ONAIR_NATS_CLUSTER_LISTEN=127.0.0.1:0"}
+	a := startServer(t, t.TempDir(), append(common, "ONAIR_NODE_NAME=a")...)
+	aClients, aRoutes := natsURLs(a)
+	b := startServer(t, t.TempDir(), append(common, "ONAIR_NODE_NAME=b", "ONAIR_NATS_CLUSTER="+aRoutes)...)
+	bClients, _ := natsURLs(b)
+
+	sub, err := nats.Connect(bClients)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	got := make(chan struct{}, 1)
+	if _, err := sub.Subscribe("probe", func(*nats.Msg) { got <- struct{}{} }); err != nil {
+		t.Fatal(err)
+	}
+	pub, err := nats.Connect(aClients)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Close()
+	poll(t, 10*time.Second, "a message across the two processes' servers", func() bool {
+		if err := pub.Publish("probe", nil); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-got:
+			return true
+		case <-time.After(20 * time.Millisecond):
+			return false
+		}
+	})
+	b.stop(t, syscall.SIGTERM)
+	a.stop(t, syscall.SIGTERM)
 }

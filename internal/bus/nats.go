@@ -191,7 +191,7 @@ func (b *NATS) serveState(space string, m *nats.Msg) {
 		b.c.drop("malformed")
 		return
 	}
-	st := State{Head: b.cfg.Head, Frames: b.hist.snapshot(space)}
+	st := fitState(State{Head: b.cfg.Head, Frames: b.hist.snapshot(space)}, int(b.nc.MaxPayload()))
 	if len(st.Frames) == 0 {
 		st.Head = nil
 	}

@@ -127,7 +127,11 @@ func (c *collector) got() ([]program.Frame, []time.Time, int) {
 	return append([]program.Frame(nil), c.frames...), append([]time.Time(nil), c.at...), c.ends
 }
 
-func (c *collector) count() int { f, _, _ := c.got(); return len(f) }
+func (c *collector) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.frames)
+}
 
 func waitFor(t testing.TB, what string, ok func() bool) {
 	t.Helper()

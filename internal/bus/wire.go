@@ -104,6 +104,21 @@ func appendState(dst []byte, st State) []byte {
 	return dst
 }
 
+// fitState drops the oldest frames until the state message fits in limit
+// bytes (the servers' max payload, 1 MB by default: only loud, high-bitrate
+// programs come near it with DefaultKeep frames).
+func fitState(st State, limit int) State {
+	size := 2 + 2 + len(st.Head) + 2
+	for _, f := range st.Frames {
+		size += 2 + bodyHeader + len(f.Packet)
+	}
+	for size > limit && len(st.Frames) > 0 {
+		size -= 2 + bodyHeader + len(st.Frames[0].Packet)
+		st.Frames = st.Frames[1:]
+	}
+	return st
+}
+
 // decodeState parses a state message; head and packets alias msg.
 func decodeState(msg []byte) (State, error) {
 	if len(msg) < 2 {

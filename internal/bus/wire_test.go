@@ -86,6 +86,24 @@ func TestStateWireRoundTripAndRejects(t *testing.T) {
 	}
 }
 
+func TestStateFitsTheMaxPayload(t *testing.T) {
+	st := State{Head: DefaultHead()}
+	for i := range uint64(100) {
+		f := frame(i)
+		f.Packet = make([]byte, 1000)
+		st.Frames = append(st.Frames, f)
+	}
+	whole := len(appendState(nil, st))
+	if got := fitState(st, whole); len(got.Frames) != 100 {
+		t.Fatalf("a state that fits lost frames: %d left", len(got.Frames))
+	}
+	fit := fitState(st, whole/2)
+	if msg := appendState(nil, fit); len(msg) > whole/2 || len(fit.Frames) < 45 || fit.Frames[len(fit.Frames)-1].Seq != 99 {
+		t.Fatalf("fitted to %d bytes: %d bytes, %d frames, last %d; want the newest frames within the limit",
+			whole/2, len(msg), len(fit.Frames), fit.Frames[len(fit.Frames)-1].Seq)
+	}
+}
+
 // A malformed or foreign message on a program subject is counted and
 // dropped; the subscriber goes on with the next good frame.
 func TestNATSDropsForeignMessages(t *testing.T) {
