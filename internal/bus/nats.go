@@ -149,7 +149,6 @@ func (b *NATS) Publish(space string, f program.Frame) {
 		return
 	}
 	b.c.publish()
-	b.track(space, f)
 	bp := b.bufs.Get().(*[]byte)
 	*bp = appendFrame((*bp)[:0], f, time.Now())
 	if err := b.nc.Publish(programSubject+space, *bp); err != nil {
@@ -157,6 +156,10 @@ func (b *NATS) Publish(space string, f program.Frame) {
 		b.log.Warn("bus: publish failed", "space", space, "err", err)
 	}
 	b.bufs.Put(bp) // the client copied the message into its buffer
+	// Held for state replies only once sent: a reply never holds a frame
+	// that may still miss the joiner's live subscription. (A joiner drops
+	// the live copies of frames its reply held.)
+	b.track(space, f)
 }
 
 // track keeps the space's recent frames and answers state requests for it

@@ -24,6 +24,10 @@ type natsSub struct {
 	pending []program.Frame // bounded by the join time-out (25 frames in 500 ms)
 	last    uint64          // last seq delivered, for the join's de-duplication
 	any     bool
+	// repeats: after a join, live copies of frames the reply held may still
+	// arrive (the reply and the live frames can take different routes
+	// between servers); they are dropped until a newer frame or an End.
+	repeats bool
 }
 
 // Subscribe implements Bus. A bad space id subscribes to nothing.
@@ -60,7 +64,7 @@ func (b *NATS) Join(space string, fn func(program.Frame)) ([]byte, func()) {
 			s.deliver(f)
 		}
 	}
-	s.joining, s.pending = false, nil
+	s.joining, s.pending, s.repeats = false, nil, s.any
 	return st.Head, s.cancel
 }
 
@@ -96,7 +100,9 @@ func (s *natsSub) onMsg(m *nats.Msg) {
 	case s.closed:
 	case s.joining:
 		s.pending = append(s.pending, f)
+	case s.repeats && !f.End && f.Seq <= s.last:
 	default:
+		s.repeats = false
 		s.deliver(f)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -30,6 +31,7 @@ var suite = []struct {
 	{"OrderNoGaps", testOrderNoGaps},
 	{"GapsCounted", testGapsCounted},
 	{"MidShowJoin", testMidShowJoin},
+	{"JoinWhileLive", testJoinWhileLive},
 	{"JoinNotLive", testJoinNotLive},
 	{"HundredSpaces", testHundredSpaces},
 	{"CancelStops", testCancelStops},
@@ -268,6 +270,50 @@ func testMidShowJoin(t *testing.T, r *rig) {
 	waitFor(t, "the live frames after the recent ones", func() bool { return c.count() >= DefaultKeep+50 })
 	f, _, _ := c.got()
 	assertRun(t, "joined then live", f, sent-DefaultKeep, sent+50)
+}
+
+// Joins while the publisher keeps publishing: wherever the recent frames
+// end and the live ones begin, the subscriber sees one unbroken run.
+func testJoinWhileLive(t *testing.T, r *rig) {
+	space := newSpace()
+	r.pub.Publish(space, frame(0))
+	r.settle(t, space)
+	var sent atomic.Uint64
+	sent.Store(1)
+	stop := make(chan struct{})
+	var pub sync.WaitGroup
+	pub.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(500 * time.Microsecond):
+			}
+			r.pub.Publish(space, frame(sent.Load()))
+			sent.Add(1)
+		}
+	})
+	var cs []*collector
+	for range 10 {
+		for _, b := range r.subs {
+			c := &collector{}
+			_, cancel := b.Join(space, c.add)
+			t.Cleanup(cancel)
+			cs = append(cs, c)
+		}
+		time.Sleep(3 * time.Millisecond)
+	}
+	close(stop)
+	pub.Wait()
+	last := sent.Load() - 1
+	for i, c := range cs {
+		waitFor(t, "the last frame", func() bool {
+			f, _, _ := c.got()
+			return len(f) > 0 && f[len(f)-1].Seq == last
+		})
+		f, _, _ := c.got()
+		assertRun(t, fmt.Sprint("join ", i), f, f[0].Seq, last+1)
+	}
 }
 
 func testJoinNotLive(t *testing.T, r *rig) {
