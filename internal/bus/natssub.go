@@ -49,7 +49,13 @@ func (b *NATS) Join(space string, fn func(program.Frame)) ([]byte, func()) {
 		b.log.Warn("bus: join failed", "space", space, "err", err)
 		return nil, func() {}
 	}
-	st, err := b.Recent(space)
+	// Our server has the subscription before the request leaves; the
+	// other servers learn it over the same routes as the request.
+	err = b.nc.FlushTimeout(b.cfg.JoinTimeout)
+	st := State{}
+	if err == nil {
+		st, err = b.Recent(space)
+	}
 	b.c.join(len(st.Frames) > 0, err != nil)
 	if err != nil {
 		b.log.Warn("bus: join without recent frames", "space", space, "err", err)
