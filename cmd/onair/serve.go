@@ -72,7 +72,7 @@ func (l *witnessList) Set(v string) error {
 		}
 		u, k := f[:i], strings.TrimPrefix(f[i:], "=")
 		if !strings.HasPrefix(u, "http") || k == "" {
-			return fmt.Errorf("%q: want URL=VERIFIER_KEY, such as http://witness.example:8090=witness+abcd1234+AQ...", f)
+			return fmt.Errorf("%q: want URL=VERIFIER_KEY (such as http://witness.example:8090=witness+abcd1234+AQ...)", f)
 		}
 		*l = append(*l, server.Witness{URL: u, Key: k})
 	}
