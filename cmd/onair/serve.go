@@ -137,11 +137,16 @@ func runServe(args []string) error {
 			"SIGINT/SIGTERM end live shows cleanly: listeners get the end of stream, recordings are finalized.")
 	var cfg server.Config
 	var level string
+	var bo busOpts
 	serverFlags(fs, &cfg, &level)
+	busFlags(fs, &bo)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if err := noArgs(fs); err != nil {
+		return err
+	}
+	if err := bo.check(fs); err != nil {
 		return err
 	}
 	log, err := newLogger(level)
@@ -149,6 +154,12 @@ func runServe(args []string) error {
 		return err
 	}
 	cfg.Log = log
+	b, closeBus, err := bo.open(cfg.NodeName, log)
+	if err != nil {
+		return err
+	}
+	defer closeBus() // after the shutdown, so the shows' ends go out first
+	cfg.Bus = b
 	srv, err := server.New(cfg)
 	if err != nil {
 		return err

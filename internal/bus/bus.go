@@ -3,8 +3,10 @@
 package bus
 
 import (
-	"sync"
+	"errors"
+	"strings"
 
+	"github.com/onair-live/onair/internal/ogg"
 	"github.com/onair-live/onair/internal/program"
 )
 
@@ -14,48 +16,38 @@ import (
 type Bus interface {
 	Publish(space string, f program.Frame)
 	Subscribe(space string, fn func(program.Frame)) (cancel func())
+	// Join is Subscribe for a consumer that starts mid-show: before it
+	// returns, fn gets the space's recent frames (the last Keep frames its
+	// publisher holds: a player's start-up buffer and the current HLS
+	// parts), then the live ones follow in order, without duplicates. head
+	// is the program's OpusHead packet, nil when the space is not live.
+	Join(space string, fn func(program.Frame)) (head []byte, cancel func())
+	// Stats counts this bus's traffic since it was made.
+	Stats() Stats
 }
 
-// Local is the in-process bus: a publish is a direct call per subscriber.
-type Local struct {
-	mu   sync.RWMutex
-	subs map[string]map[*subscription]struct{}
-}
+// DefaultKeep is how many recent frames a publisher holds per space for
+// consumers that join mid-show: 6 s, three 2 s HLS segments, what a
+// classic HLS player buffers before it starts.
+const DefaultKeep = 300
 
-type subscription struct{ fn func(program.Frame) }
+// DefaultHead is the OpusHead of onair's programs: mono, 48 kHz, libopus's
+// pre-skip.
+func DefaultHead() []byte { return ogg.OpusHeadPacket(1, program.PreSkip, program.SampleRate) }
 
-// NewLocal returns an empty in-process bus.
-func NewLocal() *Local {
-	return &Local{subs: make(map[string]map[*subscription]struct{})}
-}
+// errSpaceName is returned for a space id that cannot be a NATS subject
+// token; onair's ids never are, so this is a caller's bug or foreign input.
+var errSpaceName = errors.New("bus: space id is empty or has '.', '*', '>' or white space")
 
-// Publish implements Bus.
-func (b *Local) Publish(space string, f program.Frame) {
-	b.mu.RLock()
-	defer b.mu.RUnlock()
-	for s := range b.subs[space] {
-		s.fn(f)
+func checkSpace(space string) error {
+	if space == "" || strings.ContainsAny(space, ".*> \t\r\n") {
+		return errSpaceName
 	}
+	return nil
 }
 
-// Subscribe implements Bus. cancel is idempotent.
-func (b *Local) Subscribe(space string, fn func(program.Frame)) func() {
-	s := &subscription{fn: fn}
-	b.mu.Lock()
-	if b.subs[space] == nil {
-		b.subs[space] = make(map[*subscription]struct{})
-	}
-	b.subs[space][s] = struct{}{}
-	b.mu.Unlock()
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			b.mu.Lock()
-			delete(b.subs[space], s)
-			if len(b.subs[space]) == 0 {
-				delete(b.subs, space)
-			}
-			b.mu.Unlock()
-		})
-	}
+// State is what a consumer needs to start a space's program at once.
+type State struct {
+	Head   []byte          // the program's OpusHead packet (RFC 7845 §5.1)
+	Frames []program.Frame // the most recent frames, oldest first
 }

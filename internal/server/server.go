@@ -48,6 +48,7 @@ type Config struct {
 	NodeName    string        // names the node in its receipts (default: host name and public port)
 	NoReceipts  bool          // keep no receipts log (to measure its cost: the counters still count)
 	Witnesses   []Witness     // who cosigns the log's checkpoints
+	Bus         bus.Bus       // program bus (default: in-process; NATS when clustered)
 	Log         *slog.Logger
 }
 
@@ -95,7 +96,10 @@ func New(cfg Config) (*Server, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
-	s := &Server{cfg: cfg, log: cfg.Log, bus: bus.NewLocal()}
+	if cfg.Bus == nil {
+		cfg.Bus = bus.NewLocal()
+	}
+	s := &Server{cfg: cfg, log: cfg.Log, bus: cfg.Bus}
 	if err := s.openTelemetry(); err != nil {
 		return nil, err
 	}
