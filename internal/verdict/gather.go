@@ -60,10 +60,10 @@ func Gather(ctx context.Context, q Query) (*Gathered, error) {
 	if err != nil {
 		return nil, err
 	}
-	entries = slices.DeleteFunc(entries, func(e Entry) bool { return e.Record.T < from || e.Record.T > to })
+	all := Merge(entries)
+	g.Seconds = slices.DeleteFunc(slices.Clone(all), func(s Second) bool { return s.T < from || s.T > to })
 	g.Events = slices.DeleteFunc(g.Events, func(e telemetry.Event) bool { return e.T < from || e.T > to })
-	g.Seconds = Merge(entries)
-	g.Report = Judge(g.Seconds)
+	g.Report = JudgeIn(g.Seconds, all)
 	return g, nil
 }
 

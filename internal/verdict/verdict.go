@@ -55,8 +55,9 @@ type Evidence struct {
 // Tuning of the windows.
 const (
 	// A second is elevated when joins come at this many times the log's
-	// usual rate (and at least minElevated), or a failure or attack signal
-	// holds outright.
+	// usual rate (and at least minElevated), when invalid tickets or
+	// refused connections come at minElevated, or when a failure signal
+	// holds.
 	elevatedFactor = 4
 	minElevated    = 20
 	mergeGap       = 10 // seconds: elevated seconds this close are one window
@@ -67,7 +68,12 @@ const (
 
 // Judge finds the incident windows in the merged seconds and classifies
 // each.
-func Judge(secs []Second) Report {
+func Judge(secs []Second) Report { return JudgeIn(secs, secs) }
+
+// JudgeIn judges the seconds secs of a longer log, whose usual join rate is
+// taken from all of it: a span cut to one incident would make the incident
+// the usual.
+func JudgeIn(secs, all []Second) Report {
 	var rep Report
 	if len(secs) == 0 {
 		rep.Verdict = Normal
@@ -75,7 +81,7 @@ func Judge(secs []Second) Report {
 	}
 	rep.From, rep.To, rep.Seconds = secs[0].T, secs[len(secs)-1].T, len(secs)
 	rep.Gaps = gaps(secs)
-	usual := usualJoins(secs)
+	usual := usualJoins(all)
 	for _, w := range windows(secs, usual) {
 		rep.Windows = append(rep.Windows, classify(secs[w[0]:w[1]+1]))
 	}
@@ -107,8 +113,8 @@ func gaps(secs []Second) [][2]int64 {
 	return out
 }
 
-// usualJoins is the median join rate over the recorded seconds: incidents
-// are the minority of a log's seconds.
+// usualJoins is the join rate of a quiet second of the log (its lower
+// quartile): a log may be mostly incident, never mostly quieter than usual.
 func usualJoins(secs []Second) float64 {
 	var v []int64
 	for _, s := range secs {
@@ -120,7 +126,7 @@ func usualJoins(secs []Second) float64 {
 		return 0
 	}
 	slices.Sort(v)
-	return float64(v[len(v)/2])
+	return float64(v[len(v)/4])
 }
 
 func elevated(s *Second, usual float64) bool {
