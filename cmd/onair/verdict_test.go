@@ -71,7 +71,7 @@ func loadRun(t *testing.T, s *node, sp createdSpace, args ...string) time.Time {
 func judge(t *testing.T, s *node, sh show) verdictJSON {
 	t.Helper()
 	out := mustCLI(t, cleanEnv(), "receipts", "verdict", filepath.Join(s.data, "receipts"), "--json",
-		"--from", strconv.FormatInt(sh.start.Unix()-2, 10), "--to", strconv.FormatInt(sh.end.Unix()+1, 10))
+		"--from", strconv.FormatInt(sh.start.Unix(), 10), "--to", strconv.FormatInt(sh.end.Unix()+1, 10))
 	var v verdictJSON
 	if err := json.Unmarshal([]byte(out), &v); err != nil {
 		t.Fatalf("verdict --json: %v\n%s", err, out)
@@ -85,7 +85,7 @@ func judge(t *testing.T, s *node, sh show) verdictJSON {
 	}
 	if testing.Verbose() { // the evidence, as a person reads it
 		t.Log(mustCLI(t, cleanEnv(), "receipts", "verdict", filepath.Join(s.data, "receipts"),
-			"--from", strconv.FormatInt(sh.start.Unix()-2, 10), "--to", strconv.FormatInt(sh.end.Unix()+1, 10)))
+			"--from", strconv.FormatInt(sh.start.Unix(), 10), "--to", strconv.FormatInt(sh.end.Unix()+1, 10)))
 	}
 	return v
 }
