@@ -123,7 +123,10 @@ func printVerdict(g *verdict.Gathered) {
 	}
 	for _, l := range g.Logs {
 		for _, c := range l.Claims {
-			fmt.Printf("\nclaim in %s: %s", l.Node, c)
+			fmt.Printf("\nclaim in %s: %s", l.Node, c.Text)
+			if b := c.Beside(g.Seconds); b != "" {
+				fmt.Printf("\n  beside it, %s", b)
+			}
 		}
 	}
 	fmt.Println()

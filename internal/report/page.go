@@ -101,7 +101,13 @@ func FromGathered(g *verdict.Gathered, title string) Page {
 		Data: Build(g.Seconds, g.Events, g.Report)}
 	for _, l := range g.Logs {
 		p.Nodes = append(p.Nodes, l.Node)
-		p.Claims = append(p.Claims, l.Claims...)
+		for _, c := range l.Claims {
+			line := c.Text
+			if b := c.Beside(g.Seconds); b != "" {
+				line += "; " + b
+			}
+			p.Claims = append(p.Claims, line)
+		}
 		v := l.Verify
 		switch {
 		case v.Failure != nil:

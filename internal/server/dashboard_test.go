@@ -1,18 +1,17 @@
 package server_test
 
 import (
-	"context"
-	"io"
-	"net/http"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/onair-live/onair/internal/load"
 )
 
 // TestDashboardShowsLiveFiguresAndSwitchesTheGate opens the dashboard in
-// Chromium while listeners join: the figures and charts move with them,
-// and the mode buttons switch the gate.
+// Chromium while a load run's listeners join: the figures and charts move
+// with them, and the mode buttons switch the gate.
 func TestDashboardShowsLiveFiguresAndSwitchesTheGate(t *testing.T) {
 	t.Parallel()
 	e := startServer(t)
@@ -26,13 +25,14 @@ func TestDashboardShowsLiveFiguresAndSwitchesTheGate(t *testing.T) {
 	lines := `document.querySelectorAll('#c-joins path.line').length`
 	b.waitFor("the joins chart", lines+` === 4`, 5*time.Second)
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	for range 5 { // five listeners arrive and stay
-		j := e.join(id)
-		go listen(ctx, j["ogg"].(string))
-	}
-	b.waitFor("five listeners on the dashboard", `Number(document.getElementById('f-listeners').textContent) >= 5`, 10*time.Second)
+	done := make(chan struct{})
+	go func() { // 60 listeners arrive over 3 s and stay 12 s
+		defer close(done)
+		runLoad(t, load.Config{Target: e.pub, Space: id, Listeners: 60, Shape: load.ShapeRamp, Window: 3 * time.Second,
+			Duration: 12 * time.Second, Grace: 3 * time.Second, Sources: "127.0.0.0/16"}, time.Minute)
+	}()
+	defer func() { <-done }()
+	b.waitFor("the crowd on the dashboard", `Number(document.getElementById('f-listeners').textContent) >= 50`, 20*time.Second)
 	b.waitFor("joins drawn", `(document.querySelector('#c-joins path.line[data-name=admitted]').getAttribute('d') || '').length > 20`, 5*time.Second)
 
 	b.run(chromedp.Click(chromedp.CSS(`button[data-mode=under_attack]`)))
@@ -44,13 +44,4 @@ func TestDashboardShowsLiveFiguresAndSwitchesTheGate(t *testing.T) {
 	b.run(chromedp.Click(chromedp.CSS(`button[data-mode=auto]`)))
 	b.waitFor("back to auto", `document.getElementById('f-mode').textContent === 'auto'`, 5*time.Second)
 	b.checkClean()
-}
-
-// listen plays a live stream into nothing until ctx ends.
-func listen(ctx context.Context, url string) {
-	req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
-	if resp, err := http.DefaultClient.Do(req); err == nil {
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-	}
 }

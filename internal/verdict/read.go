@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/onair-live/onair/internal/receipts"
 	"github.com/onair-live/onair/internal/telemetry"
@@ -18,9 +19,9 @@ type Log struct {
 	Verify   *receipts.VerifyReport
 	Entries  []Entry
 	Events   []telemetry.Event
-	Claims   []string // the load tests it logged, one line each
-	BadFrom  int64    // first entry that did not verify (-1: none)
-	Unparsed int      // entries that are not records of a known kind
+	Claims   []Claim // the load tests it logged
+	BadFrom  int64   // first entry that did not verify (-1: none)
+	Unparsed int     // entries that are not records of a known kind
 }
 
 // Verified reports whether the whole log checked out.
@@ -87,11 +88,53 @@ func (l *Log) add(i int64, e []byte, named *bool) {
 	case "claim":
 		if r, err := receipts.ParseRecord(e); err == nil {
 			row := receipts.Row(i, r)
-			l.Claims = append(l.Claims, fmt.Sprintf("entry %d at %s UTC: load test %s", i, row[1], row[len(row)-1]))
+			c := Claim{Index: i, Text: fmt.Sprintf("entry %d at %s UTC: load test %s", i, row[1], row[len(row)-1])}
+			if note, ok := r.Field("note").(string); ok {
+				body, _, _ := strings.Cut(note, "\n\n")
+				var span struct {
+					Start int64 `json:"start_t"`
+					End   int64 `json:"end_t"`
+				}
+				if json.Unmarshal([]byte(body), &span) == nil {
+					c.Start, c.End = span.Start, span.End
+				}
+			}
+			l.Claims = append(l.Claims, c)
 		}
 	default:
 		l.Unparsed++
 	}
+}
+
+// Claim is a load test's signed summary, as the node logged it.
+type Claim struct {
+	Index      int64
+	Text       string // what it claims, in a line
+	Start, End int64  // the seconds the run covered (0: not said)
+}
+
+// Beside sums up the node's own records over the claim's seconds, to set
+// next to it: what the servers saw while the load test says it ran.
+func (c Claim) Beside(secs []Second) string {
+	if c.Start == 0 || c.End < c.Start {
+		return ""
+	}
+	var peak, stalls int64
+	var lag float64
+	n := 0
+	for _, s := range secs {
+		if s.T < c.Start || s.T > c.End || s.Missing {
+			continue
+		}
+		n++
+		peak = max(peak, s.Listeners)
+		stalls += s.StallsCut + s.Skipped
+		lag = max(lag, s.LagP99)
+	}
+	if n == 0 {
+		return "the logs have no records for those seconds"
+	}
+	return fmt.Sprintf("the nodes' own records for those %d s: at most %d listeners, %d stalls cut or skips, fan-out lag p99 at most %.0f ms", n, peak, stalls, lag)
 }
 
 // Tainted is the seconds whose records come from entries that did not
