@@ -39,6 +39,19 @@ const (
 	minCohort   = 10
 )
 
+// The figures some signals of both sides judge.
+func seenShare(s *Second) (float64, bool) {
+	return ratio(s.SeenPrefixes, max(s.JoinPrefixes, 1)), s.SeenFilter && s.JoinPrefixes >= minPrefixes
+}
+
+func joinsPerAddr(s *Second) (float64, bool) {
+	return ratio(s.JoinReqs, max(s.JoinAddrs, 1)), s.JoinReqs >= minJoins
+}
+
+func completion(s *Second) (float64, bool) {
+	return s.CohortStarted / float64(max(s.CohortN, 1)), s.CohortN >= minCohort
+}
+
 var signals = []signal{
 	{name: "rejected_share", says: SaysAttack, threshold: 0.5, above: true, unit: "share",
 		what: "share of join attempts, connections and bad-ticket media requests the gate refused",
@@ -55,36 +68,24 @@ var signals = []signal{
 			return 1 - min(1, ratio(s.Solved, max(s.Challenged, 1))), s.Challenged >= minJoins
 		}},
 	{name: "new_sources", says: SaysAttack, threshold: 0.3, above: false, unit: "share",
-		what: "share of joining networks (/24, /48) whose listeners listened in an earlier show",
-		value: func(s *Second) (float64, bool) {
-			return ratio(s.SeenPrefixes, max(s.JoinPrefixes, 1)), s.SeenFilter && s.JoinPrefixes >= minPrefixes
-		}},
+		what:  "share of joining networks (/24, /48) whose listeners listened in an earlier show",
+		value: seenShare},
 	{name: "abnormal_rate", says: SaysAttack, threshold: 3, above: true, unit: "joins/address",
-		what: "join attempts per joining address in the second (a listener joins once, a waiting one every few seconds)",
-		value: func(s *Second) (float64, bool) {
-			return ratio(s.JoinReqs, max(s.JoinAddrs, 1)), s.JoinReqs >= minJoins
-		}},
+		what:  "join attempts per joining address in the second (a listener joins once, a waiting one every few seconds)",
+		value: joinsPerAddr},
 	{name: "unfinished_flows", says: SaysAttack, threshold: 0.5, above: false, unit: "share",
-		what: "share of the tickets issued 10 s earlier that were used to listen",
-		value: func(s *Second) (float64, bool) {
-			return s.CohortStarted / float64(max(s.CohortN, 1)), s.CohortN >= minCohort
-		}},
+		what:  "share of the tickets issued 10 s earlier that were used to listen",
+		value: completion},
 
 	{name: "seen_before", says: SaysCrowd, threshold: 0.5, above: true, unit: "share",
-		what: "share of joining networks whose listeners listened in an earlier show",
-		value: func(s *Second) (float64, bool) {
-			return ratio(s.SeenPrefixes, max(s.JoinPrefixes, 1)), s.SeenFilter && s.JoinPrefixes >= minPrefixes
-		}},
+		what:  "share of joining networks whose listeners listened in an earlier show",
+		value: seenShare},
 	{name: "normal_rate", says: SaysCrowd, threshold: 2, above: false, unit: "joins/address",
-		what: "join attempts per joining address in the second",
-		value: func(s *Second) (float64, bool) {
-			return ratio(s.JoinReqs, max(s.JoinAddrs, 1)), s.JoinReqs >= minJoins
-		}},
+		what:  "join attempts per joining address in the second",
+		value: joinsPerAddr},
 	{name: "flows_complete", says: SaysCrowd, threshold: 0.8, above: true, unit: "share",
-		what: "share of the tickets issued 10 s earlier that were used to listen",
-		value: func(s *Second) (float64, bool) {
-			return s.CohortStarted / float64(max(s.CohortN, 1)), s.CohortN >= minCohort
-		}},
+		what:  "share of the tickets issued 10 s earlier that were used to listen",
+		value: completion},
 	{name: "arrivals", says: SaysCrowd, threshold: 10, above: true, unit: "/s",
 		what:  "listeners who started listening",
 		value: func(s *Second) (float64, bool) { return float64(s.Started), true }},
