@@ -15,13 +15,14 @@ import (
 	"time"
 )
 
-const spaceUsage = `Usage: onair space <create|list|start|end> [flags] [ID]
+const spaceUsage = `Usage: onair space <create|list|start|end|invite> [flags] [ID]
 
 Manage spaces on a running server through its host port.
   create --title T [--starts-at RFC3339]   create a space; prints its id and host token
   list                                     list spaces
   start ID                                 take a space live (host token or admin key)
   end ID                                   end a show; the replay is ready at once
+  invite ID --role R --name N              make a co-host or speaker token; prints its studio link
 
 Run "onair space <sub> --help" for flags.
 `
@@ -52,12 +53,16 @@ var spaceSubs = map[string]struct{ synopsis, about string }{
 	"end": {"onair space end ID [flags]",
 		"End a live show (host token or admin key): listeners get the end of the stream\n" +
 			"and the replay is ready at once."},
+	"invite": {"onair space invite ID --role speaker|cohost --name NAME [flags]",
+		"Invite someone on stage (host or co-host token, or the admin key). Prints the\n" +
+			"studio link that signs them in: a speaker can speak and see the stage; a\n" +
+			"co-host can also start, end, invite and remove speakers (not the host)."},
 }
 
 func runSpace(args []string) error {
 	if len(args) == 0 {
 		fmt.Fprint(os.Stderr, spaceUsage)
-		return usagef("missing subcommand: create, list, start or end")
+		return usagef("missing subcommand: create, list, start, end or invite")
 	}
 	if a := args[0]; a == "-h" || a == "-help" || a == "--help" || a == "help" {
 		fmt.Print(spaceUsage)
@@ -66,22 +71,28 @@ func runSpace(args []string) error {
 	sub, args := args[0], args[1:]
 	doc, ok := spaceSubs[sub]
 	if !ok {
-		return usagef("unknown subcommand %q: want create, list, start or end", sub)
+		return usagef("unknown subcommand %q: want create, list, start, end or invite", sub)
 	}
 	fs := newFlagSet("space "+sub, doc.synopsis, doc.about)
 	var c client
-	var dataDir, adminKey, title, startsAt string
+	var dataDir, adminKey, title, startsAt, role, name string
+	var autoStart bool
 	clientFlags(fs, &c, &dataDir)
 	fs.StringVar(&adminKey, "admin-key", "", "admin key (default: the data dir's admin.key)")
 	if sub == "create" {
 		fs.StringVar(&title, "title", "", "title of the space (required)")
 		fs.StringVar(&startsAt, "starts-at", "", "scheduled start, RFC 3339 (default: now)")
+		fs.BoolVar(&autoStart, "auto-start", false, "go live by itself at --starts-at, with whoever is in the green room")
+	}
+	if sub == "invite" {
+		fs.StringVar(&role, "role", "speaker", `"speaker" (speaks, sees the stage) or "cohost" (also runs the show)`)
+		fs.StringVar(&name, "name", "", "the name they speak under, 1-64 letters, digits, spaces, . _ - (required)")
 	}
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	wantArgs := 0
-	if sub == "start" || sub == "end" {
+	if sub == "start" || sub == "end" || sub == "invite" {
 		wantArgs = 1
 	}
 	switch {
@@ -91,6 +102,12 @@ func runSpace(args []string) error {
 		return usagef("unexpected argument %q: %s", fs.Arg(wantArgs), doc.synopsis)
 	case sub == "create" && title == "":
 		return usagef("--title is required")
+	case sub == "create" && autoStart && startsAt == "":
+		return usagef("--auto-start needs --starts-at")
+	case sub == "invite" && name == "":
+		return usagef("--name is required")
+	case sub == "invite" && role != "speaker" && role != "cohost":
+		return usagef("--role %q: want speaker or cohost", role)
 	}
 	var starts time.Time
 	if startsAt != "" {
@@ -117,7 +134,9 @@ func runSpace(args []string) error {
 	var err error
 	switch sub {
 	case "create":
-		err = c.create(title, starts)
+		err = c.create(title, starts, autoStart)
+	case "invite":
+		err = c.invite(fs.Arg(0), role, name)
 	case "list":
 		err = c.list()
 	default:
@@ -129,10 +148,13 @@ func runSpace(args []string) error {
 	return err
 }
 
-func (c *client) create(title string, startsAt time.Time) error {
+func (c *client) create(title string, startsAt time.Time, autoStart bool) error {
 	body := map[string]any{"title": title}
 	if !startsAt.IsZero() {
 		body["starts_at"] = startsAt
+	}
+	if autoStart {
+		body["auto_start"] = true
 	}
 	var sp spaceOut
 	if err := c.do("POST", "/api/v1/spaces", body, &sp); err != nil {

@@ -125,6 +125,13 @@ func (m *Mixer) GoLive(now time.Time) {
 	m.live, m.liveAt = true, now
 }
 
+// Speaker returns the speaker called name, or nil.
+func (m *Mixer) Speaker(name string) *Speaker {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.speakers[name]
+}
+
 // Speakers returns the speakers' stats, by name.
 func (m *Mixer) Speakers() []SpeakerStats {
 	m.mu.Lock()
@@ -228,7 +235,7 @@ func (m *Mixer) tick(t time.Time) {
 	clear(m.sum)
 	for _, s := range speakers {
 		active, gone := s.next(s.frame)
-		s.active = active && !gone
+		s.active = active && !gone && !s.muted.Load()
 		if gone {
 			m.drop(s)
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/onair-live/onair/internal/program"
@@ -35,7 +36,18 @@ type Speaker struct {
 	doneOnce sync.Once
 	joined   time.Time
 	lastRMS  float32
+	lastLoud time.Time // last frame above talkLevel
+
+	muted atomic.Bool // a host muted the speaker: decoded, not mixed
 }
+
+// talkLevel is the frame RMS above which a speaker counts as talking, and
+// talkHold how long that lasts after the last such frame, so the stage does
+// not flicker between words.
+const (
+	talkLevel = 0.01
+	talkHold  = 500 * time.Millisecond
+)
 
 // SpeakerStats is the mixer's view of one speaker.
 type SpeakerStats struct {
@@ -48,6 +60,8 @@ type SpeakerStats struct {
 	Concealed int     `json:"concealed_frames"`
 	Dropped   int     `json:"dropped_packets"`
 	Level     float32 `json:"level"` // RMS of the last mixed frame, 0..1
+	Talking   bool    `json:"talking"`
+	Muted     bool    `json:"muted,omitempty"`
 }
 
 // SpeakerOptions tune one speaker.
@@ -82,6 +96,14 @@ func (s *Speaker) Name() string { return s.name }
 
 // Done is closed when the speaker has left the mix for good.
 func (s *Speaker) Done() <-chan struct{} { return s.done }
+
+// SetMuted mutes or unmutes the speaker in the program and in everyone's
+// mix-minus; its input keeps flowing so unmuting is instant.
+func (s *Speaker) SetMuted(m bool) { s.muted.Store(m) }
+
+// Remove takes the speaker off the stage now: Done closes, so its ingest or
+// WHIP session ends (a host removed it, or its token was revoked).
+func (s *Speaker) Remove() { s.m.drop(s) }
 
 // Push queues one Opus packet of the given duration (48 kHz samples). It
 // copies pkt. It blocks while the backlog exceeds a few seconds, which paces
@@ -159,6 +181,9 @@ func (s *Speaker) next(out []float32) (active, gone bool) {
 		s.pcm = s.pcm[:copy(s.pcm, s.pcm[len(out):])]
 		s.jb.trim()
 		s.lastRMS = rms(out)
+		if s.lastRMS > talkLevel {
+			s.lastLoud = time.Now()
+		}
 		return true, false
 	}
 	return s.starve(out)
@@ -217,7 +242,8 @@ func (s *Speaker) stats() SpeakerStats {
 	defer s.mu.Unlock()
 	st := SpeakerStats{Name: s.name, State: "buffering", BufferMS: ms(samplesDur(s.jb.queued)),
 		TargetMS: ms(s.jb.target()), Packets: s.jb.packets, Underruns: s.jb.underruns,
-		Concealed: s.jb.concealed, Dropped: s.jb.dropped, Level: s.lastRMS}
+		Concealed: s.jb.concealed, Dropped: s.jb.dropped, Level: s.lastRMS, Muted: s.muted.Load()}
+	st.Talking = !st.Muted && time.Since(s.lastLoud) < talkHold
 	switch {
 	case s.finished:
 		st.State = "finished"

@@ -24,33 +24,17 @@ func (s *Server) requireAdmin(w http.ResponseWriter, r *http.Request) bool {
 		writeError(w, http.StatusUnauthorized, "no_token", "missing token: send the admin key as Authorization: Bearer")
 	case s.st.SpaceForToken(tok) != "":
 		writeError(w, http.StatusForbidden, "wrong_role", "a host token cannot do this: it needs the admin key")
+	case s.isInvite(tok):
+		writeError(w, http.StatusForbidden, "wrong_role", "a co-host or speaker token cannot do this: it needs the admin key")
 	default:
 		writeError(w, http.StatusUnauthorized, "bad_token", "unknown token")
 	}
 	return false
 }
 
-// requireHost loads the space named in the path and checks that the caller
-// holds its host token (or the admin key). It answers the error itself.
-func (s *Server) requireHost(w http.ResponseWriter, r *http.Request) (store.Space, bool) {
-	sp, ok := s.loadSpace(w, r)
-	if !ok {
-		return sp, false
-	}
-	tok := bearer(r)
-	switch {
-	case s.isAdmin(tok), tok != "" && sp.CheckHostToken(tok):
-		return sp, true
-	case tok == "":
-		writeError(w, http.StatusUnauthorized, "no_token", "missing token: send the host token as Authorization: Bearer (or ?token=)")
-	case s.st.SpaceForToken(tok) != "":
-		writeError(w, http.StatusForbidden, "wrong_space", "this host token belongs to another space")
-	case s.isTicket(tok, sp.ID):
-		writeError(w, http.StatusForbidden, "wrong_role", "a listener ticket cannot do this: it needs the host token")
-	default:
-		writeError(w, http.StatusUnauthorized, "bad_token", "unknown token")
-	}
-	return sp, false
+func (s *Server) isInvite(tok string) bool {
+	_, ok := s.st.InviteForToken(tok)
+	return ok
 }
 
 func (s *Server) isTicket(tok, space string) bool {

@@ -41,15 +41,47 @@ func speakerParam(w http.ResponseWriter, r *http.Request) (string, bool) {
 	return name, true
 }
 
-// requireSpeaker checks the host token and the speaker's name, for the
-// ways a speaker comes in (ffmpeg ingest, WHIP).
-func (s *Server) requireSpeaker(w http.ResponseWriter, r *http.Request) (store.Space, string, bool) {
-	sp, ok := s.requireHost(w, r)
+// requireSpeaker checks that the token may speak (host, co-host or speaker)
+// and settles the speaker's name, for the ways a speaker comes in (ffmpeg
+// ingest, WHIP). An invited token speaks under its invite's name.
+func (s *Server) requireSpeaker(w http.ResponseWriter, r *http.Request) (store.Space, caller, string, bool) {
+	sp, c, ok := s.requireRole(w, r, store.RoleSpeaker, "speak")
 	if !ok {
-		return sp, "", false
+		return sp, c, "", false
+	}
+	if c.Invite.ID != "" {
+		if q := r.URL.Query().Get("speaker"); q != "" && q != c.Invite.Name {
+			writeError(w, http.StatusForbidden, "wrong_name", "this token speaks as "+quote(c.Invite.Name))
+			return sp, c, "", false
+		}
+		return sp, c, c.Invite.Name, true
 	}
 	name, ok := speakerParam(w, r)
-	return sp, name, ok
+	return sp, c, name, ok
+}
+
+// attachSpeaker puts the caller on stage as name, with the mixer options o.
+func (s *Server) attachSpeaker(sp store.Space, c caller, name string, o mix.SpeakerOptions) (*mix.Speaker, error) {
+	return s.stage.attach(sp.ID, name, c, func() (*mix.Speaker, error) { return s.mgr.SpeakerOpts(sp.ID, name, o) })
+}
+
+// speakerRefusal is the answer to a failed attach.
+func speakerRefusal(err error) (int, apiError) {
+	switch {
+	case errors.Is(err, space.ErrEnded):
+		return http.StatusConflict, apiError{Error: "the space has ended", Code: "ended"}
+	case errors.Is(err, errSeatTaken):
+		return http.StatusForbidden, apiError{Error: err.Error(), Code: "seat_taken"}
+	case errors.Is(err, mix.ErrFull):
+		return http.StatusServiceUnavailable, apiError{Error: err.Error(), Code: "full"}
+	}
+	return http.StatusServiceUnavailable, apiError{Error: err.Error(), Code: "speaker"}
+}
+
+// speakerError answers a failed attach on a response not taken over.
+func speakerError(w http.ResponseWriter, err error) {
+	code, body := speakerRefusal(err)
+	writeJSON(w, code, body)
 }
 
 // handleIngest takes a speaker's stream into the mixer: a chunked or sized
@@ -57,7 +89,7 @@ func (s *Server) requireSpeaker(w http.ResponseWriter, r *http.Request) (store.S
 // The stream is opened (codec found, headers read) before the speaker
 // joins, so a bad one answers 415 or 400 and replaces nobody.
 func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
-	sp, name, ok := s.requireSpeaker(basicChallenge{w}, r)
+	sp, c, name, ok := s.requireSpeaker(basicChallenge{w}, r)
 	if !ok {
 		return
 	}
@@ -95,13 +127,9 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer stream.Close()
-	spk, err := s.mgr.Speaker(sp.ID, name)
-	switch {
-	case errors.Is(err, space.ErrEnded):
-		src.finish(http.StatusConflict, apiError{Error: "the space has ended", Code: "ended"})
-		return
-	case err != nil:
-		src.finish(http.StatusServiceUnavailable, apiError{Error: err.Error(), Code: "speaker"})
+	spk, err := s.attachSpeaker(sp, c, name, mix.SpeakerOptions{})
+	if err != nil {
+		src.finish(speakerRefusal(err))
 		return
 	}
 	defer spk.Close()

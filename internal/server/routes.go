@@ -19,6 +19,11 @@ func (s *Server) hostRoutes() http.Handler {
 	mux.HandleFunc("GET /api/v1/spaces/{id}", s.handleGet)
 	mux.HandleFunc("POST /api/v1/spaces/{id}/start", s.handleStart)
 	mux.HandleFunc("POST /api/v1/spaces/{id}/end", s.handleEnd)
+	mux.HandleFunc("POST /api/v1/spaces/{id}/invites", s.handleInvite)
+	mux.HandleFunc("GET /api/v1/spaces/{id}/invites", s.handleInvites)
+	mux.HandleFunc("DELETE /api/v1/spaces/{id}/invites/{invite}", s.handleRevoke)
+	mux.HandleFunc("POST /api/v1/spaces/{id}/speakers/{name}/mute", s.handleMute)
+	mux.HandleFunc("DELETE /api/v1/spaces/{id}/speakers/{name}", s.handleRemove)
 	mux.HandleFunc("PUT /ingest/{id}", s.handleIngest)
 	mux.HandleFunc("POST /ingest/{id}", s.handleIngest)
 	mux.HandleFunc("SOURCE /ingest/{id}", s.handleIngest) // Icecast's method before PUT

@@ -66,6 +66,7 @@ type Server struct {
 	gate  *gate.Gate
 	admin string // SHA-256 of the admin key
 	vod   vodCache
+	stage *onStage // who is on stage, with which token
 
 	tel      *telemetry.Collector // counts what the node decides, per second
 	rlog     *receipts.Log        // the receipts log (nil when off)
@@ -99,7 +100,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Bus == nil {
 		cfg.Bus = bus.NewLocal()
 	}
-	s := &Server{cfg: cfg, log: cfg.Log, bus: cfg.Bus}
+	s := &Server{cfg: cfg, log: cfg.Log, bus: cfg.Bus, stage: newOnStage()}
 	if err := s.openTelemetry(); err != nil {
 		return nil, err
 	}

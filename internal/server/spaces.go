@@ -22,15 +22,49 @@ type spaceView struct {
 	EndedAt         time.Time          `json:"ended_at,omitzero"`
 	RecordedSeconds float64            `json:"recorded_seconds,omitempty"`
 	Listeners       int64              `json:"listeners"`
+	AutoStart       bool               `json:"auto_start"`
+	ScheduledAt     time.Time          `json:"scheduled_at,omitzero"`
+	StartDelayMS    *int64             `json:"start_delay_ms,omitempty"` // actual minus scheduled start, once live
+	StartedBy       string             `json:"started_by,omitempty"`
 	HostToken       string             `json:"host_token,omitempty"`
-	Speakers        []mix.SpeakerStats `json:"speakers,omitempty"`
+	Role            store.Role         `json:"role,omitempty"` // the caller's
+	Speakers        []speakerView      `json:"speakers,omitempty"`
+	Invites         []inviteView       `json:"invites,omitempty"`
 	URLs            map[string]string  `json:"urls"`
 }
 
+// speakerView is a speaker as the mixer sees it, with its role on stage.
+type speakerView struct {
+	mix.SpeakerStats
+	Role store.Role `json:"role"`
+}
+
+// speakers merges the mixer's speakers with the roles they came with (one
+// attached in-process, like the demo's synthetic voice, counts as the host's).
+func (s *Server) speakers(id string) []speakerView {
+	roles := s.stage.roles(id)
+	stats := s.mgr.Speakers(id)
+	out := make([]speakerView, 0, len(stats))
+	for _, st := range stats {
+		role := roles[st.Name]
+		if role == "" {
+			role = store.RoleHost
+		}
+		out = append(out, speakerView{SpeakerStats: st, Role: role})
+	}
+	return out
+}
+
 func (s *Server) view(sp store.Space) spaceView {
-	return spaceView{ID: sp.ID, Title: sp.Title, StartsAt: sp.StartsAt, State: sp.State,
+	v := spaceView{ID: sp.ID, Title: sp.Title, StartsAt: sp.StartsAt, State: sp.State,
 		StartedAt: sp.StartedAt, EndedAt: sp.EndedAt, RecordedSeconds: sp.RecordedSeconds,
+		AutoStart: sp.AutoStart, ScheduledAt: sp.ScheduledAt, StartedBy: sp.StartedBy,
 		Listeners: s.listeners(sp.ID), URLs: s.urls(sp.ID)}
+	if !sp.StartedAt.IsZero() {
+		d := sp.StartDelay().Milliseconds()
+		v.StartDelayMS = &d
+	}
+	return v
 }
 
 func (s *Server) urls(id string) map[string]string {
@@ -98,25 +132,28 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleGet(w http.ResponseWriter, r *http.Request) {
-	sp, ok := s.requireHost(w, r)
+	sp, c, ok := s.requireRole(w, r, store.RoleSpeaker, "see the stage")
 	if !ok {
 		return
 	}
 	v := s.view(sp)
-	v.Speakers = s.mgr.Speakers(sp.ID)
+	v.Role, v.Speakers = c.Role, s.speakers(sp.ID)
+	if c.can(store.RoleCohost) {
+		v.Invites, _ = s.invitesOf(sp.ID)
+	}
 	writeJSON(w, http.StatusOK, v)
 }
 
 func (s *Server) handleStart(w http.ResponseWriter, r *http.Request) {
-	s.transition(w, r, s.mgr.Start)
+	s.transition(w, r, "start the show", s.mgr.Start)
 }
 
 func (s *Server) handleEnd(w http.ResponseWriter, r *http.Request) {
-	s.transition(w, r, s.mgr.End)
+	s.transition(w, r, "end the show", s.mgr.End)
 }
 
-func (s *Server) transition(w http.ResponseWriter, r *http.Request, do func(string) (store.Space, error)) {
-	sp, ok := s.requireHost(w, r)
+func (s *Server) transition(w http.ResponseWriter, r *http.Request, action string, do func(string) (store.Space, error)) {
+	sp, _, ok := s.requireHost(w, r, action)
 	if !ok {
 		return
 	}

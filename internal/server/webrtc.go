@@ -53,7 +53,7 @@ func negotiationError(w http.ResponseWriter, err error) {
 
 // handleWHIP takes a speaker in over WebRTC (RFC 9725).
 func (s *Server) handleWHIP(w http.ResponseWriter, r *http.Request) {
-	sp, name, ok := s.requireSpeaker(w, r)
+	sp, c, name, ok := s.requireSpeaker(w, r)
 	if !ok {
 		return
 	}
@@ -65,13 +65,11 @@ func (s *Server) handleWHIP(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	attach := func(o mix.SpeakerOptions) (*mix.Speaker, error) { return s.mgr.SpeakerOpts(sp.ID, name, o) }
+	attach := func(o mix.SpeakerOptions) (*mix.Speaker, error) { return s.attachSpeaker(sp, c, name, o) }
 	answer, sess, err := s.whip.Publish(r.Context(), sp.ID, name, offer, attach)
 	switch {
-	case errors.Is(err, space.ErrEnded):
-		writeError(w, http.StatusConflict, "ended", "the space has ended")
-	case errors.Is(err, mix.ErrFull):
-		writeError(w, http.StatusServiceUnavailable, "full", err.Error())
+	case errors.Is(err, space.ErrEnded), errors.Is(err, mix.ErrFull), errors.Is(err, errSeatTaken):
+		speakerError(w, err)
 	case err != nil:
 		negotiationError(w, err)
 	default:
@@ -80,9 +78,10 @@ func (s *Server) handleWHIP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// handleWHIPDelete ends a speaker's WHIP session.
+// handleWHIPDelete ends a speaker's WHIP session: any token that may speak
+// (the session id, known only to its speaker and the hosts, is the capability).
 func (s *Server) handleWHIPDelete(w http.ResponseWriter, r *http.Request) {
-	sp, ok := s.requireHost(w, r)
+	sp, _, ok := s.requireRole(w, r, store.RoleSpeaker, "leave the stage")
 	if !ok {
 		return
 	}

@@ -271,6 +271,17 @@ func (m *Manager) Speakers(id string) []mix.SpeakerStats {
 	return rt.mixer.Speakers()
 }
 
+// OnStage returns the speaker called name in space id, or nil.
+func (m *Manager) OnStage(id, name string) *mix.Speaker {
+	m.mu.Lock()
+	rt := m.rt[id]
+	m.mu.Unlock()
+	if rt == nil {
+		return nil
+	}
+	return rt.mixer.Speaker(name)
+}
+
 // Shutdown ends every live show cleanly (streams end, recordings are
 // finalized) and stops green-room mixers. Scheduled spaces stay scheduled.
 func (m *Manager) Shutdown() {

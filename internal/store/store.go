@@ -41,9 +41,26 @@ type Space struct {
 	CreatedAt time.Time `json:"created_at"`
 	StartedAt time.Time `json:"started_at,omitzero"`
 	EndedAt   time.Time `json:"ended_at,omitzero"`
+	// AutoStart: the node takes the space live at StartsAt by itself.
+	AutoStart bool `json:"auto_start,omitempty"`
+	// ScheduledAt is StartsAt as it stood when the space went live, kept
+	// beside StartedAt so the start delay is a fact of the record.
+	ScheduledAt time.Time `json:"scheduled_at,omitzero"`
+	// StartedBy says what took it live: "host" (a start request) or
+	// "schedule" (auto-start, possibly late after the node was down).
+	StartedBy string `json:"started_by,omitempty"`
 	// Duration of the recorded program, set when the space ends.
 	RecordedSeconds float64 `json:"recorded_seconds,omitempty"`
 	HostTokenHash   string  `json:"host_token_hash"`
+}
+
+// StartDelay is how late (negative: early) the show went live against its
+// schedule; zero until it has.
+func (s Space) StartDelay() time.Duration {
+	if s.StartedAt.IsZero() || s.ScheduledAt.IsZero() {
+		return 0
+	}
+	return s.StartedAt.Sub(s.ScheduledAt)
 }
 
 // CheckHostToken reports whether tok is this space's host token, in constant time.
@@ -77,7 +94,7 @@ func Open(path string) (*Store, error) {
 		return nil, fmt.Errorf("open store %s: %w (is another onair using this data dir?)", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketSpaces, bucketKeys, bucketMeta, bucketTokens} {
+		for _, b := range [][]byte{bucketSpaces, bucketKeys, bucketMeta, bucketTokens, bucketInvites} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -96,8 +113,15 @@ func (s *Store) Close() error { return s.db.Close() }
 
 // CreateSpace stores a new space and returns its host token (shown once).
 func (s *Store) CreateSpace(title string, startsAt, now time.Time) (Space, string, error) {
+	return s.Create(Space{Title: title, StartsAt: startsAt}, now)
+}
+
+// Create stores a new space from sp's title and schedule and returns it
+// with its host token (shown once).
+func (s *Store) Create(in Space, now time.Time) (Space, string, error) {
 	tok := RandomToken(24)
-	sp := Space{Title: title, StartsAt: startsAt, State: Scheduled, CreatedAt: now, HostTokenHash: HashToken(tok)}
+	sp := Space{Title: in.Title, StartsAt: in.StartsAt, AutoStart: in.AutoStart, State: Scheduled,
+		CreatedAt: now, HostTokenHash: HashToken(tok)}
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketSpaces)
 		for range 10 {
