@@ -103,7 +103,9 @@ func TestRolesAllowedAndRefused(t *testing.T) {
 			return api(k, "POST", "/invites", map[string]any{"role": "speaker", "name": "new"}, tok)
 		}},
 		{"list invites", none, func(k tokens, tok string) (int, map[string]any) { return api(k, "GET", "/invites", nil, tok) }},
-		{"revoke", none, func(k tokens, tok string) (int, map[string]any) { return api(k, "DELETE", "/invites/"+k.spare, nil, tok) }},
+		{"revoke", none, func(k tokens, tok string) (int, map[string]any) {
+			return api(k, "DELETE", "/invites/"+k.spare, nil, tok)
+		}},
 		{"mute", func(k tokens) { e.seat(k.id, k.speaker, "guest") }, func(k tokens, tok string) (int, map[string]any) {
 			return api(k, "POST", "/speakers/guest/mute", map[string]any{"muted": true}, tok)
 		}},

@@ -14,23 +14,23 @@ import (
 
 // spaceView is a space as the host API shows it.
 type spaceView struct {
-	ID              string             `json:"id"`
-	Title           string             `json:"title"`
-	StartsAt        time.Time          `json:"starts_at"`
-	State           store.State        `json:"state"`
-	StartedAt       time.Time          `json:"started_at,omitzero"`
-	EndedAt         time.Time          `json:"ended_at,omitzero"`
-	RecordedSeconds float64            `json:"recorded_seconds,omitempty"`
-	Listeners       int64              `json:"listeners"`
-	AutoStart       bool               `json:"auto_start"`
-	ScheduledAt     time.Time          `json:"scheduled_at,omitzero"`
-	StartDelayMS    *int64             `json:"start_delay_ms,omitempty"` // actual minus scheduled start, once live
-	StartedBy       string             `json:"started_by,omitempty"`
-	HostToken       string             `json:"host_token,omitempty"`
-	Role            store.Role         `json:"role,omitempty"` // the caller's
-	Speakers        []speakerView      `json:"speakers,omitempty"`
-	Invites         []inviteView       `json:"invites,omitempty"`
-	URLs            map[string]string  `json:"urls"`
+	ID              string            `json:"id"`
+	Title           string            `json:"title"`
+	StartsAt        time.Time         `json:"starts_at"`
+	State           store.State       `json:"state"`
+	StartedAt       time.Time         `json:"started_at,omitzero"`
+	EndedAt         time.Time         `json:"ended_at,omitzero"`
+	RecordedSeconds float64           `json:"recorded_seconds,omitempty"`
+	Listeners       int64             `json:"listeners"`
+	AutoStart       bool              `json:"auto_start"`
+	ScheduledAt     time.Time         `json:"scheduled_at,omitzero"`
+	StartDelayMS    *int64            `json:"start_delay_ms,omitempty"` // actual minus scheduled start, once live
+	StartedBy       string            `json:"started_by,omitempty"`
+	HostToken       string            `json:"host_token,omitempty"`
+	Role            store.Role        `json:"role,omitempty"` // the caller's
+	Speakers        []speakerView     `json:"speakers,omitempty"`
+	Invites         []inviteView      `json:"invites,omitempty"`
+	URLs            map[string]string `json:"urls"`
 }
 
 // speakerView is a speaker as the mixer sees it, with its role on stage.
