@@ -43,13 +43,20 @@ type publicSpace struct {
 	State     store.State `json:"state"`
 	StartsAt  time.Time   `json:"starts_at"`
 	StartedAt time.Time   `json:"started_at,omitzero"`
-	Listeners int64       `json:"listeners"`
-	Replay    string      `json:"replay,omitempty"`
+	AutoStart bool        `json:"auto_start"`
+	// StartDelayMS is actual minus scheduled start, once live.
+	StartDelayMS *int64 `json:"start_delay_ms,omitempty"`
+	Listeners    int64  `json:"listeners"`
+	Replay       string `json:"replay,omitempty"`
 }
 
 func (s *Server) public(sp store.Space) publicSpace {
 	p := publicSpace{ID: sp.ID, Title: sp.Title, State: sp.State, StartsAt: sp.StartsAt,
-		StartedAt: sp.StartedAt, Listeners: s.listeners(sp.ID)}
+		StartedAt: sp.StartedAt, AutoStart: sp.AutoStart, Listeners: s.listeners(sp.ID)}
+	if !sp.StartedAt.IsZero() {
+		d := sp.StartDelay().Milliseconds()
+		p.StartDelayMS = &d
+	}
 	if sp.State == store.Ended {
 		p.Replay = "/replay/" + sp.ID + ".opus"
 	}

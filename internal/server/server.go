@@ -266,6 +266,11 @@ func (s *Server) Serve() {
 	go s.runTelemetry(s.ctx)
 	go s.serve(s.hostSrv, s.hostLn, "host")
 	go s.serve(s.pubSrv, s.pubLn, "public")
+	// Once both ports answer: a show that fell due while the node was down
+	// starts now, for listeners who are already waiting.
+	if err := s.mgr.ArmSchedules(); err != nil {
+		s.log.Error("arm auto-starts", "err", err)
+	}
 	s.log.Info("onair serving", "public", s.cfg.PublicURL, "host", s.cfg.HostURL, "data", s.cfg.DataDir)
 }
 

@@ -82,8 +82,9 @@ func (s *Server) urls(id string) map[string]string {
 }
 
 type createReq struct {
-	Title    string    `json:"title"`
-	StartsAt time.Time `json:"starts_at"`
+	Title     string    `json:"title"`
+	StartsAt  time.Time `json:"starts_at"`
+	AutoStart bool      `json:"auto_start"`
 }
 
 func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request) {
@@ -99,17 +100,22 @@ func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "bad_title", "title is required, up to 200 characters")
 		return
 	}
+	if req.AutoStart && req.StartsAt.IsZero() {
+		writeError(w, http.StatusBadRequest, "bad_schedule", "auto_start needs starts_at: the time to go live")
+		return
+	}
 	now := time.Now().UTC()
 	if req.StartsAt.IsZero() {
 		req.StartsAt = now
 	}
-	sp, tok, err := s.st.CreateSpace(req.Title, req.StartsAt.UTC(), now)
+	sp, tok, err := s.st.Create(store.Space{Title: req.Title, StartsAt: req.StartsAt.UTC(), AutoStart: req.AutoStart}, now)
 	if err != nil {
 		s.log.Error("create space", "err", err)
 		writeError(w, http.StatusInternalServerError, "store", "could not create the space")
 		return
 	}
-	s.log.Info("space created", "space", sp.ID, "title", sp.Title, "starts_at", sp.StartsAt)
+	s.log.Info("space created", "space", sp.ID, "title", sp.Title, "starts_at", sp.StartsAt, "auto_start", sp.AutoStart)
+	s.mgr.Schedule(sp)
 	v := s.view(sp)
 	v.HostToken = tok
 	writeJSON(w, http.StatusCreated, v)

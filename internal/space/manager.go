@@ -63,6 +63,8 @@ type Manager struct {
 
 	mu sync.Mutex
 	rt map[string]*runtime
+
+	sched scheduler // auto-starts (schedule.go)
 }
 
 type runtime struct {
@@ -171,9 +173,13 @@ func (m *Manager) runtimeLocked(id string) (*runtime, error) {
 	return rt, nil
 }
 
-// Start takes the space live: recording begins with the next mixed frame.
-// Starting a live space again is a no-op.
-func (m *Manager) Start(id string) (store.Space, error) {
+// Start takes the space live at a host's request: recording begins with the
+// next mixed frame. Starting a live space again is a no-op.
+func (m *Manager) Start(id string) (store.Space, error) { return m.startBy(id, ByHost) }
+
+// startBy is Start recording who started the show. The space keeps both the
+// scheduled and the actual start, so its start delay is on record.
+func (m *Manager) startBy(id, by string) (store.Space, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	sp, err := m.st.Space(id)
@@ -201,10 +207,10 @@ func (m *Manager) Start(id string) (store.Space, error) {
 		rec.Frame(f)
 	})
 	rt.mixer.GoLive(now)
-	m.log.Info("space live", "space", id, "title", sp.Title)
-	m.event(Event{Space: id, Name: "start", At: now, Scheduled: sp.StartsAt})
+	m.log.Info("space live", "space", id, "title", sp.Title, "by", by, "delay_ms", now.Sub(sp.StartsAt).Milliseconds())
+	m.event(Event{Space: id, Name: "start", At: now, Scheduled: sp.StartsAt, Detail: "started by " + by})
 	return m.st.UpdateSpace(id, func(s *store.Space) error {
-		s.State, s.StartedAt = store.Live, now
+		s.State, s.StartedAt, s.ScheduledAt, s.StartedBy = store.Live, now, s.StartsAt, by
 		return nil
 	})
 }
@@ -286,6 +292,7 @@ func (m *Manager) OnStage(id, name string) *mix.Speaker {
 // finalized) and stops green-room mixers. Scheduled spaces stay scheduled.
 func (m *Manager) Shutdown() {
 	spaces.remove(m)
+	m.stopSchedules()
 	m.mu.Lock()
 	ids := make([]string, 0, len(m.rt))
 	for id := range m.rt {
