@@ -425,7 +425,7 @@ func startNginx(t *testing.T, origin string) string {
 		if os.Geteuid() == 0 { // workers would run as nobody and not reach the test's 0700 directories
 			user = "user root;\n"
 		}
-		main := user + "worker_processes 2;\nevents { worker_connections 1024; }\nhttp {\n" +
+		main := user + "worker_processes 2;\nevents { worker_connections 4096; }\nhttp {\n" +
 			"    log_format cache '$status $upstream_cache_status $request_time \"$request\"';\n" +
 			"    access_log " + filepath.Join(dir, "access.log") + " cache;\n"
 		for _, tmp := range []string{"client_body", "proxy", "fastcgi", "uwsgi", "scgi"} {

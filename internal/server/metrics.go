@@ -11,3 +11,10 @@ import (
 var metricHLS = promauto.NewCounterVec(prometheus.CounterOpts{
 	Name: "onair_hls_requests_total", Help: "HLS requests answered, by kind (playlist, blocking_playlist, part, segment, init) and status code.",
 }, []string{"kind", "code"})
+
+// metricStage counts stage-document requests by result: "built" (rendered
+// afresh), "cached" (the same bytes again), "not_modified" (a 304): behind
+// a cache, about one request a second per space reaches the node.
+var metricStage = promauto.NewCounterVec(prometheus.CounterOpts{
+	Name: "onair_stage_requests_total", Help: "Stage document requests answered, by result (built, cached, not_modified).",
+}, []string{"result"})

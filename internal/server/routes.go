@@ -56,6 +56,7 @@ func (s *Server) publicRoutes() http.Handler {
 	mux.HandleFunc("GET /api/v1/spaces", s.handlePublicList)
 	mux.HandleFunc("GET /api/v1/spaces/{id}", s.handlePublicGet)
 	mux.HandleFunc("POST /api/v1/spaces/{id}/join", s.handleJoin)
+	mux.HandleFunc("GET /stage/{file}", s.handleStage)
 	mux.HandleFunc("GET /live/{file}", s.handleLive)
 	mux.HandleFunc("POST /whep/{id}", s.handleWHEP)
 	mux.HandleFunc("OPTIONS /whep/{id}", s.handleWHEPOptions)

@@ -54,19 +54,20 @@ type Config struct {
 
 // Server is one running node (origin and edge in one process).
 type Server struct {
-	cfg   Config
-	log   *slog.Logger
-	st    *store.Store
-	keys  *ticket.Keyring
-	bus   bus.Bus
-	mgr   *space.Manager
-	hub   *fanout.Hub
-	whip  *whip.Server
-	whep  *whep.Server
-	gate  *gate.Gate
-	admin string // SHA-256 of the admin key
-	vod   vodCache
-	stage *onStage // who is on stage, with which token
+	cfg       Config
+	log       *slog.Logger
+	st        *store.Store
+	keys      *ticket.Keyring
+	bus       bus.Bus
+	mgr       *space.Manager
+	hub       *fanout.Hub
+	whip      *whip.Server
+	whep      *whep.Server
+	gate      *gate.Gate
+	admin     string // SHA-256 of the admin key
+	vod       vodCache
+	stage     *onStage  // who is on stage, with which token
+	stageDocs stageDocs // the latest stage document of each space
 
 	tel      *telemetry.Collector // counts what the node decides, per second
 	rlog     *receipts.Log        // the receipts log (nil when off)

@@ -9,6 +9,7 @@
   const root = $('space'), audio = $('audio'), playBtn = $('play');
   const id = root.dataset.id, enc = encodeURIComponent(id);
   const POLL_MS = 5000;
+  const STAGE_MS = 1500; // while live: who is on stage and talking
   const LIVE_END_GRACE_MS = 12000; // the live player plays out its buffer, then the replay
 
   const space = {
@@ -472,20 +473,26 @@
     render();
   }
 
+  // The stage document: the same cacheable bytes for every listener (a
+  // cache in front answers the crowd), read every second or two while it
+  // matters, and at the scheduled start itself.
   async function poll() {
     clearTimeout(pollTimer);
     try {
-      const { ok, body } = await getJSON('/api/v1/spaces/' + enc);
+      const { ok, body } = await getJSON('/stage/' + enc + '.json', { cache: 'no-cache' });
       if (ok) {
         $('listener-count').textContent = body.listeners;
         space.startsAt = new Date(body.starts_at);
         if (body.started_at) space.startedAt = new Date(body.started_at);
+        document.dispatchEvent(new CustomEvent('onair:stage', { detail: body }));
         setState(body.state);
       }
     } catch { /* offline for a moment: the next poll tells */ }
-    // Near the start, a waiting listener asks more often.
-    const soon = wanted && space.state === 'scheduled' && space.startsAt - Date.now() < 30000;
-    if (space.state !== 'ended') pollTimer = setTimeout(poll, soon ? 2000 : POLL_MS);
+    const until = space.startsAt - Date.now();
+    let next = POLL_MS;
+    if (space.state === 'live') next = STAGE_MS;
+    else if (space.state === 'scheduled' && until < 30000) next = Math.max(200, Math.min(1000, until > 0 ? until : 1000));
+    if (space.state !== 'ended') pollTimer = setTimeout(poll, next);
   }
 
   // ---- the page ----
