@@ -69,6 +69,14 @@ func startServerWith(t *testing.T, tune func(*server.Config)) *env {
 // call sends a JSON request and decodes the JSON answer.
 func (e *env) call(method, url, token string, body any) (int, map[string]any) {
 	e.t.Helper()
+	code, out, _ := e.callWith(http.DefaultClient, method, url, token, body)
+	return code, out
+}
+
+// callWith is call through client c (a listener's cookie jar), with the
+// answer's headers.
+func (e *env) callWith(c *http.Client, method, url, token string, body any) (int, map[string]any, http.Header) {
+	e.t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -85,7 +93,7 @@ func (e *env) call(method, url, token string, body any) (int, map[string]any) {
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := c.Do(req)
 	if err != nil {
 		e.t.Fatalf("%s %s: %v", method, url, err)
 	}
@@ -93,7 +101,7 @@ func (e *env) call(method, url, token string, body any) (int, map[string]any) {
 	out := map[string]any{}
 	data, _ := io.ReadAll(resp.Body)
 	_ = json.Unmarshal(data, &out)
-	return resp.StatusCode, out
+	return resp.StatusCode, out, resp.Header
 }
 
 // space creates a space and returns its id and host token.

@@ -24,6 +24,9 @@ func (s *Server) hostRoutes() http.Handler {
 	mux.HandleFunc("DELETE /api/v1/spaces/{id}/invites/{invite}", s.handleRevoke)
 	mux.HandleFunc("POST /api/v1/spaces/{id}/speakers/{name}/mute", s.handleMute)
 	mux.HandleFunc("DELETE /api/v1/spaces/{id}/speakers/{name}", s.handleRemove)
+	mux.HandleFunc("GET /api/v1/spaces/{id}/hands", s.handleHands)
+	mux.HandleFunc("POST /api/v1/spaces/{id}/hands/{hand}/accept", s.handleAccept)
+	mux.HandleFunc("POST /api/v1/spaces/{id}/hands/{hand}/dismiss", s.handleDismiss)
 	mux.HandleFunc("PUT /ingest/{id}", s.handleIngest)
 	mux.HandleFunc("POST /ingest/{id}", s.handleIngest)
 	mux.HandleFunc("SOURCE /ingest/{id}", s.handleIngest) // Icecast's method before PUT
@@ -57,6 +60,9 @@ func (s *Server) publicRoutes() http.Handler {
 	mux.HandleFunc("GET /api/v1/spaces/{id}", s.handlePublicGet)
 	mux.HandleFunc("POST /api/v1/spaces/{id}/join", s.handleJoin)
 	mux.HandleFunc("GET /stage/{file}", s.handleStage)
+	mux.HandleFunc("POST /api/v1/spaces/{id}/hands", s.handleRaise)
+	mux.HandleFunc("GET /api/v1/spaces/{id}/hands/{key}", s.handleHand)
+	mux.HandleFunc("DELETE /api/v1/spaces/{id}/hands/{key}", s.handleLower)
 	mux.HandleFunc("GET /live/{file}", s.handleLive)
 	mux.HandleFunc("POST /whep/{id}", s.handleWHEP)
 	mux.HandleFunc("OPTIONS /whep/{id}", s.handleWHEPOptions)
@@ -75,9 +81,9 @@ func (s *Server) publicRoutes() http.Handler {
 	return s.gated(mux)
 }
 
-// gated puts the per-source budgets in front of the public routes: joins,
-// media and pages each have their own, so a flood of one does not spend
-// the others'.
+// gated puts the per-source budgets in front of the public routes: joins
+// (and raised hands, which are asked like one), media and pages each have
+// their own, so a flood of one does not spend the others'.
 func (s *Server) gated(mux http.Handler) http.Handler {
 	join := s.gate.Limit(gate.ClassJoin, mux)
 	media := s.gate.Limit(gate.ClassMedia, mux)
@@ -85,7 +91,7 @@ func (s *Server) gated(mux http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := r.URL.Path
 		switch {
-		case r.Method == http.MethodPost && strings.HasSuffix(p, "/join"):
+		case r.Method == http.MethodPost && (strings.HasSuffix(p, "/join") || strings.HasSuffix(p, "/hands")):
 			join.ServeHTTP(w, r)
 		case strings.HasPrefix(p, "/live/"), strings.HasPrefix(p, "/hls/"), strings.HasPrefix(p, "/whep/"), strings.HasPrefix(p, "/replay/"):
 			media.ServeHTTP(w, r)

@@ -27,7 +27,8 @@ type spaceView struct {
 	StartDelayMS    *int64            `json:"start_delay_ms,omitempty"` // actual minus scheduled start, once live
 	StartedBy       string            `json:"started_by,omitempty"`
 	HostToken       string            `json:"host_token,omitempty"`
-	Role            store.Role        `json:"role,omitempty"` // the caller's
+	Role            store.Role        `json:"role,omitempty"`     // the caller's
+	SpeakAs         string            `json:"speak_as,omitempty"` // the caller's name on stage, for an invite
 	Speakers        []speakerView     `json:"speakers,omitempty"`
 	Invites         []inviteView      `json:"invites,omitempty"`
 	URLs            map[string]string `json:"urls"`
@@ -143,7 +144,7 @@ func (s *Server) handleGet(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := s.view(sp)
-	v.Role, v.Speakers = c.Role, s.speakers(sp.ID)
+	v.Role, v.SpeakAs, v.Speakers = c.Role, c.Invite.Name, s.speakers(sp.ID)
 	if c.can(store.RoleCohost) {
 		v.Invites, _ = s.invitesOf(sp.ID)
 	}

@@ -31,6 +31,7 @@ type stageDoc struct {
 	EndedAt      time.Time     `json:"ended_at,omitzero"`
 	Listeners    int64         `json:"listeners"`
 	OnStage      []stageMember `json:"on_stage"`
+	Hands        int           `json:"hands"` // raised hands waiting for an answer
 	Replay       string        `json:"replay,omitempty"`
 }
 
@@ -109,6 +110,7 @@ func (s *Server) stageOf(sp store.Space, now time.Time) stageDoc {
 	for _, spk := range s.speakers(sp.ID) {
 		doc.OnStage = append(doc.OnStage, stageMember{Name: spk.Name, Role: spk.Role, Talking: spk.Talking, Muted: spk.Muted})
 	}
+	doc.Hands = s.hands.waiting(sp.ID)
 	return doc
 }
 
