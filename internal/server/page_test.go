@@ -76,7 +76,25 @@ func launchBrowser(t *testing.T, base string, timeout time.Duration, extra ...ch
 	bctx, cancelBrowser := chromedp.NewContext(actx, chromedp.WithListener(b.listen))
 	t.Cleanup(func() { cancelBrowser(); cancelAlloc(); cancelTimeout() })
 	b.ctx = bctx
-	// CSP violations are events in the page: collect them from the start.
+	b.probeCSP()
+	return b
+}
+
+// tab opens another tab of the same chromium (another page of the same
+// person), its requests checked against base.
+func (b *browser) tab(base string) *browser {
+	b.t.Helper()
+	nb := &browser{t: b.t, pub: base}
+	ctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithListener(nb.listen))
+	b.t.Cleanup(cancel)
+	nb.ctx = ctx
+	nb.probeCSP()
+	return nb
+}
+
+// probeCSP collects CSP violations, which are events in the page, from the
+// start of every document.
+func (b *browser) probeCSP() {
 	const cspProbe = `window.__csp = []; document.addEventListener('securitypolicyviolation',
 		(e) => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));`
 	b.run(chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
@@ -84,7 +102,6 @@ func launchBrowser(t *testing.T, base string, timeout time.Duration, extra ...ch
 			page.AddScriptToEvaluateOnNewDocumentParams{Source: cspProbe})
 		return err
 	}))
-	return b
 }
 
 // listen runs in chromedp's read loop: it only records.

@@ -187,8 +187,13 @@
     show.startedAt = body.started_at ? new Date(body.started_at) : null;
     show.listeners = body.listeners || 0;
     show.recorded = body.recorded_seconds || 0;
+    show.role = body.role || 'host';
+    // An invited token speaks under its invite's name only.
+    if (body.speak_as && phase === 'idle') $('name').value = body.speak_as;
+    show.fixedName = !!body.speak_as;
     if (was !== 'ended' && show.state === 'ended') ended();
     render();
+    document.dispatchEvent(new CustomEvent('onair:studio', { detail: { body, token } }));
   }
 
   // ---- going live and ending ----
@@ -567,8 +572,9 @@
     $('desk').hidden = !signedIn || show.state === 'ended';
     $('signout').hidden = !signedIn;
     $('show-actions').hidden = !signedIn || (show.state === 'ended' && !show.startedAt);
-    $('go-live').hidden = show.state !== 'scheduled';
-    $('end').hidden = show.state !== 'live';
+    const runs = show.role !== 'speaker'; // speakers speak; hosts and co-hosts run the show
+    $('go-live').hidden = show.state !== 'scheduled' || !runs;
+    $('end').hidden = show.state !== 'live' || !runs;
     $('replay').hidden = show.state !== 'ended';
     $('badge').textContent = { live: 'Live', scheduled: 'Scheduled', ended: 'Ended' }[show.state] || show.state;
     $('title').textContent = show.title;
@@ -618,7 +624,7 @@
     $('leave').hidden = !joined;
     $('test-mic').hidden = joined || over || !secure;
     $('test-mic').textContent = mic && !joined ? 'Close the microphone' : 'Check the microphone';
-    $('name').disabled = joined;
+    $('name').disabled = joined || !!show.fixedName;
     root.dataset.muted = String(muted);
     let label = MIC_LABELS[phase];
     if (phase === 'connected') label = muted ? 'You are muted' : 'The others hear you';
