@@ -62,7 +62,17 @@ func (s *Server) requireSpeaker(w http.ResponseWriter, r *http.Request) (store.S
 
 // attachSpeaker puts the caller on stage as name, with the mixer options o.
 func (s *Server) attachSpeaker(sp store.Space, c caller, name string, o mix.SpeakerOptions) (*mix.Speaker, error) {
-	return s.stage.attach(sp.ID, name, c, func() (*mix.Speaker, error) { return s.mgr.SpeakerOpts(sp.ID, name, o) })
+	spk, err := s.stage.attach(sp.ID, name, c, func() (*mix.Speaker, error) { return s.mgr.SpeakerOpts(sp.ID, name, o) })
+	if err != nil || c.Invite.ID == "" {
+		return spk, err
+	}
+	// A revocation that landed between the token check and the seat found
+	// no seat to cut: look again now that the seat is taken.
+	if inv, ok := s.st.InviteByHash(c.Invite.TokenHash); !ok || inv.Revoked() {
+		spk.Remove()
+		return nil, errRevoked
+	}
+	return spk, nil
 }
 
 // speakerRefusal is the answer to a failed attach.
@@ -72,6 +82,8 @@ func speakerRefusal(err error) (int, apiError) {
 		return http.StatusConflict, apiError{Error: "the space has ended", Code: "ended"}
 	case errors.Is(err, errSeatTaken):
 		return http.StatusForbidden, apiError{Error: err.Error(), Code: "seat_taken"}
+	case errors.Is(err, errRevoked):
+		return http.StatusUnauthorized, apiError{Error: err.Error(), Code: "revoked"}
 	case errors.Is(err, mix.ErrFull):
 		return http.StatusServiceUnavailable, apiError{Error: err.Error(), Code: "full"}
 	}

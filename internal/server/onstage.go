@@ -12,6 +12,9 @@ import (
 // connecting as "host" would otherwise replace the host's audio.
 var errSeatTaken = errors.New("that name is on stage under a stronger role: pick another name")
 
+// errRevoked refuses a token revoked while it was connecting.
+var errRevoked = errors.New("this token was revoked")
+
 // onStage records who came on stage with which token, so revoking an
 // invite cuts exactly its connections, a removal can tell the host from
 // the others, and the stage document can show each speaker's role.

@@ -68,7 +68,7 @@ func (s *Server) handleWHIP(w http.ResponseWriter, r *http.Request) {
 	attach := func(o mix.SpeakerOptions) (*mix.Speaker, error) { return s.attachSpeaker(sp, c, name, o) }
 	answer, sess, err := s.whip.Publish(r.Context(), sp.ID, name, offer, attach)
 	switch {
-	case errors.Is(err, space.ErrEnded), errors.Is(err, mix.ErrFull), errors.Is(err, errSeatTaken):
+	case errors.Is(err, space.ErrEnded), errors.Is(err, mix.ErrFull), errors.Is(err, errSeatTaken), errors.Is(err, errRevoked):
 		speakerError(w, err)
 	case err != nil:
 		negotiationError(w, err)

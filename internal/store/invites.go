@@ -72,11 +72,15 @@ func (s *Store) CreateInvite(space string, role Role, name string, now time.Time
 }
 
 // InviteForToken returns the invite whose token is tok (revoked or not).
-func (s *Store) InviteForToken(tok string) (Invite, bool) {
+func (s *Store) InviteForToken(tok string) (Invite, bool) { return s.InviteByHash(HashToken(tok)) }
+
+// InviteByHash is InviteForToken by the token's hash: a fresh look at an
+// invite already found.
+func (s *Store) InviteByHash(hash string) (Invite, bool) {
 	var inv Invite
 	found := false
 	_ = s.db.View(func(tx *bolt.Tx) error {
-		v := tx.Bucket(bucketInvites).Get([]byte(HashToken(tok)))
+		v := tx.Bucket(bucketInvites).Get([]byte(hash))
 		if v == nil {
 			return nil
 		}
