@@ -5,7 +5,10 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -33,6 +36,42 @@ func stageCounts(t *testing.T) map[string]float64 {
 	return out
 }
 
+// nginxCPU is the CPU time (user+system) of the nginx processes this test
+// process started: its children named nginx and their workers.
+func nginxCPU() time.Duration {
+	type proc struct {
+		ppid int
+		cpu  time.Duration
+	}
+	procs := map[int]proc{}
+	dirs, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, d := range dirs {
+		b, err := os.ReadFile(d)
+		s := string(b)
+		i := strings.LastIndexByte(s, ')')
+		if err != nil || i < 0 || !strings.Contains(s[:i], "(nginx") {
+			continue
+		}
+		f := strings.Fields(s[i+2:]) // state ppid ... utime(12) stime(13)
+		if len(f) < 14 {
+			continue
+		}
+		pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(d)))
+		ppid, _ := strconv.Atoi(f[1])
+		ut, _ := strconv.ParseInt(f[11], 10, 64)
+		st, _ := strconv.ParseInt(f[12], 10, 64)
+		procs[pid] = proc{ppid, time.Duration(ut+st) * 10 * time.Millisecond} // USER_HZ 100
+	}
+	var total time.Duration
+	for _, p := range procs {
+		parent, ok := procs[p.ppid]
+		if p.ppid == os.Getpid() || (ok && parent.ppid == os.Getpid()) {
+			total += p.cpu
+		}
+	}
+	return total
+}
+
 // TestNginxCollapsesStage: 2,000 listener pages poll a live space's stage
 // document every second through nginx with docs/nginx-onair.conf; onair
 // answers about one request a second for all of them.
@@ -58,7 +97,7 @@ func TestNginxCollapsesStage(t *testing.T) {
 	tr := &http.Transport{MaxIdleConnsPerHost: pages, IdleConnTimeout: 30 * time.Second}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
-	before := stageCounts(t)
+	before, cpu0 := stageCounts(t), nginxCPU()
 	start := time.Now()
 	var mu sync.Mutex
 	var lat []time.Duration
@@ -94,13 +133,13 @@ func TestNginxCollapsesStage(t *testing.T) {
 	}
 	wg.Wait()
 	elapsed := time.Since(start).Seconds()
-	after := stageCounts(t)
+	after, cpu := stageCounts(t), nginxCPU()-cpu0
 	origin := after["all"] - before["all"]
 	slices.Sort(lat)
 	pct := func(p float64) time.Duration { return lat[int(p*float64(len(lat)-1))].Round(100 * time.Microsecond) }
-	t.Logf("%d pages, %d requests to nginx in %.1f s (%d failed); onair answered %.0f (%.2f/s: %.0f built, %.0f cached, %.0f not modified); nginx answer p50 %v p99 %v",
+	t.Logf("%d pages, %d requests to nginx in %.1f s (%d failed); onair answered %.0f (%.2f/s: %.0f built, %.0f cached, %.0f not modified); nginx answer p50 %v p99 %v, nginx CPU %v (%.0f µs a poll)",
 		pages, len(lat), elapsed, bad, origin, origin/elapsed, after["built"]-before["built"], after["cached"]-before["cached"],
-		after["not_modified"]-before["not_modified"], pct(0.5), pct(0.99))
+		after["not_modified"]-before["not_modified"], pct(0.5), pct(0.99), cpu, float64(cpu.Microseconds())/float64(len(lat)))
 	if bad > 0 || len(lat) < pages*int(runFor/every)*9/10 {
 		t.Fatalf("%d of %d polls failed", bad, len(lat)+bad)
 	}
