@@ -25,13 +25,13 @@ import (
 // denyMic, that every request for is denied), WebRTC host candidates with
 // real addresses (loopback only here), and its requests checked against the
 // host port.
-func newStudioBrowser(t *testing.T, e *env, timeout time.Duration, denyMic bool) *browser {
+func newStudioBrowser(t *testing.T, e *env, timeout time.Duration, denyMic bool, extra ...chromedp.ExecAllocatorOption) *browser {
 	t.Helper()
-	return launchBrowser(t, e.host, timeout,
+	return launchBrowser(t, e.host, timeout, append([]chromedp.ExecAllocatorOption{
 		chromedp.Flag("use-fake-device-for-media-stream", true),
 		chromedp.Flag("use-fake-ui-for-media-stream", !denyMic),
 		chromedp.Flag("deny-permission-prompts", denyMic),
-		chromedp.Flag("disable-features", "WebRtcHideLocalIpsWithMdns"))
+		chromedp.Flag("disable-features", "WebRtcHideLocalIpsWithMdns")}, extra...)...)
 }
 
 // studioView is what the studio page shows, for assertions and failure reports.
