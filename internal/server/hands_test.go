@@ -5,6 +5,8 @@ import (
 	"net/http/cookiejar"
 	"strings"
 	"testing"
+
+	"github.com/onair-live/onair/internal/server"
 )
 
 // listenerClient is one listener: its own cookie jar, joined to the space.
@@ -106,5 +108,29 @@ func TestRaisedHands(t *testing.T) {
 	_, list = e.call("GET", e.host+"/api/v1/spaces/"+id+"/hands", host, nil)
 	if n := len(list["hands"].([]any)); n != 100 || full != 5 {
 		t.Fatalf("after 105 raises: %d waiting, %d refused as full", n, full)
+	}
+}
+
+// TestRaisedHandsSpendTheJoinBudget: raising hands goes through the gate
+// like a join: from one address, joins and hands together get the join
+// budget's burst of 10, then 429 from the gate.
+func TestRaisedHandsSpendTheJoinBudget(t *testing.T) {
+	t.Parallel()
+	e := startServerWith(t, func(c *server.Config) {
+		c.Gate = roomyGate
+		c.Gate.JoinRate = 1 // bursts of 10
+	})
+	id, host := e.space("budget")
+	e.transition(id, host, "start")
+	ann := e.listenerClient(id) // one join
+	gated := 0
+	for range 12 {
+		code, body := e.raise(ann, id, "Ann")
+		if code == 429 && body["code"] != "too_soon" {
+			gated++
+		}
+	}
+	if gated != 3 {
+		t.Fatalf("1 join + 12 hands from one address: %d refused by the gate, want 3", gated)
 	}
 }
