@@ -61,6 +61,7 @@ func (s *Server) publicRoutes() http.Handler {
 	mux.HandleFunc("POST /api/v1/spaces/{id}/join", s.handleJoin)
 	mux.HandleFunc("GET /stage/{file}", s.handleStage)
 	mux.HandleFunc("POST /api/v1/spaces/{id}/hands", s.handleRaise)
+	mux.HandleFunc("POST /api/v1/spaces/{id}/react", s.handleReact)
 	mux.HandleFunc("GET /api/v1/spaces/{id}/hands/{key}", s.handleHand)
 	mux.HandleFunc("DELETE /api/v1/spaces/{id}/hands/{key}", s.handleLower)
 	mux.HandleFunc("GET /live/{file}", s.handleLive)

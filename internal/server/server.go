@@ -69,6 +69,7 @@ type Server struct {
 	stage     *onStage  // who is on stage, with which token
 	stageDocs stageDocs // the latest stage document of each space
 	hands     *hands    // raised hands, per space
+	reactions *reactions
 
 	tel      *telemetry.Collector // counts what the node decides, per second
 	rlog     *receipts.Log        // the receipts log (nil when off)
@@ -102,7 +103,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Bus == nil {
 		cfg.Bus = bus.NewLocal()
 	}
-	s := &Server{cfg: cfg, log: cfg.Log, bus: cfg.Bus, stage: newOnStage(), hands: newHands()}
+	s := &Server{cfg: cfg, log: cfg.Log, bus: cfg.Bus, stage: newOnStage(), hands: newHands(), reactions: newReactions()}
 	if err := s.openTelemetry(); err != nil {
 		return nil, err
 	}

@@ -21,18 +21,19 @@ const stageTTL = time.Second
 // stageDoc is the stage as every listener sees it: the same bytes for all,
 // so nothing per listener may go in.
 type stageDoc struct {
-	ID           string        `json:"id"`
-	Title        string        `json:"title"`
-	State        store.State   `json:"state"`
-	StartsAt     time.Time     `json:"starts_at"`
-	AutoStart    bool          `json:"auto_start"`
-	StartedAt    time.Time     `json:"started_at,omitzero"`
-	StartDelayMS *int64        `json:"start_delay_ms,omitempty"`
-	EndedAt      time.Time     `json:"ended_at,omitzero"`
-	Listeners    int64         `json:"listeners"`
-	OnStage      []stageMember `json:"on_stage"`
-	Hands        int           `json:"hands"` // raised hands waiting for an answer
-	Replay       string        `json:"replay,omitempty"`
+	ID           string         `json:"id"`
+	Title        string         `json:"title"`
+	State        store.State    `json:"state"`
+	StartsAt     time.Time      `json:"starts_at"`
+	AutoStart    bool           `json:"auto_start"`
+	StartedAt    time.Time      `json:"started_at,omitzero"`
+	StartDelayMS *int64         `json:"start_delay_ms,omitempty"`
+	EndedAt      time.Time      `json:"ended_at,omitzero"`
+	Listeners    int64          `json:"listeners"`
+	OnStage      []stageMember  `json:"on_stage"`
+	Hands        int            `json:"hands"`               // raised hands waiting for an answer
+	Reactions    map[string]int `json:"reactions,omitempty"` // emoji → count in the last whole second
+	Replay       string         `json:"replay,omitempty"`
 }
 
 // stageMember is one person on stage: no levels, only what a listener page shows.
@@ -111,6 +112,9 @@ func (s *Server) stageOf(sp store.Space, now time.Time) stageDoc {
 		doc.OnStage = append(doc.OnStage, stageMember{Name: spk.Name, Role: spk.Role, Talking: spk.Talking, Muted: spk.Muted})
 	}
 	doc.Hands = s.hands.waiting(sp.ID)
+	if sp.State == store.Live {
+		doc.Reactions = s.reactions.lastSecond(sp.ID, now)
+	}
 	return doc
 }
 

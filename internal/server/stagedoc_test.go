@@ -122,7 +122,8 @@ func TestStageDocument(t *testing.T) {
 // TestPageAutoStartsOnStage: a listener waits on the page of a show that
 // starts by itself: the page counts down, the show goes live on time (the
 // start delay within 100 ms with the listener waiting), and the page plays
-// without a reload and shows who is on stage and talking.
+// without a reload and shows who is on stage and talking; a reaction sent
+// from the page comes back counted.
 func TestPageAutoStartsOnStage(t *testing.T) {
 	e := startServer(t)
 	b := newBrowser(t, e, 90*time.Second)
@@ -145,5 +146,54 @@ func TestPageAutoStartsOnStage(t *testing.T) {
 		t.Fatalf("stage entry %q", label)
 	}
 	b.assertAdvances(3*time.Second, 2*time.Second)
+	// A reaction comes back counted in the stage document.
+	b.run(chromedp.Click(`#reactions button[data-emoji="👏"]`))
+	b.waitFor("the applause counted", `document.querySelector('#reactions button[data-emoji="👏"]').dataset.count === '1'`, 5*time.Second)
 	b.checkClean()
+}
+
+// TestReactions: listeners with tickets react with one of five emoji, one a
+// second each; the stage document shows the last whole second's counts.
+func TestReactions(t *testing.T) {
+	t.Parallel()
+	e := startServer(t)
+	id, host := e.space("Applause")
+	e.transition(id, host, "start")
+	if code, _, _ := e.callWith(http.DefaultClient, "POST", e.pub+"/api/v1/spaces/"+id+"/react", "", map[string]any{"emoji": "👏"}); code != 401 {
+		t.Fatalf("a reaction without a ticket: %d", code)
+	}
+	react := func(c *http.Client, emoji string) int {
+		code, _, _ := e.callWith(c, "POST", e.pub+"/api/v1/spaces/"+id+"/react", "", map[string]any{"emoji": emoji})
+		return code
+	}
+	a := e.listenerClient(id)
+	for _, bad := range []string{"", "<b>", "💩", strings.Repeat("👏", 2)} {
+		if code := react(a, bad); code != 400 {
+			t.Fatalf("emoji %q: %d", bad, code)
+		}
+	}
+	// Start right after a second turns, so all five land in the same one.
+	time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(time.Second + 50*time.Millisecond)))
+	for range 4 {
+		if code := react(e.listenerClient(id), "👏"); code != 204 {
+			t.Fatalf("react: %d", code)
+		}
+	}
+	if code := react(a, "🔥"); code != 204 {
+		t.Fatalf("react: %d", code)
+	}
+	if code := react(a, "🔥"); code != 429 {
+		t.Fatalf("a second reaction within the second: %d", code)
+	}
+	var doc struct{ Reactions map[string]int }
+	for deadline := time.Now().Add(4 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		_, body := getStage(t, e.pub+"/stage/"+id+".json", "")
+		_ = json.Unmarshal(body, &doc)
+		if doc.Reactions["👏"] == 4 && doc.Reactions["🔥"] == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the stage document's reactions: %s", body)
+		}
+	}
 }

@@ -27,8 +27,32 @@
     return li;
   }
 
+  // Reactions: a tap sends one (a ticket needed, as for listening); the
+  // stage document brings everyone's, counted per second.
+  const bar = document.getElementById('reactions');
+  const enc = encodeURIComponent(document.getElementById('space').dataset.id);
+  async function react(emoji) {
+    const send = () => fetch('/api/v1/spaces/' + enc + '/react', {
+      method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ emoji }),
+    });
+    let r = await send();
+    if (r.status === 401 && (await fetch('/api/v1/spaces/' + enc + '/join', { method: 'POST' })).ok) r = await send();
+    bar.dataset.sent = r.ok ? emoji : '';
+  }
+  bar?.querySelectorAll('button[data-emoji]').forEach((b) => {
+    b.addEventListener('click', () => react(b.dataset.emoji).catch(() => {}));
+  });
+
   document.addEventListener('onair:stage', (ev) => {
     const doc = ev.detail;
+    if (bar) {
+      bar.hidden = doc.state !== 'live';
+      bar.querySelectorAll('button[data-emoji]').forEach((b) => {
+        const n = (doc.reactions || {})[b.dataset.emoji] || 0;
+        b.querySelector('.n').textContent = n ? String(n) : '';
+        b.dataset.count = String(n);
+      });
+    }
     const people = (doc.state === 'ended' ? [] : doc.on_stage) || [];
     box.hidden = people.length === 0;
     list.replaceChildren(...people.map(member));
