@@ -11,6 +11,7 @@
   const enc = encodeURIComponent(root.dataset.id);
   const ROLE = { host: 'the host', cohost: 'a co-host', speaker: 'a speaker' };
   let token = '', busy = false;
+  let current = new Map(); // the speakers as last seen, for the mute buttons
 
   async function call(method, path, body) {
     const r = await fetch('/api/v1/spaces/' + enc + path, {
@@ -41,6 +42,22 @@
     return b;
   }
 
+  // keep updates a list in place, one <li> per key: rows that stay are the
+  // same elements (a click never lands on a row replaced under it).
+  function keep(ul, items, key, make, update) {
+    const rows = new Map([...ul.children].map((li) => [li.dataset.key, li]));
+    const want = items.map((it) => {
+      const k = key(it);
+      let li = rows.get(k);
+      if (!li) { li = make(it); li.dataset.key = k; }
+      update(li, it);
+      rows.delete(k);
+      return li;
+    });
+    rows.forEach((li) => li.remove());
+    want.forEach((li, i) => { if (ul.children[i] !== li) ul.insertBefore(li, ul.children[i] || null); });
+  }
+
   async function act(what, method, path, body) {
     const r = await call(method, path, body);
     say(r.ok ? '' : 'Could not ' + what + ': ' + (r.body.error || 'HTTP ' + r.status));
@@ -67,40 +84,43 @@
   }
 
   function renderInvites(list) {
-    const ul = $('invites');
-    ul.replaceChildren(...list.filter((i) => !i.revoked_at).map((inv) => {
+    keep($('invites'), list.filter((i) => !i.revoked_at), (inv) => inv.id, (inv) => {
       const li = el('li', 'inv');
       li.dataset.id = inv.id;
       li.dataset.name = inv.name;
       li.dataset.role = inv.role;
       li.append(el('span', 'inv-name', inv.name), el('span', 'inv-role', inv.role === 'cohost' ? 'co-host' : 'speaker'),
-        el('span', 'inv-on', inv.on_stage ? 'on stage' : ''),
+        el('span', 'inv-on', ''),
         button('Revoke', 'btn-danger revoke', () => act('revoke ' + inv.name, 'DELETE', '/invites/' + encodeURIComponent(inv.id))));
       return li;
-    }));
+    }, (li, inv) => { li.querySelector('.inv-on').textContent = inv.on_stage ? 'on stage' : ''; });
   }
 
   function renderControls(speakers) {
-    const ul = $('stage-speakers');
-    ul.replaceChildren(...speakers.map((s) => {
+    const byName = new Map(speakers.map((s) => [s.name, s]));
+    keep($('stage-speakers'), speakers, (s) => s.name, (s) => {
       const li = el('li', 'ctl');
       li.dataset.name = s.name;
-      li.dataset.muted = String(!!s.muted);
       const path = '/speakers/' + encodeURIComponent(s.name);
-      li.append(el('span', 'ctl-name', s.name), el('span', 'ctl-role', s.role === 'cohost' ? 'co-host' : s.role),
-        button(s.muted ? 'Unmute' : 'Mute', 'mute-btn', () => act('mute ' + s.name, 'POST', path + '/mute', { muted: !s.muted })),
+      const now = () => current.get(s.name) || s;
+      li.append(el('span', 'ctl-name', s.name), el('span', 'ctl-role', ''),
+        button('Mute', 'mute-btn', () => act('mute ' + s.name, 'POST', path + '/mute', { muted: !now().muted })),
         button('Remove', 'btn-danger remove', () => act('remove ' + s.name, 'DELETE', path)));
       return li;
-    }));
+    }, (li, s) => {
+      li.dataset.muted = String(!!s.muted);
+      li.querySelector('.ctl-role').textContent = s.role === 'cohost' ? 'co-host' : s.role;
+      li.querySelector('.mute-btn').textContent = s.muted ? 'Unmute' : 'Mute';
+    });
+    current = byName;
   }
 
   async function renderHands() {
     const r = await call('GET', '/hands');
     if (!r.ok) return;
-    const ul = $('hands');
     $('hand-count').textContent = r.body.hands.length;
     $('no-hands').hidden = r.body.hands.length > 0;
-    ul.replaceChildren(...r.body.hands.map((h) => {
+    keep($('hands'), r.body.hands, (h) => h.id, (h) => {
       const li = el('li', 'hand-row');
       li.dataset.id = h.id;
       li.dataset.name = h.name;
@@ -109,7 +129,7 @@
         button('Accept', 'accept', () => act('accept ' + h.name, 'POST', path + '/accept')),
         button('Dismiss', 'dismiss', () => act('dismiss ' + h.name, 'POST', path + '/dismiss')));
       return li;
-    }));
+    }, () => {});
   }
 
   document.addEventListener('onair:studio', async (ev) => {
