@@ -7,6 +7,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/onair-live/onair/internal/ogg"
+	"github.com/onair-live/onair/internal/program"
+	"github.com/onair-live/onair/internal/synth"
 )
 
 // invite makes an invite of role called name and returns its id and token.
@@ -22,11 +26,13 @@ func (e *env) invite(id, tok, role, name string) (string, string) {
 	return inv["id"].(string), inv["token"].(string)
 }
 
-// seat puts name on stage with tok through an ingest PUT whose body stays
-// open (an encoder that has not sent its first page yet) until the test ends.
+// seat puts name on stage with tok through an ingest PUT that sends the
+// Ogg/Opus headers and then stays open (an encoder that has not sent its
+// first audio page yet) until the test ends.
 func (e *env) seat(id, tok, name string) {
 	e.t.Helper()
 	pr, pw := io.Pipe()
+	go func() { _, _ = pw.Write(ogg.NewPager(7, 5, 1).Headers()) }()
 	ctx, cancel := context.WithCancel(context.Background())
 	req, _ := http.NewRequestWithContext(ctx, "PUT", e.host+"/ingest/"+id+"?speaker="+name, pr)
 	req.Header.Set("Authorization", "Bearer "+tok)
@@ -39,6 +45,25 @@ func (e *env) seat(id, tok, name string) {
 	}()
 	e.t.Cleanup(func() { pw.Close(); cancel(); <-done })
 	e.waitSpeaker(id, name, true, 5*time.Second)
+}
+
+// refusedSeat tries to come on stage as name with tok, sending a short
+// Ogg/Opus stream, and returns the answer.
+func (e *env) refusedSeat(id, tok, name string) (int, map[string]any) {
+	e.t.Helper()
+	pg := ogg.NewPager(7, 5, 1)
+	body := pg.Headers()
+	pkts, err := synth.Packets(&synth.Tone{Freq: 440, Amp: 0.3}, 10)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for i, p := range pkts {
+		if page, ok := pg.Push(program.Frame{Seq: uint64(i), PTS: uint64(i) * program.FrameSamples, Packet: p}); ok {
+			body = append(body, page.Data...)
+		}
+	}
+	code, out, _ := e.callWith(http.DefaultClient, "PUT", e.host+"/ingest/"+id+"?speaker="+name, tok, body)
+	return code, out
 }
 
 // waitSpeaker waits until name is on stage (or, with on false, gone) and
@@ -180,7 +205,7 @@ func TestRoleRefusalsSayWhy(t *testing.T) {
 	// A speaker cannot take the host's place by name on stage.
 	e.seat(id, host, "boss")
 	_, boss := e.invite(id, host, "speaker", "boss")
-	if code, body := e.call("PUT", e.host+"/ingest/"+id, boss, nil); code != 403 || body["code"] != "seat_taken" {
+	if code, body := e.refusedSeat(id, boss, "boss"); code != 403 || body["code"] != "seat_taken" {
 		t.Fatalf("a speaker taking the host's seat by name: %d %v", code, body)
 	}
 	_, list := e.call("GET", e.host+"/api/v1/spaces/"+id+"/invites", co, nil)
