@@ -12,22 +12,29 @@ var reactionSet = []string{"👏", "❤️", "😂", "🔥", "👍"}
 // reactEvery is how often one listener (one ticket) may react.
 const reactEvery = time.Second
 
+// reactWindow is how many whole seconds the stage document sums: longer
+// than a page's poll plus a cached copy's age, so every page sees every
+// reaction at least once.
+const reactWindow = 3
+
 // reactions counts each space's reactions per whole second; the stage
-// document shows the last complete second, so a crowd's reactions cost one
-// counter increment each and nothing per listener to read.
+// document shows the sum of the last reactWindow complete seconds, so a
+// crowd's reactions cost one counter increment each and nothing per
+// listener to read.
 type reactions struct {
 	mu   sync.Mutex
-	by   map[string]*reactionSecond // space → counts
-	last map[uint64]time.Time       // listener → last reaction
+	by   map[string]*reactionRing // space → counts
+	last map[uint64]time.Time     // listener → last reaction
 }
 
-type reactionSecond struct {
-	sec        int64          // the second now being counted
-	now, prior map[string]int // counts of that second and of the one before
+// reactionRing holds the counts of the current second and the window before.
+type reactionRing struct {
+	secs   [reactWindow + 1]int64
+	counts [reactWindow + 1]map[string]int
 }
 
 func newReactions() *reactions {
-	return &reactions{by: make(map[string]*reactionSecond), last: make(map[uint64]time.Time)}
+	return &reactions{by: make(map[string]*reactionRing), last: make(map[uint64]time.Time)}
 }
 
 // add counts one reaction; false when the listener reacted too recently.
@@ -45,40 +52,41 @@ func (r *reactions) add(space string, listener uint64, emoji string, now time.Ti
 		}
 	}
 	r.last[listener] = now
-	rs := r.roll(space, now)
-	rs.now[emoji]++
+	rg := r.by[space]
+	if rg == nil {
+		rg = &reactionRing{}
+		r.by[space] = rg
+	}
+	sec := now.Unix()
+	i := sec % int64(len(rg.secs))
+	if rg.secs[i] != sec || rg.counts[i] == nil {
+		rg.secs[i], rg.counts[i] = sec, map[string]int{}
+	}
+	rg.counts[i][emoji]++
 	return true
 }
 
-// lastSecond returns the counts of the last complete second.
-func (r *reactions) lastSecond(space string, now time.Time) map[string]int {
+// lastSeconds sums the counts of the reactWindow complete seconds before now.
+func (r *reactions) lastSeconds(space string, now time.Time) map[string]int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.by[space] == nil {
+	rg := r.by[space]
+	if rg == nil {
 		return nil
 	}
-	out := map[string]int{}
-	for k, v := range r.roll(space, now).prior {
-		out[k] = v
+	var out map[string]int
+	sec := now.Unix()
+	for i, at := range rg.secs {
+		if at < sec && at >= sec-reactWindow {
+			for k, v := range rg.counts[i] {
+				if out == nil {
+					out = map[string]int{}
+				}
+				out[k] += v
+			}
+		}
 	}
 	return out
-}
-
-func (r *reactions) roll(space string, now time.Time) *reactionSecond {
-	sec := now.Unix()
-	rs := r.by[space]
-	if rs == nil {
-		rs = &reactionSecond{sec: sec, now: map[string]int{}, prior: map[string]int{}}
-		r.by[space] = rs
-	}
-	switch {
-	case sec == rs.sec:
-	case sec == rs.sec+1:
-		rs.sec, rs.prior, rs.now = sec, rs.now, map[string]int{}
-	default:
-		rs.sec, rs.prior, rs.now = sec, map[string]int{}, map[string]int{}
-	}
-	return rs
 }
 
 type reactReq struct {

@@ -32,7 +32,7 @@ type stageDoc struct {
 	Listeners    int64          `json:"listeners"`
 	OnStage      []stageMember  `json:"on_stage"`
 	Hands        int            `json:"hands"`               // raised hands waiting for an answer
-	Reactions    map[string]int `json:"reactions,omitempty"` // emoji → count in the last whole second
+	Reactions    map[string]int `json:"reactions,omitempty"` // emoji → count in the last 3 whole seconds
 	Replay       string         `json:"replay,omitempty"`
 }
 
@@ -113,7 +113,7 @@ func (s *Server) stageOf(sp store.Space, now time.Time) stageDoc {
 	}
 	doc.Hands = s.hands.waiting(sp.ID)
 	if sp.State == store.Live {
-		doc.Reactions = s.reactions.lastSecond(sp.ID, now)
+		doc.Reactions = s.reactions.lastSeconds(sp.ID, now)
 	}
 	return doc
 }

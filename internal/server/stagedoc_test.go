@@ -153,7 +153,8 @@ func TestPageAutoStartsOnStage(t *testing.T) {
 }
 
 // TestReactions: listeners with tickets react with one of five emoji, one a
-// second each; the stage document shows the last whole second's counts.
+// second each; the stage document shows the counts of the last 3 whole
+// seconds.
 func TestReactions(t *testing.T) {
 	t.Parallel()
 	e := startServer(t)
