@@ -12,18 +12,7 @@ import (
 // handleDashboard serves the operator's dashboard page (host port). The
 // page holds no figures: it asks /api/v1/receipts/live with the admin key.
 func (s *Server) handleDashboard(w http.ResponseWriter, r *http.Request) {
-	var buf bytes.Buffer
-	if err := pages.ExecuteTemplate(&buf, "dashboard.html", nil); err != nil {
-		s.log.Error("render page", "page", "dashboard.html", "err", err)
-		http.Error(w, "could not render the page", http.StatusInternalServerError)
-		return
-	}
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Security-Policy", studioCSP)
-	h.Set("X-Content-Type-Options", "nosniff")
-	_, _ = w.Write(buf.Bytes())
+	s.renderWith(w, http.StatusOK, "dashboard.html", nil, hostPolicy)
 }
 
 // handleChartsJS serves the chart scripts the report inlines.

@@ -128,7 +128,24 @@ func (s *Server) handleSpacePage(w http.ResponseWriter, r *http.Request) {
 	s.render(w, http.StatusOK, "space.html", s.public(sp))
 }
 
+// pagePolicy is the headers a kind of page is served with.
+type pagePolicy struct{ cache, csp, referrer, permissions string }
+
+var (
+	// listener pages: revalidated, this origin's media and blobs.
+	publicPolicy = pagePolicy{cache: "no-cache", csp: pageCSP, referrer: "same-origin"}
+	// host pages (studio, dashboard): never stored, no referrer (their
+	// secrets travel in the fragment), only this origin.
+	hostPolicy = pagePolicy{cache: "no-store", csp: studioCSP, referrer: "no-referrer",
+		permissions: "microphone=(), camera=(), geolocation=(), payment=(), usb=()"}
+)
+
 func (s *Server) render(w http.ResponseWriter, status int, name string, data any) {
+	s.renderWith(w, status, name, data, publicPolicy)
+}
+
+// renderWith renders an embedded page under policy p.
+func (s *Server) renderWith(w http.ResponseWriter, status int, name string, data any, p pagePolicy) {
 	var buf bytes.Buffer
 	if err := pages.ExecuteTemplate(&buf, name, data); err != nil {
 		s.log.Error("render page", "page", name, "err", err)
@@ -137,10 +154,13 @@ func (s *Server) render(w http.ResponseWriter, status int, name string, data any
 	}
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Cache-Control", "no-cache")
-	h.Set("Content-Security-Policy", pageCSP)
+	h.Set("Cache-Control", p.cache)
+	h.Set("Content-Security-Policy", p.csp)
+	if p.permissions != "" {
+		h.Set("Permissions-Policy", p.permissions)
+	}
 	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "same-origin")
+	h.Set("Referrer-Policy", p.referrer)
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
 }

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"net/http"
 	"time"
 
@@ -47,19 +46,7 @@ func (s *Server) handleStudio(w http.ResponseWriter, r *http.Request) {
 		s.log.Error("studio: read space", "space", id, "err", err)
 		status = http.StatusInternalServerError
 	}
-	var buf bytes.Buffer
-	if err := pages.ExecuteTemplate(&buf, "studio.html", p); err != nil {
-		s.log.Error("render page", "page", "studio.html", "err", err)
-		http.Error(w, "could not render the page", http.StatusInternalServerError)
-		return
-	}
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Security-Policy", studioCSP)
-	h.Set("Permissions-Policy", studioPermissions)
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "no-referrer")
-	w.WriteHeader(status)
-	_, _ = w.Write(buf.Bytes())
+	studio := hostPolicy
+	studio.permissions = studioPermissions
+	s.renderWith(w, status, "studio.html", p, studio)
 }
