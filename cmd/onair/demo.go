@@ -97,6 +97,8 @@ onair demo is on air: a synthetic speaker is live in space %[1]s.
   Or with curl:         curl -s '%[3]s' | ffprobe -hide_banner -
   Join like a client:   curl -s -X POST %[2]s/api/v1/spaces/%[1]s/join
   Metrics:              %[4]s/metrics
+  Dashboard:            %[4]s/dashboard#key=ADMIN_KEY (the key is in admin.key)
+  Receipts:             onair receipts verdict %[5]s/receipts (or report ... --out report.html)
 
 Data dir: %[5]s (admin key in admin.key). Press Ctrl-C to end the show;
 the replay is then in %[5]s/recordings/%[1]s.opus.
