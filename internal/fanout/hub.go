@@ -140,18 +140,8 @@ func (h *Hub) Listeners(space string) int64 {
 
 // Total counts the listeners of every space on this edge.
 func (h *Hub) Total() int64 {
-	h.mu.Lock()
-	streams := make([]*Stream, 0, len(h.streams))
-	for _, s := range h.streams {
-		streams = append(streams, s)
-	}
-	h.mu.Unlock()
-	var n int64
-	now := time.Now()
-	for _, s := range streams {
-		n += s.listeners.Load() + int64(s.hlsSeen.count(now))
-	}
-	return n
+	oggs, hls, llhls := h.Counts()
+	return oggs + hls + llhls
 }
 
 // Counts is the edge's listeners by protocol: progressive Ogg, classic

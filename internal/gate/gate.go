@@ -202,9 +202,6 @@ func (g *Gate) Reason() (why string, changed bool) {
 	return g.reason.Load().(string), g.changed.Swap(false)
 }
 
-// Telemetry is the collector the gate counts into.
-func (g *Gate) Telemetry() *telemetry.Collector { return g.tel }
-
 // UnderAttack reports whether joins need proof of work now.
 func (g *Gate) UnderAttack() bool {
 	switch g.mode.Load().(Mode) {
@@ -222,7 +219,7 @@ func (g *Gate) Limit(class Class, next http.Handler) http.Handler {
 	lim := g.limits[class]
 	// A request within its budget is counted for the receipts only: the
 	// metrics and the detector count decisions that say something.
-	pass := telemetry.Decision{Stage: string(class), Outcome: "passed", Reason: "budget"}
+	passed := g.tel.Tally.Counter(telemetry.Decision{Stage: string(class), Outcome: "passed", Reason: "budget"})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		src := RequestSource(r, g.cfg.TrustedProxies)
 		g.tel.Sources.Request(src.Addr, src.Prefix)
@@ -246,7 +243,7 @@ func (g *Gate) Limit(class Class, next http.Handler) http.Handler {
 			writeJSON(w, http.StatusTooManyRequests, map[string]any{"error": "too many requests from your network; retry later", "code": reason, "retry_after": secs})
 			return
 		}
-		g.tel.Tally.Add(pass, 1)
+		passed.Add(1)
 		next.ServeHTTP(w, r)
 	})
 }

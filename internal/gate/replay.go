@@ -136,13 +136,16 @@ func (g *Gate) TicketUsed(r *http.Request, id uint64, until time.Time) bool {
 	return ok
 }
 
-// Joined counts a join of space that got a ticket (a new listener's, or a
-// renewal) for the receipts: the show's distinct sources, and a new
-// ticket's flow, which TicketUsed completes.
-func (g *Gate) Joined(r *http.Request, space string, newcomer bool) {
+// Issued records a ticket a join of space issued (a new listener's, or a
+// renewal): the listener's own network becomes the first its ticket may be
+// used from, and the receipts count the show's distinct sources and a new
+// ticket's flow, which TicketUsed completes. One parse of the source for all.
+func (g *Gate) Issued(r *http.Request, space string, id uint64, until time.Time, newcomer bool) {
 	src := RequestSource(r, g.cfg.TrustedProxies)
+	now := time.Now()
+	g.replay.use(id, src.Prefix, until, now, true)
 	g.tel.Sources.ShowJoin(space, src.Addr, src.Prefix)
 	if newcomer {
-		g.tel.Flows.Issued(time.Now())
+		g.tel.Flows.Issued(now)
 	}
 }

@@ -69,9 +69,7 @@ func (s *Server) handleJoin(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, "ticket", err.Error())
 		return
 	}
-	// The listener's own network is the first its ticket may be used from.
-	s.gate.TicketFrom(r, c.Listener, c.Expires.Add(hlsGrace))
-	s.gate.Joined(r, sp.ID, !renewing)
+	s.gate.Issued(r, sp.ID, c.Listener, c.Expires.Add(hlsGrace), !renewing)
 	s.hub.Stream(sp.ID) // packaging starts now, so the playlist is ready when the player asks
 	http.SetCookie(w, &http.Cookie{Name: ticketCookie(sp.ID), Value: tok, Path: "/", Expires: c.Expires.Add(hlsGrace),
 		HttpOnly: true, SameSite: http.SameSiteLaxMode})

@@ -42,9 +42,6 @@ func bucketOf(d time.Duration) int {
 // Observe counts one duration.
 func (h *Hist) Observe(d time.Duration) { h.b[bucketOf(d)].Add(1) }
 
-// ObserveN counts n of the same duration.
-func (h *Hist) ObserveN(d time.Duration, n int64) { h.b[bucketOf(d)].Add(n) }
-
 // Merge adds a local histogram's counts (a writer's pass) and clears it.
 func (h *Hist) Merge(local *[48]int64) {
 	for i, n := range local {
