@@ -311,7 +311,7 @@ func (sh *shard) consume(e *ear, b []byte, n int) {
 		}
 		size := len(p.Data)
 		if n < size {
-			e.pending = append(e.pending[:0:0], b[n:size]...)
+			e.pending = append(e.pending[:0], b[n:size]...) // e's own bytes: its buffer is reused
 			n = 0
 		} else {
 			n -= size

@@ -43,22 +43,22 @@ func (c *ConnLimits) defaults() {
 	}
 }
 
-// connAccepted is counted for the receipts only (see Limit's pass).
-var connAccepted = telemetry.Decision{Stage: "conn", Outcome: "accepted", Reason: "ok"}
-
 // GuardListener wraps ln: connections over a cap are closed at accept,
 // before a byte is read, which is the cheapest rejection there is.
 func GuardListener(ln net.Listener, lim ConnLimits, g *Gate) net.Listener {
 	lim.defaults()
 	return &guarded{Listener: ln, lim: lim, g: g, ip: map[netip.Addr]int{}, prefix: map[netip.Prefix]int{},
-		held: map[uint64]int{}, accept: NewLimiter(lim.Rate, lim.Burst, 1)}
+		held: map[uint64]int{}, accept: NewLimiter(lim.Rate, lim.Burst, 1),
+		// counted for the receipts only (see Limit's pass), resolved once
+		accepted: g.tel.Tally.Counter(telemetry.Decision{Stage: "conn", Outcome: "accepted", Reason: "ok"})}
 }
 
 type guarded struct {
 	net.Listener
-	lim    ConnLimits
-	g      *Gate
-	accept *Limiter
+	lim      ConnLimits
+	g        *Gate
+	accept   *Limiter
+	accepted *atomic.Int64
 
 	mu     sync.Mutex
 	ip     map[netip.Addr]int
@@ -79,9 +79,11 @@ func (l *guarded) Accept() (net.Conn, error) {
 			c.Close()
 			continue
 		}
-		l.g.tel.Tally.Add(connAccepted, 1)
+		l.accepted.Add(1)
 		// A proxy's connection holds no slot to give back.
-		return &guardedConn{Conn: c, l: l, src: src, counted: !proxy}, nil
+		gc := &guardedConn{Conn: c, l: l, src: src, counted: !proxy}
+		gc.settled.Store(proxy)
+		return gc, nil
 	}
 }
 
@@ -137,6 +139,9 @@ type guardedConn struct {
 	l      *guarded
 	src    Source
 	closed atomic.Bool
+	// settled: admit has nothing left to move (a proxy's connection, or one
+	// already admitted), known without the listener-wide lock.
+	settled atomic.Bool
 	// Under l.mu: the connection holds a slot of src (counted), or one of
 	// the connsPerTicket of listener (admitted), or neither.
 	counted, admitted bool
@@ -164,6 +169,9 @@ func (c *guardedConn) Close() error {
 // admit moves c from its source's slots to listener's, if listener has one
 // left; a connection over that stays counted against its source.
 func (c *guardedConn) admit(listener uint64) {
+	if c.settled.Load() { // every ticketed request after the first: no lock
+		return
+	}
 	l := c.l
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -173,6 +181,7 @@ func (c *guardedConn) admit(listener uint64) {
 	l.held[listener]++
 	l.release(c.src)
 	c.counted, c.admitted, c.listener = false, true, listener
+	c.settled.Store(true)
 }
 
 type connKey struct{}

@@ -35,8 +35,7 @@ func createFile(path string, log *slog.Logger) (*file, error) {
 
 // write appends one whole unit, or drops it while the file is failing.
 func (w *file) write(b []byte) {
-	now := time.Now()
-	if w.failing != nil && now.Before(w.retry) {
+	if w.failing != nil && time.Now().Before(w.retry) {
 		w.dropped++
 		return
 	}
@@ -46,7 +45,7 @@ func (w *file) write(b []byte) {
 			_ = w.f.Truncate(w.size)
 			_, _ = w.f.Seek(w.size, 0)
 		}
-		w.fail(err, now)
+		w.fail(err, time.Now())
 		w.dropped++
 		return
 	}

@@ -110,7 +110,7 @@ func (r *Recorder) run() {
 			r.mp4.push(f)
 			if page, ok := r.pager.Push(f); ok {
 				r.write(page.Data)
-				if first != nil && r.result.Err == nil {
+				if first != nil && r.f.failing == nil { // the page is on disk, not dropped
 					first()
 					r.OnFirstAudio(nil)
 					first = nil
@@ -130,7 +130,6 @@ func (r *Recorder) run() {
 func (r *Recorder) write(b []byte) {
 	before := r.f.size
 	r.f.write(b)
-	r.result.Bytes += r.f.size - before
 	metricBytes.Add(float64(r.f.size - before))
 }
 
@@ -144,6 +143,7 @@ func (r *Recorder) finish() {
 		r.log.Error("replay segments incomplete", "path", MP4Path(r.path), "err", err)
 	}
 	r.result.Err = r.f.close()
+	r.result.Bytes = r.f.size
 }
 
 // Seconds converts an Ogg/Opus granule position to program seconds.

@@ -32,6 +32,10 @@ func (t *Tally) Add(d Decision, n int64) {
 	t.counter(d).Add(n)
 }
 
+// Counter is d's counter, resolved once for a decision counted on a hot
+// path (Take resets the values, never the counters).
+func (t *Tally) Counter(d Decision) *atomic.Int64 { return t.counter(d) }
+
 func (t *Tally) counter(d Decision) *atomic.Int64 {
 	t.mu.Lock()
 	defer t.mu.Unlock()
