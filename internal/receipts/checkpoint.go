@@ -185,18 +185,29 @@ func (l *Log) snapshot() (*ckptSnapshot, error) {
 // polls the witnesses added with AddWitness, until ctx ends.
 func (l *Log) Run(ctx context.Context) {
 	for _, w := range l.witnesses {
-		go w.run(ctx)
+		go every(ctx, witnessPollEvery, func() {
+			if err := w.poll(ctx); err != nil && ctx.Err() == nil {
+				l.log.Warn("receipts: witness", "url", w.url, "err", err)
+			}
+		})
 	}
-	tick := time.NewTicker(CheckpointEvery)
+	every(ctx, CheckpointEvery, func() {
+		if err := l.Checkpoint(); err != nil {
+			l.log.Error("receipts: checkpoint", "err", err)
+		}
+	})
+}
+
+// every calls fn every d until ctx ends.
+func every(ctx context.Context, d time.Duration, fn func()) {
+	tick := time.NewTicker(d)
 	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
-			if err := l.Checkpoint(); err != nil {
-				l.log.Error("receipts: checkpoint", "err", err)
-			}
+			fn()
 		}
 	}
 }

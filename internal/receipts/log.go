@@ -277,6 +277,13 @@ func (l *Log) removePartials(t tlog.Tile, keepW int) {
 
 // writeFileAtomic writes a file so that a crash leaves either the old one
 // or the new one, never a torn one, and the new one is on disk.
+// WriteFileAtomic writes data to path so that a crash leaves the old file or
+// the new one, never a part: a temporary file, fsynced, renamed, and the
+// directory fsynced (the witness's state and the seen-before filter too).
+func WriteFileAtomic(path string, data []byte, mode os.FileMode) error {
+	return writeFileAtomic(path, data, mode)
+}
+
 func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err

@@ -158,11 +158,16 @@ func (u *URLSource) Read(ctx context.Context, path string, max int64) ([]byte, e
 	if _, _, err := publicFile(path); err != nil {
 		return nil, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.Base+"/"+path, nil)
+	return httpGet(ctx, u.Client, u.Base+"/"+path, max)
+}
+
+// httpGet GETs url, of at most max bytes; a 404 wraps fs.ErrNotExist.
+func httpGet(ctx context.Context, c *http.Client, url string, max int64) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := u.Client.Do(req)
+	resp, err := c.Do(req)
 	if err != nil {
 		return nil, err
 	}

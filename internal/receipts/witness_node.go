@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -45,21 +44,6 @@ func (l *Log) AddWitness(url, vkey string) error {
 	return nil
 }
 
-func (w *witnessPoller) run(ctx context.Context) {
-	tick := time.NewTicker(witnessPollEvery)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-		if err := w.poll(ctx); err != nil && ctx.Err() == nil {
-			w.l.log.Warn("receipts: witness", "url", w.url, "err", err)
-		}
-	}
-}
-
 // PollWitnesses asks each witness once for its cosignature (Run does it
 // every few seconds; call it after a show's last Checkpoint to pick up the
 // final cosignatures sooner). It returns the first error.
@@ -74,20 +58,7 @@ func (l *Log) PollWitnesses(ctx context.Context) error {
 }
 
 func (w *witnessPoller) get(ctx context.Context, path string) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, w.url+path, nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := w.client.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxNote))
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET %s: %s", req.URL, resp.Status)
-	}
-	return b, err
+	return httpGet(ctx, w.client, w.url+path, maxNote)
 }
 
 // poll takes the witness's latest cosignature if it cosigns a checkpoint

@@ -4,10 +4,11 @@ import (
 	"encoding/binary"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sync"
 
 	"github.com/bits-and-blooms/bloom/v3"
+
+	"github.com/onair-live/onair/internal/receipts"
 )
 
 // SeenBefore is the persistent filter of networks whose listeners actually
@@ -96,12 +97,12 @@ func (s *SeenBefore) Commit() error {
 		s.pending.ClearAll()
 		s.added = 0
 	}
-	snapshot := s.before.Copy()
+	b, err := s.before.MarshalBinary()
 	s.mu.Unlock()
-	return writeAtomic(s.path, func(f *os.File) error {
-		_, err := snapshot.WriteTo(f)
+	if err != nil {
 		return err
-	})
+	}
+	return receipts.WriteFileAtomic(s.path, b, 0o644)
 }
 
 // Len estimates how many networks the filter holds.
@@ -112,27 +113,4 @@ func (s *SeenBefore) Len() uint32 {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.before.ApproximatedSize()
-}
-
-func writeAtomic(path string, write func(*os.File) error) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path))
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := write(tmp); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

@@ -205,7 +205,7 @@ func (w *Witness) poll(ctx context.Context) error {
 		}
 		if err := receipts.ProveConsistent(ctx, w.src, last.ckpt, c); err != nil {
 			if errors.Is(err, receipts.ErrInconsistent) {
-				return w.refuse(last, msg, err)
+				return w.refuse(last, c.Size, msg, err)
 			}
 			return err
 		}
@@ -222,10 +222,10 @@ func (w *Witness) poll(ctx context.Context) error {
 }
 
 func (w *Witness) store(c receipts.Checkpoint, cosigned []byte) error {
-	if err := writeAtomic(filepath.Join(w.cfg.Data, cosignedDir, strconv.FormatInt(c.Size, 10)), cosigned); err != nil {
+	if err := receipts.WriteFileAtomic(filepath.Join(w.cfg.Data, cosignedDir, strconv.FormatInt(c.Size, 10)), cosigned, 0o644); err != nil {
 		return err
 	}
-	if err := writeAtomic(filepath.Join(w.cfg.Data, latestFile), cosigned); err != nil {
+	if err := receipts.WriteFileAtomic(filepath.Join(w.cfg.Data, latestFile), cosigned, 0o644); err != nil {
 		return err
 	}
 	w.mu.Lock()
@@ -236,10 +236,10 @@ func (w *Witness) store(c receipts.Checkpoint, cosigned []byte) error {
 
 // refuse records, for good, that the log forked: what it cosigned and the
 // checkpoint that contradicts it.
-func (w *Witness) refuse(last *state, msg []byte, why error) error {
-	reason := fmt.Sprintf("the checkpoint of size %d contradicts the one of size %d cosigned earlier: %v", mustSize(msg, w.logKey), last.ckpt.Size, why)
+func (w *Witness) refuse(last *state, size int64, msg []byte, why error) error {
+	reason := fmt.Sprintf("the checkpoint of size %d contradicts the one of size %d cosigned earlier: %v", size, last.ckpt.Size, why)
 	evidence := reason + "\n\n-- cosigned earlier:\n" + string(last.cosigned) + "\n-- served now:\n" + string(msg)
-	if err := writeAtomic(filepath.Join(w.cfg.Data, refusedFile), []byte(evidence)); err != nil {
+	if err := receipts.WriteFileAtomic(filepath.Join(w.cfg.Data, refusedFile), []byte(evidence), 0o644); err != nil {
 		return err
 	}
 	w.mu.Lock()
@@ -250,31 +250,7 @@ func (w *Witness) refuse(last *state, msg []byte, why error) error {
 	return errors.New("refusing: " + reason)
 }
 
-func mustSize(msg []byte, v note.Verifier) int64 {
-	_, c, _ := receipts.OpenCheckpoint(msg, v)
-	return c.Size
-}
-
 func firstLine(s string) string {
 	line, _, _ := strings.Cut(s, "\n")
 	return line
-}
-
-func writeAtomic(path string, b []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	return err
 }
