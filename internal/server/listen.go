@@ -32,6 +32,11 @@ type joinResp struct {
 	State    store.State `json:"state"`
 	StartsAt time.Time   `json:"starts_at"`
 	Title    string      `json:"title"`
+	// Edge names the node the media URLs point at; Alternates are the base
+	// URLs of other edges that carry the same space, for a player whose
+	// edge goes away: it re-joins there with its ticket (a renewal).
+	Edge       string   `json:"edge,omitempty"`
+	Alternates []string `json:"alternates,omitempty"`
 }
 
 // handleJoin issues a signed, short-lived ticket for one space.
