@@ -38,7 +38,7 @@ func (s *Server) isInvite(tok string) bool {
 }
 
 func (s *Server) isTicket(tok, space string) bool {
-	_, err := s.keys.Verify(tok, space, time.Now())
+	_, err := s.Keys().Verify(tok, space, time.Now())
 	return err == nil
 }
 

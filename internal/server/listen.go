@@ -66,9 +66,9 @@ func (s *Server) handleJoin(w http.ResponseWriter, r *http.Request) {
 	var c ticket.Claims
 	var err error
 	if renewing {
-		tok, c, err = s.keys.Renew(held, s.cfg.TicketTTL, time.Now())
+		tok, c, err = s.Keys().Renew(held, s.cfg.TicketTTL, time.Now())
 	} else {
-		tok, c, err = s.keys.Issue(sp.ID, s.cfg.TicketTTL, time.Now())
+		tok, c, err = s.Keys().Issue(sp.ID, s.cfg.TicketTTL, time.Now())
 	}
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, "ticket", err.Error())
@@ -81,7 +81,7 @@ func (s *Server) handleJoin(w http.ResponseWriter, r *http.Request) {
 	resp := joinResp{Ticket: tok, Expires: c.Expires, State: sp.State, StartsAt: sp.StartsAt, Title: sp.Title,
 		Ogg:    s.cfg.PublicURL + "/live/" + sp.ID + ".opus?t=" + tok,
 		HLS:    s.cfg.PublicURL + "/hls/" + sp.ID + "/index.m3u8?t=" + tok,
-		Prefer: "hls"}
+		Prefer: "hls", Alternates: s.alternateEdges(sp.ID)}
 	if s.whepWelcome() {
 		resp.WHEP, resp.Prefer = s.cfg.PublicURL+"/whep/"+sp.ID+"?t="+tok, "whep"
 	} else {
@@ -109,7 +109,7 @@ func (s *Server) heldTicket(r *http.Request, id string) (ticket.Claims, bool) {
 	if tok == "" {
 		return ticket.Claims{}, false
 	}
-	c, err := s.keys.Verify(tok, id, time.Now().Add(-renewGrace))
+	c, err := s.Keys().Verify(tok, id, time.Now().Add(-renewGrace))
 	if err != nil || !s.gate.TicketFrom(r, c.Listener, c.Expires.Add(hlsGrace)) {
 		return ticket.Claims{}, false // a newcomer, then
 	}
@@ -145,7 +145,7 @@ func (s *Server) checkTicketAt(w http.ResponseWriter, r *http.Request, id string
 		writeError(w, http.StatusUnauthorized, "no_ticket", "missing ticket: POST /api/v1/spaces/"+id+"/join first, then pass ?t=TICKET")
 		return ticket.Claims{}, false
 	}
-	c, err := s.keys.Verify(tok, id, at)
+	c, err := s.Keys().Verify(tok, id, at)
 	if err != nil {
 		msg, reason := "invalid ticket", "forged"
 		switch {

@@ -49,7 +49,13 @@ type Config struct {
 	NoReceipts  bool          // keep no receipts log (to measure its cost: the counters still count)
 	Witnesses   []Witness     // who cosigns the log's checkpoints
 	Bus         bus.Bus       // program bus (default: in-process; NATS when clustered)
-	Log         *slog.Logger
+	// Keys signs and verifies join tickets instead of the store's own
+	// keyring (an edge's copy of the cluster's keys; tests of two nodes).
+	Keys *ticket.Keyring
+	// Alternates lists the base URLs of other edges that carry a space,
+	// for join responses and redundant HLS pathways (nil: none).
+	Alternates func(space string) []string
+	Log        *slog.Logger
 }
 
 // Server is one running node (origin and edge in one process).
@@ -57,7 +63,7 @@ type Server struct {
 	cfg       Config
 	log       *slog.Logger
 	st        *store.Store
-	keys      *ticket.Keyring
+	keys      atomic.Pointer[ticket.Keyring] // swapped whole when keys rotate
 	bus       bus.Bus
 	mgr       *space.Manager
 	hub       *fanout.Hub
@@ -150,9 +156,13 @@ func (s *Server) openState() error {
 	}
 	s.st = st
 	fail := func(err error) error { st.Close(); return err }
-	if s.keys, err = st.TicketKeys(); err != nil {
-		return fail(err)
+	keys := s.cfg.Keys
+	if keys == nil {
+		if keys, err = st.TicketKeys(); err != nil {
+			return fail(err)
+		}
 	}
+	s.keys.Store(keys)
 	s.mgr, err = space.NewManager(st, s.bus, space.Config{DataDir: s.cfg.DataDir, Bitrate: s.cfg.Bitrate,
 		MaxSpeakers: s.cfg.MaxSpeakers, OnEvent: s.showEvent, MixStats: &s.mixStats}, s.log)
 	if err != nil {
@@ -261,7 +271,20 @@ func (s *Server) Store() *store.Store { return s.st }
 func (s *Server) Log() *slog.Logger { return s.log }
 
 // Keys is the ticket keyring.
-func (s *Server) Keys() *ticket.Keyring { return s.keys }
+func (s *Server) Keys() *ticket.Keyring { return s.keys.Load() }
+
+// SetKeys replaces the ticket keyring (a rotation, or an edge's copy of the
+// cluster's keys): tickets signed with any key it holds verify.
+func (s *Server) SetKeys(kr *ticket.Keyring) { s.keys.Store(kr) }
+
+// alternateEdges are the base URLs of other edges that carry space, for the
+// join response (none on one process).
+func (s *Server) alternateEdges(space string) []string {
+	if s.cfg.Alternates == nil {
+		return nil
+	}
+	return s.cfg.Alternates(space)
+}
 
 // Serve answers on both ports until Shutdown.
 func (s *Server) Serve() {
