@@ -134,6 +134,10 @@ func (b *NATS) Close() {
 // Connected reports whether the bus has a server now.
 func (b *NATS) Connected() bool { return b.nc.IsConnected() }
 
+// Conn is the bus's NATS connection, shared by the control plane
+// (internal/control) so a node holds one connection to the cluster.
+func (b *NATS) Conn() *nats.Conn { return b.nc }
+
 // Server is the URL of the server the bus is connected to ("" if none).
 func (b *NATS) Server() string { return b.nc.ConnectedUrlRedacted() }
 

@@ -3,6 +3,7 @@
 package ticket
 
 import (
+	"cmp"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -10,6 +11,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -141,4 +143,16 @@ func sign(secret, msg []byte) []byte {
 	h := hmac.New(sha256.New, secret)
 	h.Write(msg)
 	return h.Sum(nil)[:macLen]
+}
+
+// Keys returns the signing key and the others it verifies with, older
+// ones by id: what an origin ships to the edges.
+func (kr *Keyring) Keys() (current Key, older []Key) {
+	for id, s := range kr.keys {
+		if id != kr.current.ID {
+			older = append(older, Key{ID: id, Secret: s})
+		}
+	}
+	slices.SortFunc(older, func(a, b Key) int { return cmp.Compare(a.ID, b.ID) })
+	return kr.current, older
 }
