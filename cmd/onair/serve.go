@@ -137,19 +137,38 @@ func runServe(args []string) error {
 			"SIGINT/SIGTERM end live shows cleanly: listeners get the end of stream, recordings are finalized.")
 	var cfg server.Config
 	var level string
+	var err error
+	var log *slog.Logger
 	var bo busOpts
+	var role, clusterKey string
 	serverFlags(fs, &cfg, &level)
 	busFlags(fs, &bo)
+	fs.StringVar(&role, "role", "all", "what this node does: all (everything in one process, the default), "+
+		"origin (host port: spaces, ingest, WHIP, studio, the mix and the recording; no listeners) or "+
+		"edge (public port: joins, Ogg, HLS, WHEP, pages, replays, fed by the origin; its --host-listen port serves only /metrics and /healthz); "+
+		"origin and edge need --nats and --cluster-key")
+	fs.StringVar(&clusterKey, "cluster-key", "", "the cluster's shared secret, the same on every origin and edge (16 characters or more): "+
+		"nodes sign their load reports with it, so a node without it cannot steer joins")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	if cfg.Role, err = server.ParseRole(role); err != nil {
+		return usagef("--role: %v", err)
+	}
+	if cfg.Role != server.RoleAll && bo.nats == "" {
+		return usagef("--role %s needs the NATS bus: add --nats nats://HOST:PORT or --nats embedded", role)
+	}
+	if cfg.Role != server.RoleAll && len(clusterKey) < 16 {
+		return usagef("--role %s needs --cluster-key (16 characters or more, the same on every node)", role)
+	}
+	cfg.ClusterKey = []byte(clusterKey)
 	if err := noArgs(fs); err != nil {
 		return err
 	}
 	if err := bo.check(fs); err != nil {
 		return err
 	}
-	log, err := newLogger(level)
+	log, err = newLogger(level)
 	if err != nil {
 		return err
 	}

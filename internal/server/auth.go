@@ -45,7 +45,7 @@ func (s *Server) isTicket(tok, space string) bool {
 // loadSpace answers 404 for an unknown space id.
 func (s *Server) loadSpace(w http.ResponseWriter, r *http.Request) (store.Space, bool) {
 	id := r.PathValue("id")
-	sp, err := s.st.Space(id)
+	sp, err := s.dir.Space(id)
 	if err != nil {
 		if err == store.ErrNotFound {
 			writeError(w, http.StatusNotFound, "unknown_space", "no space with id "+quote(id))

@@ -41,6 +41,10 @@ type joinResp struct {
 
 // handleJoin issues a signed, short-lived ticket for one space.
 func (s *Server) handleJoin(w http.ResponseWriter, r *http.Request) {
+	if s.refuseUnfed(w) {
+		s.gate.CountFrom(r, "join", "rejected", "no_bus")
+		return
+	}
 	sp, ok := s.loadSpace(w, r)
 	if !ok {
 		s.gate.CountFrom(r, "join", "rejected", "unknown_space")
@@ -78,12 +82,16 @@ func (s *Server) handleJoin(w http.ResponseWriter, r *http.Request) {
 	s.hub.Stream(sp.ID) // packaging starts now, so the playlist is ready when the player asks
 	http.SetCookie(w, &http.Cookie{Name: ticketCookie(sp.ID), Value: tok, Path: "/", Expires: c.Expires.Add(hlsGrace),
 		HttpOnly: true, SameSite: http.SameSiteLaxMode})
+	base, edge, alts := s.mediaBase()
+	if alts == nil {
+		alts = s.alternateEdges(sp.ID)
+	}
 	resp := joinResp{Ticket: tok, Expires: c.Expires, State: sp.State, StartsAt: sp.StartsAt, Title: sp.Title,
-		Ogg:    s.cfg.PublicURL + "/live/" + sp.ID + ".opus?t=" + tok,
-		HLS:    s.cfg.PublicURL + "/hls/" + sp.ID + "/index.m3u8?t=" + tok,
-		Prefer: "hls", Alternates: s.alternateEdges(sp.ID)}
+		Ogg:    base + "/live/" + sp.ID + ".opus?t=" + tok,
+		HLS:    base + "/hls/" + sp.ID + "/index.m3u8?t=" + tok,
+		Prefer: "hls", Edge: edge, Alternates: alts}
 	if s.whepWelcome() {
-		resp.WHEP, resp.Prefer = s.cfg.PublicURL+"/whep/"+sp.ID+"?t="+tok, "whep"
+		resp.WHEP, resp.Prefer = base+"/whep/"+sp.ID+"?t="+tok, "whep"
 	} else {
 		s.gate.Count("ladder", "steered", "hls")
 	}

@@ -18,3 +18,15 @@ var metricHLS = promauto.NewCounterVec(prometheus.CounterOpts{
 var metricStage = promauto.NewCounterVec(prometheus.CounterOpts{
 	Name: "onair_stage_requests_total", Help: "Stage document requests answered, by result (built, cached, not_modified).",
 }, []string{"result"})
+
+// metricForward counts an edge's stage requests handed to the origin, by
+// result (answered, unanswered), and an origin's malformed ones.
+var metricForward = promauto.NewCounterVec(prometheus.CounterOpts{
+	Name: "onair_origin_forwards_total", Help: "Stage requests an edge handed to the origin, by result (answered, unanswered, malformed).",
+}, []string{"result"})
+
+// metricRouted counts joins by where their media URLs point: this edge
+// (self) or another with more headroom (other).
+var metricRouted = promauto.NewCounterVec(prometheus.CounterOpts{
+	Name: "onair_joins_routed_total", Help: "Joins answered with media URLs on this edge (self) or another edge with more headroom (other).",
+}, []string{"to"})

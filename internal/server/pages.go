@@ -65,7 +65,7 @@ func (s *Server) public(sp store.Space) publicSpace {
 
 // publicSpaces lists live and scheduled spaces (ended ones stay reachable by id).
 func (s *Server) publicSpaces() ([]publicSpace, error) {
-	spaces, err := s.st.Spaces()
+	spaces, err := s.dir.Spaces()
 	out := []publicSpace{}
 	for _, sp := range spaces {
 		if sp.State != store.Ended {
@@ -120,7 +120,7 @@ func (s *Server) handleIndexPage(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (s *Server) handleSpacePage(w http.ResponseWriter, r *http.Request) {
-	sp, err := s.st.Space(r.PathValue("id"))
+	sp, err := s.dir.Space(r.PathValue("id"))
 	if err != nil {
 		s.render(w, http.StatusNotFound, "notfound.html", nil)
 		return

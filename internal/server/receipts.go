@@ -74,7 +74,11 @@ func (s *Server) nodeName() string {
 		return s.cfg.NodeName
 	}
 	host, _ := os.Hostname()
-	_, port, _ := net.SplitHostPort(s.cfg.Listen)
+	listen := s.cfg.Listen
+	if !s.cfg.Role.listeners() { // an origin has no public port
+		listen = s.cfg.HostListen
+	}
+	_, port, _ := net.SplitHostPort(listen)
 	if port == "" || port == "0" { // a port picked at each start would rename the log
 		return host
 	}
@@ -105,6 +109,7 @@ func (s *Server) fillSecond(r *telemetry.Record) {
 	why, changed := s.gate.Reason()
 	r.Gate = telemetry.GateState{Mode: string(g.Mode), UnderAttack: g.UnderAttack, Reason: why, Changed: changed,
 		AdmitRate: g.AdmitRate, Waiting: g.Waiting, Difficulty: g.Difficulty, Capacity: g.Capacity}
+	s.noteSecond(r)
 }
 
 // showEvent logs a show event; the end of a show also makes its listeners'

@@ -13,6 +13,9 @@ import (
 // hostRoutes is the host port: speakers and operators only. Listener traffic
 // never reaches this mux, so a crowd cannot delay a show's start.
 func (s *Server) hostRoutes() http.Handler {
+	if !s.cfg.Role.stage() {
+		return s.opsRoutes()
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/v1/spaces", s.handleCreate)
 	mux.HandleFunc("GET /api/v1/spaces", s.handleList)
@@ -46,6 +49,26 @@ func (s *Server) hostRoutes() http.Handler {
 	mux.HandleFunc("GET /dashboard/draw.js", handleChartsJS(report.DrawJS))
 	mux.HandleFunc("GET /api/v1/receipts/live", s.handleLiveFigures)
 	mux.HandleFunc("GET /api/v1/receipts/report", s.handleReceiptsReport)
+	if !s.cfg.Role.listeners() {
+		// An origin has no public port: edges fetch replays here, and anyone
+		// may keep its receipts' checkpoints.
+		mux.HandleFunc("GET /replay/{file}", s.handleReplay)
+		mux.HandleFunc("GET /replay/{id}/{file}", s.handleReplayHLS)
+		if s.rlog != nil {
+			mux.Handle(receipts.Prefix, s.rlog.Handler())
+		}
+	}
+	mux.HandleFunc("/", s.handleNotFound)
+	return mux
+}
+
+// opsRoutes is an edge's second port: what its operator and Prometheus
+// read, nothing a speaker or a listener uses.
+func (s *Server) opsRoutes() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.Handler())
+	mux.HandleFunc("GET /healthz", s.handleHealth)
+	mux.HandleFunc("GET /gate", s.handleGateStatus)
 	mux.HandleFunc("/", s.handleNotFound)
 	return mux
 }
@@ -59,11 +82,7 @@ func (s *Server) publicRoutes() http.Handler {
 	mux.HandleFunc("GET /api/v1/spaces", s.handlePublicList)
 	mux.HandleFunc("GET /api/v1/spaces/{id}", s.handlePublicGet)
 	mux.HandleFunc("POST /api/v1/spaces/{id}/join", s.handleJoin)
-	mux.HandleFunc("GET /stage/{file}", s.handleStage)
-	mux.HandleFunc("POST /api/v1/spaces/{id}/hands", s.handleRaise)
-	mux.HandleFunc("POST /api/v1/spaces/{id}/react", s.handleReact)
-	mux.HandleFunc("GET /api/v1/spaces/{id}/hands/{key}", s.handleHand)
-	mux.HandleFunc("DELETE /api/v1/spaces/{id}/hands/{key}", s.handleLower)
+	s.stageHandlers(func(p string, h func(http.ResponseWriter, *http.Request)) { mux.HandleFunc(p, s.onOrigin(h)) })
 	mux.HandleFunc("GET /live/{file}", s.handleLive)
 	mux.HandleFunc("POST /whep/{id}", s.handleWHEP)
 	mux.HandleFunc("OPTIONS /whep/{id}", s.handleWHEPOptions)
@@ -72,8 +91,8 @@ func (s *Server) publicRoutes() http.Handler {
 	mux.HandleFunc("PATCH /whep/{id}/{session}", s.handleNoTrickle)
 	mux.HandleFunc("GET /hls/{id}/index.m3u8", s.handlePlaylist)
 	mux.HandleFunc("GET /hls/{id}/{file}", s.handleMedia)
-	mux.HandleFunc("GET /replay/{file}", s.handleReplay)
-	mux.HandleFunc("GET /replay/{id}/{file}", s.handleReplayHLS)
+	mux.HandleFunc("GET /replay/{file}", s.replayHandler(s.handleReplay))
+	mux.HandleFunc("GET /replay/{id}/{file}", s.replayHandler(s.handleReplayHLS))
 	mux.HandleFunc("GET /healthz", s.handleHealth)
 	if s.rlog != nil { // public and archivable: anyone may keep checkpoints (page budget)
 		mux.Handle(receipts.Prefix, s.rlog.Handler())
@@ -104,8 +123,15 @@ func (s *Server) gated(mux http.Handler) http.Handler {
 	})
 }
 
+// handleHealth says whether the node can do its job: an edge that lost
+// the bus cannot feed listeners, and says so (a load balancer drains it).
 func (s *Server) handleHealth(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	if !s.busUp() {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "no_bus", "role": string(s.cfg.Role),
+			"error": "the program bus (NATS) is unreachable: joins are refused until it is back"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "role": string(s.cfg.Role)})
 }
 
 func (s *Server) handleNotFound(w http.ResponseWriter, r *http.Request) {

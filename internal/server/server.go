@@ -3,6 +3,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -49,6 +50,10 @@ type Config struct {
 	NoReceipts  bool          // keep no receipts log (to measure its cost: the counters still count)
 	Witnesses   []Witness     // who cosigns the log's checkpoints
 	Bus         bus.Bus       // program bus (default: in-process; NATS when clustered)
+	Role        Role          // all (default), origin or edge; origin and edge need a NATS bus
+	// ClusterKey is the cluster's shared secret: nodes sign their load
+	// reports and the waiting line's tokens with it (origin and edge).
+	ClusterKey []byte
 	// Keys signs and verifies join tickets instead of the store's own
 	// keyring (an edge's copy of the cluster's keys; tests of two nodes).
 	Keys *ticket.Keyring
@@ -64,6 +69,8 @@ type Server struct {
 	log       *slog.Logger
 	st        *store.Store
 	keys      atomic.Pointer[ticket.Keyring] // swapped whole when keys rotate
+	dir       spaceDir                       // where the public port reads spaces
+	cluster                                  // the control plane and its loops, when clustered
 	bus       bus.Bus
 	mgr       *space.Manager
 	hub       *fanout.Hub
@@ -95,13 +102,16 @@ type Server struct {
 	cancel          context.CancelFunc
 }
 
-// New opens the data dir and binds both ports; Serve starts answering.
+// New opens the data dir and binds the role's ports; Serve starts answering.
 func New(cfg Config) (*Server, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
 	if cfg.TicketTTL <= 0 {
 		cfg.TicketTTL = 10 * time.Minute
+	}
+	if cfg.Role == "" {
+		cfg.Role = RoleAll
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
@@ -110,18 +120,29 @@ func New(cfg Config) (*Server, error) {
 		cfg.Bus = bus.NewLocal()
 	}
 	s := &Server{cfg: cfg, log: cfg.Log, bus: cfg.Bus, stage: newOnStage(), hands: newHands(), reactions: newReactions()}
+	var undo []func()
+	fail := func(err error) (*Server, error) {
+		for i := len(undo) - 1; i >= 0; i-- {
+			undo[i]()
+		}
+		return nil, err
+	}
+	if err := s.joinCluster(); err != nil {
+		return fail(err)
+	}
+	undo = append(undo, s.leaveCluster)
 	if err := s.openTelemetry(); err != nil {
-		return nil, err
+		return fail(err)
 	}
-	if err := s.openState(); err != nil {
-		s.closeLog()
-		return nil, err
+	undo = append(undo, s.closeLog)
+	if err := s.openRole(); err != nil {
+		return fail(err)
 	}
+	undo = append(undo, s.closeState)
 	if err := s.bind(); err != nil {
-		s.st.Close()
-		s.closeLog()
-		return nil, err
+		return fail(err)
 	}
+	undo = append(undo, s.closeListeners)
 	s.hub = fanout.NewHub(s.bus, fanout.Config{BurstPages: 5, WriteBatch: cfg.OggBatch})
 	s.hub.Stats().Left = s.tel.Flows.Left
 	settle := newSettler()
@@ -130,23 +151,50 @@ func New(cfg Config) (*Server, error) {
 		settle.sample(time.Now(), l.Listeners)
 		return l
 	})
-	// Connection caps act at accept, before a byte is read.
-	s.pubLn = gate.GuardListener(s.pubLn, cfg.Gate.Conns, s.gate)
+	if s.pubLn != nil {
+		// Connection caps act at accept, before a byte is read.
+		s.pubLn = gate.GuardListener(s.pubLn, cfg.Gate.Conns, s.gate)
+	}
 	// The admin key is made only once the ports are ours, so a first start
 	// that fails never leaves a key that was not shown.
 	if err := errors.Join(s.loadAdminKey(), s.startRTC()); err != nil {
-		s.st.Close()
-		s.closeLog()
-		s.pubLn.Close()
-		s.hostLn.Close()
-		return nil, err
+		return fail(err)
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	s.pubSrv = &http.Server{Handler: s.publicRoutes(), ReadHeaderTimeout: 5 * time.Second, ConnContext: gate.ConnContext,
-		IdleTimeout: 60 * time.Second, MaxHeaderBytes: 16 << 10, ErrorLog: slog.NewLogLogger(cfg.Log.Handler(), slog.LevelDebug)}
+	if s.pubLn != nil {
+		s.pubSrv = &http.Server{Handler: s.publicRoutes(), ReadHeaderTimeout: 5 * time.Second, ConnContext: gate.ConnContext,
+			IdleTimeout: 60 * time.Second, MaxHeaderBytes: 16 << 10, ErrorLog: slog.NewLogLogger(cfg.Log.Handler(), slog.LevelDebug)}
+	}
 	s.hostSrv = &http.Server{Handler: s.hostRoutes(), ReadHeaderTimeout: 5 * time.Second,
 		IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10, ErrorLog: slog.NewLogLogger(cfg.Log.Handler(), slog.LevelDebug)}
 	return s, nil
+}
+
+// openRole opens what the role keeps: the store and the shows on a node
+// with a stage, the cluster's copy of spaces and keys on an edge.
+func (s *Server) openRole() error {
+	if !s.cfg.Role.stage() {
+		return s.openEdge()
+	}
+	if err := s.openState(); err != nil {
+		return err
+	}
+	s.dir = s.st
+	return nil
+}
+
+func (s *Server) closeState() {
+	if s.st != nil {
+		s.st.Close()
+	}
+}
+
+func (s *Server) closeListeners() {
+	for _, ln := range []net.Listener{s.pubLn, s.hostLn} {
+		if ln != nil {
+			ln.Close()
+		}
+	}
 }
 
 func (s *Server) openState() error {
@@ -219,8 +267,13 @@ func adminKey(dir, configured string) (string, bool, error) {
 
 func (s *Server) bind() error {
 	var err error
+	port := map[bool]string{true: "host port", false: "ops port"}[s.cfg.Role.stage()]
 	if s.hostLn, err = net.Listen("tcp", s.cfg.HostListen); err != nil {
-		return fmt.Errorf("host port %s: %w", s.cfg.HostListen, err)
+		return fmt.Errorf("%s %s: %w", port, s.cfg.HostListen, err)
+	}
+	if !s.cfg.Role.listeners() {
+		s.cfg.HostURL = strings.TrimRight(cmp.Or(s.cfg.HostURL, baseURL(s.hostLn.Addr())), "/")
+		return nil
 	}
 	if s.pubLn, err = net.Listen("tcp", s.cfg.Listen); err != nil {
 		s.hostLn.Close()
@@ -291,13 +344,18 @@ func (s *Server) Serve() {
 	go s.gate.Run(s.ctx.Done())
 	go s.runTelemetry(s.ctx)
 	go s.serve(s.hostSrv, s.hostLn, "host")
-	go s.serve(s.pubSrv, s.pubLn, "public")
+	if s.pubSrv != nil {
+		go s.serve(s.pubSrv, s.pubLn, "public")
+	}
+	s.runCluster(s.ctx)
 	// Once both ports answer: a show that fell due while the node was down
 	// starts now, for listeners who are already waiting.
-	if err := s.mgr.ArmSchedules(); err != nil {
-		s.log.Error("arm auto-starts", "err", err)
+	if s.mgr != nil {
+		if err := s.mgr.ArmSchedules(); err != nil {
+			s.log.Error("arm auto-starts", "err", err)
+		}
 	}
-	s.log.Info("onair serving", "public", s.cfg.PublicURL, "host", s.cfg.HostURL, "data", s.cfg.DataDir)
+	s.log.Info("onair serving", "role", s.cfg.Role, "public", s.cfg.PublicURL, "host", s.cfg.HostURL, "data", s.cfg.DataDir)
 }
 
 func (s *Server) serve(srv *http.Server, ln net.Listener, name string) {
@@ -317,14 +375,25 @@ func (s *Server) Shutdown(ctx context.Context) error {
 func (s *Server) shutdown(ctx context.Context) error {
 	s.whip.Sessions().CloseAll()
 	s.whep.Sessions().CloseAll()
-	s.mgr.Shutdown()
+	if s.mgr != nil {
+		s.mgr.Shutdown()
+	}
 	s.hub.Close()
 	s.cancel() // wakes ingest and listener handlers still waiting
-	errPub := s.pubSrv.Shutdown(ctx)
+	var errPub error
+	if s.pubSrv != nil {
+		if errPub = s.pubSrv.Shutdown(ctx); errPub != nil {
+			s.pubSrv.Close()
+		}
+	}
 	errHost := s.hostSrv.Shutdown(ctx)
-	if errPub != nil || errHost != nil {
-		s.pubSrv.Close()
+	if errHost != nil {
 		s.hostSrv.Close()
 	}
-	return errors.Join(errPub, errHost, s.closeReceipts(), s.st.Close())
+	var errStore error
+	if s.st != nil {
+		errStore = s.st.Close()
+	}
+	s.leaveCluster()
+	return errors.Join(errPub, errHost, s.closeReceipts(), errStore)
 }

@@ -131,7 +131,7 @@ func (s *Server) handleStage(w http.ResponseWriter, r *http.Request) {
 	c := s.stageDocs.get(id, now)
 	result := "cached"
 	if c == nil {
-		sp, err := s.st.Space(id)
+		sp, err := s.dir.Space(id)
 		if err != nil {
 			writeError(w, http.StatusNotFound, "unknown_space", "no space with id "+quote(id))
 			return

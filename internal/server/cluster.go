@@ -1,0 +1,185 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/onair-live/onair/internal/bus"
+	"github.com/onair-live/onair/internal/control"
+	"github.com/onair-live/onair/internal/telemetry"
+)
+
+// cluster is a node's part in a deployment of several: its NATS
+// connection (the bus's), the control plane, and the loops that keep them.
+// Zero on one process.
+type cluster struct {
+	nc       *nats.Conn
+	plane    *control.Plane
+	reports  chan control.Report // the latest second's report, for the sender
+	stopOnce sync.Once
+	stops    []func()
+	rndMu    sync.Mutex
+	rnd      *rand.Rand
+}
+
+// joinCluster connects the control plane when the node is one of several.
+// Origin and edge need the NATS bus; a whole node on NATS (--role all with
+// --nats) publishes its program there and needs nothing more.
+func (s *Server) joinCluster() error {
+	nb, clustered := s.bus.(*bus.NATS)
+	if s.cfg.Role == RoleAll {
+		return nil
+	}
+	if !clustered {
+		return errors.New("--role " + string(s.cfg.Role) + " needs the NATS bus: add --nats URL or --nats embedded")
+	}
+	if len(s.cfg.ClusterKey) < 16 {
+		return errors.New("--role " + string(s.cfg.Role) + " needs the cluster key (--cluster-key, 16 bytes or more, the same on every node)")
+	}
+	s.nc = nb.Conn()
+	p, err := control.Open(s.nc, control.Config{ClusterKey: s.cfg.ClusterKey, Log: s.log})
+	if err != nil {
+		return err
+	}
+	s.plane = p
+	s.reports = make(chan control.Report, 1)
+	s.rnd = rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
+	return nil
+}
+
+func (s *Server) leaveCluster() {
+	s.stopOnce.Do(func() {
+		for _, stop := range s.stops {
+			stop()
+		}
+		if s.plane != nil {
+			s.plane.Close()
+		}
+	})
+}
+
+// runCluster starts the role's loops: an origin publishes its spaces and
+// keys and answers edges' requests; every node reports its load.
+func (s *Server) runCluster(ctx context.Context) {
+	if s.plane == nil {
+		return
+	}
+	if s.cfg.Role == RoleOrigin {
+		if err := s.startOrigin(ctx); err != nil {
+			s.log.Error("cluster: origin", "err", err)
+		}
+	}
+	go s.sendReports(ctx)
+}
+
+// sendReports publishes each second's load report (made by the telemetry
+// second, so both say the same) without holding up that second.
+func (s *Server) sendReports(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case r := <-s.reports:
+			if err := s.plane.Report(r); err != nil {
+				s.log.Debug("cluster: load report", "err", err)
+			}
+		}
+	}
+}
+
+// noteSecond turns a telemetry second into this node's load report.
+func (s *Server) noteSecond(r *telemetry.Record) {
+	if s.plane == nil {
+		return
+	}
+	l := r.Listeners
+	rep := control.Report{Node: s.nodeName(), Role: string(s.cfg.Role), PublicURL: s.cfg.PublicURL, At: time.Now(),
+		Listeners: map[string]int{"ogg": int(l.Ogg), "hls": int(l.HLS + l.LLHLS), "whep": int(l.WHEP)},
+		CPU:       r.Node.CPU, OpenFiles: r.Node.OpenFiles, MaxFiles: maxFiles(),
+		EgressBps: float64(r.Fanout.BytesOut+r.Fanout.HLSBytesOut) * 8, AdmitRate: r.Gate.AdmitRate,
+		Capacity: r.Gate.Capacity, Healthy: s.busUp()}
+	if s.cfg.Role == RoleOrigin {
+		rep.PublicURL = s.cfg.HostURL // where edges fetch replays
+	}
+	select {
+	case <-s.reports: // an unsent older one is stale now
+	default:
+	}
+	s.reports <- rep
+}
+
+// busUp reports whether the node can be fed: always on one process.
+func (s *Server) busUp() bool {
+	if s.nc == nil {
+		return true
+	}
+	return s.nc.IsConnected()
+}
+
+func maxFiles() int {
+	var rl syscall.Rlimit
+	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl) != nil {
+		return 0
+	}
+	return int(rl.Cur)
+}
+
+// edges are the fresh reports of edges that take listeners now.
+func (s *Server) edges() []control.Report {
+	var out []control.Report
+	for _, r := range s.plane.Reports() {
+		if r.Role == string(RoleEdge) && r.Healthy && r.PublicURL != "" {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// mediaBase chooses the edge a newcomer's media URLs point at: the one
+// with the most headroom (control.Choose), this node when nothing is known
+// of the others; alternates are the other edges, best first.
+func (s *Server) mediaBase() (base, node string, alternates []string) {
+	base, node = s.cfg.PublicURL, s.nodeName()
+	if s.plane == nil {
+		return base, node, nil
+	}
+	s.rndMu.Lock()
+	best, alts, ok := control.Choose(s.edges(), s.rnd)
+	s.rndMu.Unlock()
+	if !ok {
+		return base, node, nil
+	}
+	for _, a := range alts {
+		alternates = append(alternates, a.PublicURL)
+	}
+	metricRouted.WithLabelValues(map[bool]string{true: "self", false: "other"}[best.Node == node]).Inc()
+	return strings.TrimRight(best.PublicURL, "/"), best.Node, alternates
+}
+
+// origins are the fresh reports of origins (their host URLs).
+func (s *Server) originURL() string {
+	for _, r := range s.plane.Reports() {
+		if r.Role == string(RoleOrigin) && r.PublicURL != "" {
+			return r.PublicURL
+		}
+	}
+	return ""
+}
+
+// refuseUnfed answers 503 when an edge has lost the bus: it could admit
+// listeners but not feed them.
+func (s *Server) refuseUnfed(w http.ResponseWriter) bool {
+	if s.busUp() {
+		return false
+	}
+	w.Header().Set("Retry-After", "2")
+	writeError(w, http.StatusServiceUnavailable, "no_bus", "this edge has lost the program bus (NATS); try another edge or again shortly")
+	return true
+}

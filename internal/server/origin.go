@@ -1,0 +1,79 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"time"
+)
+
+// What only an origin of a cluster runs: it publishes its spaces and
+// ticket keys to the control plane and keeps the stage for every edge.
+
+// spaceSyncEvery is how often the origin compares its spaces with what it
+// last published: a change reaches every edge's cache within about this
+// plus the KV watch's delay, well inside the second promised.
+const spaceSyncEvery = 200 * time.Millisecond
+
+func (s *Server) startOrigin(ctx context.Context) error {
+	if err := s.plane.PutKeys(s.Keys()); err != nil {
+		return err
+	}
+	stop, err := s.answerForwards(s.stageRoutes())
+	if err != nil {
+		return err
+	}
+	s.stops = append(s.stops, stop)
+	go s.syncSpaces(ctx)
+	return nil
+}
+
+// syncSpaces publishes every space that changed since it last did: one
+// loop over the store instead of a hook on every path that writes it.
+func (s *Server) syncSpaces(ctx context.Context) {
+	sent := map[string][]byte{}
+	t := time.NewTicker(spaceSyncEvery)
+	defer t.Stop()
+	for {
+		spaces, err := s.st.Spaces()
+		if err != nil {
+			s.log.Error("cluster: list spaces", "err", err)
+		}
+		for _, sp := range spaces {
+			b, _ := json.Marshal(sp)
+			if bytes.Equal(sent[sp.ID], b) {
+				continue
+			}
+			if err := s.plane.PutSpace(sp); err != nil {
+				s.log.Warn("cluster: publish space", "space", sp.ID, "err", err)
+				continue
+			}
+			sent[sp.ID] = b
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// stageRoutes are the public requests about the stage that an edge hands
+// to the origin (forward.go): gated and ticket-checked there already, and
+// answered here by the handlers one process uses.
+func (s *Server) stageRoutes() http.Handler {
+	mux := http.NewServeMux()
+	s.stageHandlers(mux.HandleFunc)
+	mux.HandleFunc("/", s.handleNotFound)
+	return mux
+}
+
+// stageHandlers registers the stage's public routes with reg.
+func (s *Server) stageHandlers(reg func(string, func(http.ResponseWriter, *http.Request))) {
+	reg("GET /stage/{file}", s.handleStage)
+	reg("POST /api/v1/spaces/{id}/hands", s.handleRaise)
+	reg("POST /api/v1/spaces/{id}/react", s.handleReact)
+	reg("GET /api/v1/spaces/{id}/hands/{key}", s.handleHand)
+	reg("DELETE /api/v1/spaces/{id}/hands/{key}", s.handleLower)
+}

@@ -1,0 +1,48 @@
+package server
+
+import (
+	"fmt"
+
+	"github.com/onair-live/onair/internal/store"
+)
+
+// Role is what a node does in a deployment.
+type Role string
+
+// The roles. One process is RoleAll; past one machine, one active origin
+// (and standbys) feeds many edges over NATS.
+const (
+	// RoleAll is the whole show in one process: host and public ports.
+	RoleAll Role = "all"
+	// RoleOrigin has the host port (spaces, ingest, WHIP, studio, control),
+	// mixes and records, and keeps the stage; it never takes listeners.
+	RoleOrigin Role = "origin"
+	// RoleEdge has the public port (gate, join, Ogg, LL-HLS, WHEP, pages,
+	// replay), fed by the origin over the bus; its other port serves only
+	// /metrics and /healthz.
+	RoleEdge Role = "edge"
+)
+
+// ParseRole reads a --role value.
+func ParseRole(s string) (Role, error) {
+	switch r := Role(s); r {
+	case RoleAll, RoleOrigin, RoleEdge:
+		return r, nil
+	case "":
+		return RoleAll, nil
+	}
+	return "", fmt.Errorf("role %q: want all, origin or edge", s)
+}
+
+// listeners reports whether the role takes listeners (a public port).
+func (r Role) listeners() bool { return r != RoleOrigin }
+
+// stage reports whether the role keeps spaces, the mix and the recording.
+func (r Role) stage() bool { return r != RoleEdge }
+
+// spaceDir is where the public port reads spaces: the store on a node that
+// keeps them, the cluster's control plane on an edge.
+type spaceDir interface {
+	Space(id string) (store.Space, error)
+	Spaces() ([]store.Space, error)
+}
