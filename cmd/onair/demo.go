@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/onair-live/onair/internal/mix"
@@ -19,7 +22,10 @@ func runDemo(args []string) error {
 			"Ctrl-C ends the show; the recording is kept in the data dir.")
 	var cfg server.Config
 	var level string
+	var edges int
 	serverFlags(fs, &cfg, &level)
+	fs.IntVar(&edges, "edges", 0, "0: one process does everything (the default); N: a cluster on this machine instead: "+
+		"three embedded NATS servers, an origin on --host-listen and N edges, the first on --listen and each next one 10 ports above")
 	fs.Lookup("data").DefValue = "(a new temporary directory)"
 	cfg.DataDir = "" // not fs.Set: that would count as given and hide $ONAIR_DATA
 	if err := parse(fs, args); err != nil {
@@ -38,6 +44,9 @@ func runDemo(args []string) error {
 			return err
 		}
 	}
+	if edges > 0 {
+		return runClusterDemo(cfg, edges, log)
+	}
 	srv, err := server.New(cfg)
 	if err != nil {
 		return err
@@ -50,6 +59,27 @@ func runDemo(args []string) error {
 	}
 	printDemo(srv, id, hostToken, cfg.DataDir)
 	return waitAndShutdown(srv, log)
+}
+
+func runClusterDemo(cfg server.Config, edges int, log *slog.Logger) error {
+	if edges > 9 {
+		return usagef("--edges: at most 9 on one machine")
+	}
+	d, err := startDemoCluster(cfg, edges, log)
+	if err != nil {
+		return err
+	}
+	defer d.stop()
+	id, hostToken, err := startDemoSpace(d.origin)
+	if err != nil {
+		return err
+	}
+	d.print(id, hostToken, cfg.DataDir)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	<-ctx.Done()
+	log.Info("shutting down the cluster demo: ending the show, finalizing the recording")
+	return nil
 }
 
 // startDemoSpace creates the demo space, attaches the synthetic speaker and
