@@ -75,7 +75,9 @@ func (p *Plane) Keys() *ticket.Keyring { return nil }
 func (p *Plane) OnKeys(fn func(*ticket.Keyring)) {}
 
 // WaitReady returns once keys and the first spaces snapshot are loaded.
-func (p *Plane) WaitReady(ctx context.Context) error { return errors.New("control: not implemented yet") }
+func (p *Plane) WaitReady(ctx context.Context) error {
+	return errors.New("control: not implemented yet")
+}
 
 // Report publishes r, signed with the cluster key.
 func (p *Plane) Report(r Report) error { return errors.New("control: not implemented yet") }
