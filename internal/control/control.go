@@ -5,83 +5,255 @@ package control
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/onair-live/onair/internal/store"
 	"github.com/onair-live/onair/internal/ticket"
 )
 
+// The buckets, and the subject load reports also travel on.
+const (
+	BucketSpaces = "onair_spaces" // space id → the space, without secrets
+	BucketKeys   = "onair_keys"   // "ring" → the ticket keyring, encrypted
+	BucketNodes  = "onair_nodes"  // node name → its latest load report
+	keyRing      = "ring"
+	// Load reports go on core NATS too: a KV write waits for its stream's
+	// leader, which a dead NATS server can take seconds to replace, and
+	// a node must not look gone to the selector meanwhile.
+	nodeSubject = "onair.control.node."
+)
+
+// DefaultNodeTTL is how long a load report counts without a newer one.
+const DefaultNodeTTL = 3 * time.Second
+
 // Config configures a Plane.
 type Config struct {
-	// ClusterKey is the shared secret of the cluster: load reports are
-	// HMAC-signed with it; a report with a bad MAC is counted and dropped.
+	// ClusterKey is the shared secret of the cluster (at least 16 bytes):
+	// every entry and load report is HMAC-signed with a key derived from
+	// it, the ticket keys are encrypted with another; an entry with a bad
+	// MAC is counted and dropped.
 	ClusterKey []byte
-	// Replicas of each KV bucket (0: min(3, servers in the cluster)).
+	// Replicas of each KV bucket when this plane creates it (0: as many as
+	// the cluster places, at most 3). Buckets that exist are bound as
+	// they are.
 	Replicas int
-	// NodeTTL: a node report older than this is gone (default 3 s).
+	// NodeTTL: a node report older than this is gone (default 3 s). The
+	// nodes' clocks must agree to well within it (NTP).
 	NodeTTL time.Duration
 	Log     *slog.Logger
 }
 
-// Report is one node's registration and load, published every second.
-type Report struct {
-	Node, Role, PublicURL string
-	At                    time.Time
-	Listeners             map[string]int // by protocol: ogg, hls, whep
-	CPU                   float64        // 0..1 of the node's cores
-	OpenFiles, MaxFiles   int
-	EgressBps             float64
-	AdmitRate             float64 // the node's admission rate now (joins/s)
-	Capacity              int     // listeners it takes at most (0: unbounded)
-	Healthy               bool    // false: connected but refusing joins (e.g. no bus)
-}
-
-// Plane is a node's view of the control plane.
+// Plane is a node's view of the control plane: it writes through to the
+// KV buckets and reads from a cache that watchers keep current.
 type Plane struct {
-	nc  *nats.Conn
-	cfg Config
+	nc     *nats.Conn
+	cfg    Config
+	log    *slog.Logger
+	seal   *sealer
+	spaces jetstream.KeyValue
+	keys   jetstream.KeyValue
+	nodes  jetstream.KeyValue
+	stop   context.CancelFunc
+	wg     sync.WaitGroup
+	sub    *nats.Subscription
+	watch  []jetstream.KeyWatcher
+
+	dropped   atomic.Uint64
+	reporting atomic.Bool // a KV write of this node's report is in flight
+
+	mu         sync.Mutex
+	spaceCache map[string]store.Space
+	ring       *ticket.Keyring
+	reports    map[string]seenReport
+	spacesIn   bool          // the first spaces snapshot is loaded
+	ready      chan struct{} // closed once keys and spaces are loaded
+
+	cbMu    sync.Mutex // held while callbacks run, so each sees changes in order
+	onSpace []func(store.Space)
+	onKeys  []func(*ticket.Keyring)
 }
 
-// Open creates or binds the buckets and starts the watchers that keep the
-// in-memory cache.
+// Open creates or binds the buckets (onair_spaces, onair_keys,
+// onair_nodes) and starts the watchers that keep the in-memory cache.
+// The NATS servers must have JetStream enabled.
 func Open(nc *nats.Conn, cfg Config) (*Plane, error) {
-	return nil, errors.New("control: not implemented yet")
+	seal, err := newSealer(cfg.ClusterKey)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.NodeTTL <= 0 {
+		cfg.NodeTTL = DefaultNodeTTL
+	}
+	if cfg.Replicas < 0 || cfg.Replicas > 5 {
+		return nil, fmt.Errorf("control: %d replicas, want 0 (automatic) to 5", cfg.Replicas)
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, err
+	}
+	p := &Plane{nc: nc, cfg: cfg, log: cfg.Log, seal: seal, spaceCache: map[string]store.Space{},
+		reports: map[string]seenReport{}, ready: make(chan struct{})}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	for _, b := range []struct {
+		kv  *jetstream.KeyValue
+		cfg jetstream.KeyValueConfig
+	}{
+		{&p.spaces, jetstream.KeyValueConfig{Bucket: BucketSpaces, Description: "onair spaces", History: 1, Storage: jetstream.FileStorage}},
+		{&p.keys, jetstream.KeyValueConfig{Bucket: BucketKeys, Description: "onair ticket keys", History: 1, Storage: jetstream.FileStorage}},
+		{&p.nodes, jetstream.KeyValueConfig{Bucket: BucketNodes, Description: "onair node load reports", History: 1,
+			Storage: jetstream.MemoryStorage, TTL: cfg.NodeTTL}},
+	} {
+		if *b.kv, err = p.bucket(ctx, js, b.cfg); err != nil {
+			return nil, err
+		}
+	}
+	if err := p.start(); err != nil {
+		p.Close()
+		return nil, err
+	}
+	return p, nil
 }
 
-// Close stops the watchers.
-func (p *Plane) Close() {}
+// bucket binds a bucket, or creates it with the configured replicas; with
+// automatic replicas it steps down from 3 until the cluster can place them.
+func (p *Plane) bucket(ctx context.Context, js jetstream.JetStream, c jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
+	kv, err := js.KeyValue(ctx, c.Bucket)
+	if err == nil || !errors.Is(err, jetstream.ErrBucketNotFound) {
+		if errors.Is(err, jetstream.ErrJetStreamNotEnabled) || errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount) {
+			return nil, fmt.Errorf("control: the NATS servers have no JetStream (start them with it): %w", err)
+		}
+		return kv, wrapErr(c.Bucket, err)
+	}
+	replicas := p.cfg.Replicas
+	if replicas == 0 {
+		replicas = 3
+	}
+	for {
+		c.Replicas = replicas
+		kv, err = js.CreateKeyValue(ctx, c)
+		if errors.Is(err, jetstream.ErrBucketExists) { // another node made it first
+			kv, err = js.KeyValue(ctx, c.Bucket)
+		}
+		if err == nil || p.cfg.Replicas != 0 || replicas == 1 || !placementErr(err) {
+			if err == nil {
+				p.log.Info("control bucket created", "bucket", c.Bucket, "replicas", replicas)
+			}
+			return kv, wrapErr(c.Bucket, err)
+		}
+		replicas--
+	}
+}
 
-// PutSpace writes sp, without its secrets.
-func (p *Plane) PutSpace(sp store.Space) error { return errors.New("control: not implemented yet") }
+// placementErr: the cluster has fewer servers than the replicas asked.
+func placementErr(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && (apiErr.ErrorCode == 10005 || apiErr.ErrorCode == 10023)
+}
 
-// Space returns the space with id from the cache, or store.ErrNotFound.
-func (p *Plane) Space(id string) (store.Space, error) { return store.Space{}, store.ErrNotFound }
+func wrapErr(bucket string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("control: bucket %s: %w", bucket, err)
+}
 
-// Spaces lists the known spaces in store.Spaces() order.
-func (p *Plane) Spaces() ([]store.Space, error) { return nil, nil }
+// start runs the watchers and the load report subscription.
+func (p *Plane) start() error {
+	ctx, cancel := context.WithCancel(context.Background())
+	p.stop = cancel
+	var err error
+	if p.sub, err = p.nc.Subscribe(nodeSubject+"*", func(m *nats.Msg) {
+		p.applyReport(m.Subject[len(nodeSubject):], m.Data)
+	}); err != nil {
+		return err
+	}
+	for _, w := range []struct {
+		kv     jetstream.KeyValue
+		apply  func(jetstream.KeyValueEntry)
+		loaded func()
+	}{
+		{p.spaces, p.applySpace, p.spacesLoaded},
+		{p.keys, p.applyKeys, func() {}},
+		{p.nodes, func(e jetstream.KeyValueEntry) {
+			if e.Operation() == jetstream.KeyValuePut {
+				p.applyReport(e.Key(), e.Value())
+			}
+		}, func() {}},
+	} {
+		kw, err := w.kv.WatchAll(ctx)
+		if err != nil {
+			return fmt.Errorf("control: watch %s: %w", w.kv.Bucket(), err)
+		}
+		p.watch = append(p.watch, kw)
+		p.wg.Go(func() {
+			for e := range kw.Updates() {
+				if e == nil {
+					w.loaded()
+					continue
+				}
+				w.apply(e)
+			}
+		})
+	}
+	return nil
+}
 
-// OnSpace calls fn for every change seen and once per known space now.
-func (p *Plane) OnSpace(fn func(store.Space)) {}
+// checkReady closes ready once both the keys and the spaces are in; the
+// caller holds p.mu.
+func (p *Plane) checkReady() {
+	select {
+	case <-p.ready:
+	default:
+		if p.ring != nil && p.spacesIn {
+			close(p.ready)
+		}
+	}
+}
 
-// PutKeys publishes the keyring.
-func (p *Plane) PutKeys(kr *ticket.Keyring) error { return errors.New("control: not implemented yet") }
+// WaitReady returns once the ticket keys and the first snapshot of the
+// spaces are loaded, or with ctx's error.
+func (p *Plane) WaitReady(ctx context.Context) error {
+	select {
+	case <-p.ready:
+		return nil
+	case <-ctx.Done():
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return fmt.Errorf("control: not ready (keys loaded: %t, spaces loaded: %t): %w", p.ring != nil, p.spacesIn, ctx.Err())
+	}
+}
 
-// Keys is the latest keyring seen, nil before the first.
-func (p *Plane) Keys() *ticket.Keyring { return nil }
+// Close stops the watchers; the NATS connection stays the caller's.
+func (p *Plane) Close() {
+	if p.sub != nil {
+		_ = p.sub.Unsubscribe()
+	}
+	for _, kw := range p.watch {
+		_ = kw.Stop()
+	}
+	if p.stop != nil {
+		p.stop()
+	}
+	p.wg.Wait()
+}
 
-// OnKeys calls fn for every keyring seen (and now, if one is known).
-func (p *Plane) OnKeys(fn func(*ticket.Keyring)) {}
+// dropEntry counts an entry or report that is not trusted.
+func (p *Plane) dropEntry(what string, err error) {
+	p.dropped.Add(1)
+	metricDropped.WithLabelValues(reasonOf(err)).Inc()
+	p.log.Warn("control entry dropped", "entry", what, "err", err)
+}
 
-// WaitReady returns once keys and the first spaces snapshot are loaded.
-func (p *Plane) WaitReady(ctx context.Context) error { return errors.New("control: not implemented yet") }
-
-// Report publishes r, signed with the cluster key.
-func (p *Plane) Report(r Report) error { return errors.New("control: not implemented yet") }
-
-// Reports are the fresh, MAC-verified reports, sorted by Node.
-func (p *Plane) Reports() []Report { return nil }
-
-// Dropped counts reports and entries that were malformed, forged or foreign.
-func (p *Plane) Dropped() uint64 { return 0 }
+// Dropped counts the entries and reports that were malformed, forged or
+// foreign.
+func (p *Plane) Dropped() uint64 { return p.dropped.Load() }

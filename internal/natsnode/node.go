@@ -31,6 +31,13 @@ type Config struct {
 	// Routes are the route URLs (nats://host:port) of other servers of the
 	// cluster; one reachable seed is enough, the servers gossip the rest.
 	Routes []string
+	// JetStream enables the server's persistence layer, which the control
+	// plane's KV buckets live in (internal/control). In a cluster every
+	// server should enable it so a bucket's replicas can spread.
+	JetStream bool
+	// StoreDir is where JetStream keeps its files (default: a directory
+	// under the system's temporary directory, chosen by the server).
+	StoreDir string
 	// Ready bounds the wait for the client port to accept (default 10 s).
 	Ready time.Duration
 	// Log receives the server's notices, warnings and errors (default: none).
@@ -67,7 +74,12 @@ func Start(cfg Config) (*Node, error) {
 	if !srv.ReadyForConnections(ready) {
 		srv.Shutdown()
 		srv.WaitForShutdown()
-		return nil, fmt.Errorf("nats server %s: not accepting clients after %s (port in use?)", cfg.Listen, ready)
+		return nil, fmt.Errorf("nats server %s %s: not accepting clients after %s (port in use?)", cfg.Name, opts.Host, ready)
+	}
+	if cfg.JetStream && !srv.JetStreamEnabled() {
+		srv.Shutdown()
+		srv.WaitForShutdown()
+		return nil, fmt.Errorf("nats server %s: JetStream did not start (a clustered server needs routes; see its log)", cfg.Name)
 	}
 	return &Node{srv: srv}, nil
 }
@@ -84,12 +96,19 @@ func options(cfg Config) (*server.Options, error) {
 	opts := &server.Options{ServerName: cfg.Name, Host: host, Port: port, NoSigs: true, NoLog: cfg.Log == nil,
 		// A dead peer must be noticed in well under the 2 s a listener may
 		// stall: ping often and give up after two missed pongs.
-		PingInterval: 500 * time.Millisecond, MaxPingsOut: 2}
+		PingInterval: 500 * time.Millisecond, MaxPingsOut: 2,
+		JetStream: cfg.JetStream, StoreDir: cfg.StoreDir}
+	if cfg.JetStream && cfg.Name == "" {
+		return nil, errors.New("nats JetStream needs a server name (it names the server's replicas)")
+	}
 	if cfg.ClusterListen == "" {
 		if len(cfg.Routes) > 0 {
 			return nil, errors.New("nats routes given without a cluster listen address")
 		}
 		return opts, nil
+	}
+	if cfg.JetStream && len(cfg.Routes) == 0 {
+		return nil, errors.New("nats JetStream in a cluster needs routes (every server's, its own may be among them)")
 	}
 	chost, cport, err := hostPort(cfg.ClusterListen)
 	if err != nil {
@@ -174,6 +193,23 @@ func (n *Node) WaitPeers(peers int, timeout time.Duration) error {
 		time.Sleep(10 * time.Millisecond)
 	}
 	return nil
+}
+
+// WaitJetStream waits until the server's JetStream is up and, in a
+// cluster, has a meta leader it is current with: until then creating a
+// bucket fails.
+func (n *Node) WaitJetStream(timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		h := n.srv.Healthz(&server.HealthzOptions{JSMetaOnly: true})
+		if h.Status == "ok" && n.srv.JetStreamEnabled() {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("nats server %s: JetStream not ready after %s: %s", n.Name(), timeout, h.Error)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // Shutdown closes every client and route connection and waits until the

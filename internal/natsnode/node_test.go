@@ -1,6 +1,8 @@
 package natsnode
 
 import (
+	"context"
+	"github.com/nats-io/nats.go/jetstream"
 	"net"
 	"strings"
 	"testing"
@@ -111,5 +113,81 @@ func TestBadConfigIsAClearErrorAndStartsNothing(t *testing.T) {
 		if d := time.Since(start); d > time.Second {
 			t.Errorf("%s: took %s to fail", name, d)
 		}
+	}
+}
+
+// With JetStream on, three servers hold a bucket with three replicas: it
+// still takes writes and serves reads after one server goes.
+func TestJetStreamClusterSurvivesOneServer(t *testing.T) {
+	nodes, err := StartClusterWith(3, Config{JetStream: true, StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		for _, nd := range nodes {
+			nd.Shutdown()
+		}
+	}()
+	kv := func(nd *Node) jetstream.KeyValue {
+		nc, err := nats.Connect(nd.ClientURL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(nc.Close)
+		js, err := jetstream.New(nc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		b, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: "t", Replicas: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	w, r := kv(nodes[0]), kv(nodes[2])
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, err := w.Put(ctx, "k", []byte("1")); err != nil {
+		t.Fatal(err)
+	}
+	nodes[1].Shutdown()
+	start := time.Now()
+	for {
+		if _, err := w.Put(ctx, "k", []byte("2")); err == nil {
+			break
+		} else if ctx.Err() != nil {
+			t.Fatalf("no write within 20 s of a server going: %v", err)
+		}
+	}
+	t.Logf("writes again %s after one of three servers went", time.Since(start))
+	e, err := r.Get(ctx, "k")
+	if err != nil || string(e.Value()) != "2" {
+		t.Fatalf("read on another server: %v %q", err, e.Value())
+	}
+}
+
+// JetStream needs a name, and routes when clustered; a lone server has it at once.
+func TestJetStreamNeedsAName(t *testing.T) {
+	if nd, err := Start(Config{JetStream: true}); err == nil {
+		nd.Shutdown()
+		t.Fatal("started a nameless JetStream server")
+	} else if !strings.Contains(err.Error(), "server name") {
+		t.Fatalf("error %q", err)
+	}
+	if nd, err := Start(Config{Name: "x", JetStream: true, StoreDir: t.TempDir(), ClusterListen: "127.0.0.1:0"}); err == nil {
+		nd.Shutdown()
+		t.Fatal("started a clustered JetStream server with no routes")
+	} else if !strings.Contains(err.Error(), "needs routes") {
+		t.Fatalf("error %q", err)
+	}
+	nd, err := Start(Config{Name: "alone", JetStream: true, StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nd.Shutdown()
+	if err := nd.WaitJetStream(5 * time.Second); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -265,8 +266,39 @@ func RandomToken(n int) string {
 }
 
 // RotateTicketKeys makes a new current signing key with the next id and
-// keeps at most keep older keys, newest first, so tickets signed before
-// the rotation still verify until they expire.
+// keeps at most keep of the older keys (the newest), so tickets signed
+// before the rotation still verify until they expire; tickets signed with
+// a dropped key no longer do.
 func (s *Store) RotateTicketKeys(keep int) (*ticket.Keyring, error) {
-	return nil, errors.New("store: rotation not implemented yet")
+	if keep < 0 {
+		return nil, fmt.Errorf("store: keep %d older keys: want 0 or more", keep)
+	}
+	if _, err := s.TicketKeys(); err != nil { // the first key, if there is none yet
+		return nil, err
+	}
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		keys, meta := tx.Bucket(bucketKeys), tx.Bucket(bucketMeta)
+		var ids []uint32
+		if err := keys.ForEach(func(k, _ []byte) error {
+			ids = append(ids, binary.BigEndian.Uint32(k))
+			return nil
+		}); err != nil {
+			return err
+		}
+		slices.Sort(ids)
+		next := ticket.NewKey(ids[len(ids)-1] + 1)
+		if err := keys.Put(u32(next.ID), next.Secret); err != nil {
+			return err
+		}
+		for _, id := range ids[:max(0, len(ids)-keep)] {
+			if err := keys.Delete(u32(id)); err != nil {
+				return err
+			}
+		}
+		return meta.Put(keyCurrent, u32(next.ID))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.TicketKeys()
 }

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/onair-live/onair/internal/ticket"
 )
 
 func TestSpacesSurviveReopen(t *testing.T) {
@@ -57,5 +59,48 @@ func TestSpacesSurviveReopen(t *testing.T) {
 	list, _ := st.Spaces()
 	if len(list) != 1 || list[0].ID != sp.ID {
 		t.Fatalf("list %+v", list)
+	}
+}
+
+// A rotation signs with a new key id; tickets of the keys it keeps still
+// verify, those of dropped keys do not, and the ring survives a reopen.
+func TestRotateTicketKeys(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "onair.db")
+	st, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	var toks []string
+	for i := range 4 {
+		kr, err := st.TicketKeys()
+		if i > 0 {
+			kr, err = st.RotateTicketKeys(2)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		cur, older := kr.Keys()
+		if cur.ID != uint32(i+1) || len(older) != min(i, 2) {
+			t.Fatalf("rotation %d: current %d, %d older", i, cur.ID, len(older))
+		}
+		tok, _, _ := kr.Issue("sp", time.Minute, now)
+		toks = append(toks, tok)
+	}
+	if _, err := st.RotateTicketKeys(-1); err == nil {
+		t.Fatal("negative keep accepted")
+	}
+	st.Close()
+	st, err = Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	kr, _ := st.TicketKeys()
+	for i, tok := range toks {
+		_, err := kr.Verify(tok, "sp", now)
+		if dropped := i == 0; dropped != errors.Is(err, ticket.ErrUnknownKey) || !dropped && err != nil {
+			t.Errorf("ticket of key %d: %v", i+1, err)
+		}
 	}
 }

@@ -112,3 +112,16 @@ func BenchmarkVerify(b *testing.B) {
 		}
 	}
 }
+
+func TestKeysShipsTheRing(t *testing.T) {
+	cur, a, b := NewKey(5), NewKey(2), NewKey(3)
+	gotCur, older := NewKeyring(cur, b, a).Keys()
+	if gotCur.ID != 5 || len(older) != 2 || older[0].ID != 2 || older[1].ID != 3 {
+		t.Fatalf("current %d, older %+v", gotCur.ID, older)
+	}
+	now := time.Unix(1_800_000_000, 0)
+	tok, _, _ := NewKeyring(a).Issue("s", time.Minute, now)
+	if _, err := NewKeyring(gotCur, older...).Verify(tok, "s", now); err != nil {
+		t.Fatalf("rebuilt ring: %v", err)
+	}
+}
