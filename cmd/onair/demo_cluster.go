@@ -32,7 +32,7 @@ func startDemoCluster(cfg server.Config, edges int, log *slog.Logger) (*demoClus
 	d := &demoCluster{}
 	var err error
 	if d.nats, err = natsnode.StartClusterWith(3, natsnode.Config{JetStream: true,
-		StoreDir: filepath.Join(cfg.DataDir, "nats"), Log: log.With("part", "nats")}); err != nil {
+		StoreDir: filepath.Join(cfg.DataDir, "nats")}); err != nil {
 		return nil, err
 	}
 	key := make([]byte, 24)
@@ -53,7 +53,7 @@ func startDemoCluster(cfg server.Config, edges int, log *slog.Logger) (*demoClus
 		// Edge i listens 10 ports above edge i-1; its ops port sits just
 		// above its public port, clear of the origin's host port.
 		ec.Listen, ec.PublicURL = shiftPort(cfg.Listen, 10*i), ""
-		ec.HostListen, ec.HostURL = shiftPort(cfg.Listen, 10*i+1), ""
+		ec.HostListen, ec.HostURL = shiftPort(cfg.Listen, 10*i+2), ""
 		e, err := d.node(ec, (i+1)%len(d.nats))
 		if err != nil {
 			d.stop()

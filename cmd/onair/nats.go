@@ -55,15 +55,17 @@ func (o *busOpts) check(fs *flag.FlagSet) error {
 }
 
 // open makes the bus; stop closes it, and the embedded server after it.
-// The default is the in-process bus, as before NATS existed.
-func (o *busOpts) open(name string, log *slog.Logger) (b bus.Bus, stop func(), err error) {
+// The default is the in-process bus, as before NATS existed. jsDir, when
+// set, turns JetStream on in an embedded server (the control plane of
+// origins and edges lives in it) with its files there.
+func (o *busOpts) open(name, jsDir string, log *slog.Logger) (b bus.Bus, stop func(), err error) {
 	if o.nats == "" {
 		return bus.NewLocal(), func() {}, nil
 	}
 	urls := strings.Split(o.nats, ",")
 	var node *natsnode.Node
 	if o.nats == "embedded" {
-		cfg := natsnode.Config{Name: name, Listen: o.listen, Log: log}
+		cfg := natsnode.Config{Name: name, Listen: o.listen, Log: log, JetStream: jsDir != "", StoreDir: jsDir}
 		if o.set["nats-cluster"] || o.set["nats-cluster-listen"] {
 			cfg.ClusterListen, cfg.Routes = o.clusterListen, o.cluster
 		}

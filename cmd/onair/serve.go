@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -173,7 +174,11 @@ func runServe(args []string) error {
 		return err
 	}
 	cfg.Log = log
-	b, closeBus, err := bo.open(cfg.NodeName, log)
+	jsDir := ""
+	if cfg.Role != server.RoleAll {
+		jsDir = filepath.Join(cfg.DataDir, "nats")
+	}
+	b, closeBus, err := bo.open(cfg.NodeName, jsDir, log)
 	if err != nil {
 		return err
 	}
