@@ -24,6 +24,9 @@ type Report struct {
 	AdmitRate float64        `json:"admit_rate"` // the node's admission rate now (joins/s)
 	Capacity  int            `json:"capacity"`   // listeners it takes at most (0: unbounded)
 	Healthy   bool           `json:"healthy"`    // false: connected but refusing joins (e.g. no bus)
+	// Spaces counts the node's listeners per space (every protocol): the
+	// origin's stage documents add them up into the audience's size.
+	Spaces map[string]int `json:"spaces,omitempty"`
 }
 
 // Total is the node's listeners over every protocol.

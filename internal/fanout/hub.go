@@ -138,6 +138,17 @@ func (h *Hub) Listeners(space string) int64 {
 	return s.listeners.Load() + int64(s.hlsSeen.count(time.Now()))
 }
 
+// Spaces lists the spaces this edge packages now.
+func (h *Hub) Spaces() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make([]string, 0, len(h.streams))
+	for id := range h.streams {
+		out = append(out, id)
+	}
+	return out
+}
+
 // Total counts the listeners of every space on this edge.
 func (h *Hub) Total() int64 {
 	oggs, hls, llhls := h.Counts()

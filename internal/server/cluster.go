@@ -104,7 +104,12 @@ func (s *Server) noteSecond(r *telemetry.Record) {
 		Listeners: map[string]int{"ogg": int(l.Ogg), "hls": int(l.HLS + l.LLHLS), "whep": int(l.WHEP)},
 		CPU:       r.Node.CPU, OpenFiles: r.Node.OpenFiles, MaxFiles: maxFiles(),
 		EgressBps: float64(r.Fanout.BytesOut+r.Fanout.HLSBytesOut) * 8, AdmitRate: r.Gate.AdmitRate,
-		Capacity: r.Gate.Capacity, Healthy: s.busUp()}
+		Capacity: r.Gate.Capacity, Healthy: s.busUp(), Spaces: map[string]int{}}
+	for _, id := range s.hub.Spaces() {
+		if n := s.listeners(id); n > 0 {
+			rep.Spaces[id] = int(n)
+		}
+	}
 	if s.cfg.Role == RoleOrigin {
 		rep.PublicURL = s.cfg.HostURL // where edges fetch replays
 	}

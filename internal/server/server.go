@@ -307,8 +307,15 @@ func (s *Server) PublicURL() string { return s.cfg.PublicURL }
 func (s *Server) HostURL() string { return s.cfg.HostURL }
 
 // listeners counts a space's listeners on this node, every protocol.
+// On an origin, the audience is on the edges: their load reports count it.
 func (s *Server) listeners(id string) int64 {
-	return s.hub.Listeners(id) + int64(s.whep.Listeners(id))
+	n := s.hub.Listeners(id) + int64(s.whep.Listeners(id))
+	if s.plane != nil && s.cfg.Role == RoleOrigin {
+		for _, r := range s.plane.Reports() {
+			n += int64(r.Spaces[id])
+		}
+	}
+	return n
 }
 
 // RTCSessions is the number of open WHIP and WHEP sessions.
