@@ -21,6 +21,7 @@ Commands:
   demo      run a server with a synthetic speaker on air, and print where to listen
   load      play a crowd of real listeners against a server and measure it
   receipts  verify, show, archive and witness a node's signed log of what it saw
+  nats      run a NATS server for a cluster of origins and edges (serve --role)
   version   print the version
 
 Every flag can also be set with an environment variable: --host-listen is
@@ -36,6 +37,7 @@ func main() {
 		"demo":     runDemo,
 		"load":     runLoad,
 		"receipts": runReceipts,
+		"nats":     runNATS,
 		"version":  runVersion,
 	}
 	if len(os.Args) < 2 {

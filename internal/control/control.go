@@ -102,7 +102,7 @@ func Open(nc *nats.Conn, cfg Config) (*Plane, error) {
 	}
 	p := &Plane{nc: nc, cfg: cfg, log: cfg.Log, seal: seal, spaceCache: map[string]store.Space{},
 		reports: map[string]seenReport{}, ready: make(chan struct{})}
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), openWait)
 	defer cancel()
 	for _, b := range []struct {
 		kv  *jetstream.KeyValue
@@ -113,7 +113,7 @@ func Open(nc *nats.Conn, cfg Config) (*Plane, error) {
 		{&p.nodes, jetstream.KeyValueConfig{Bucket: BucketNodes, Description: "onair node load reports", History: 1,
 			Storage: jetstream.MemoryStorage, TTL: cfg.NodeTTL}},
 	} {
-		if *b.kv, err = p.bucket(ctx, js, b.cfg); err != nil {
+		if *b.kv, err = p.bucketRetry(ctx, js, b.cfg); err != nil {
 			return nil, err
 		}
 	}
@@ -151,6 +151,31 @@ func (p *Plane) bucket(ctx context.Context, js jetstream.JetStream, c jetstream.
 			return kv, wrapErr(c.Bucket, err)
 		}
 		replicas--
+	}
+}
+
+// openWait bounds Open: a cluster that has just started elects its
+// JetStream leader within seconds, and requests sent before that go
+// unanswered rather than refused.
+const openWait = 30 * time.Second
+
+// bucketRetry is bucket, asked again every 2 s until ctx ends, so a node
+// that starts with its NATS servers waits for their JetStream leader.
+func (p *Plane) bucketRetry(ctx context.Context, js jetstream.JetStream, c jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
+	for {
+		actx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		kv, err := p.bucket(actx, js, c)
+		cancel()
+		if err == nil || ctx.Err() != nil || errors.Is(err, jetstream.ErrJetStreamNotEnabled) ||
+			errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount) {
+			return kv, err
+		}
+		p.log.Info("control: JetStream not ready, retrying", "bucket", c.Bucket, "err", err)
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(200 * time.Millisecond):
+		}
 	}
 }
 

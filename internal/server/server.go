@@ -362,7 +362,7 @@ func (s *Server) Serve() {
 			s.log.Error("arm auto-starts", "err", err)
 		}
 	}
-	s.log.Info("onair serving", "role", s.cfg.Role, "public", s.cfg.PublicURL, "host", s.cfg.HostURL, "data", s.cfg.DataDir)
+	s.log.Info("onair serving", "public", s.cfg.PublicURL, "host", s.cfg.HostURL, "data", s.cfg.DataDir, "role", s.cfg.Role)
 }
 
 func (s *Server) serve(srv *http.Server, ln net.Listener, name string) {
