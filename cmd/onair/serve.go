@@ -33,6 +33,8 @@ func serverFlags(fs *flag.FlagSet, cfg *server.Config, logLevel *string) {
 	fs.IntVar(&cfg.Bitrate, "bitrate", 48000, "program bitrate in bit/s (Opus, mono, 48 kHz)")
 	fs.IntVar(&cfg.MaxSpeakers, "max-speakers", 32, "most speakers mixed at once per space")
 	fs.DurationVar(&cfg.TicketTTL, "ticket-ttl", 10*time.Minute, "how long a join ticket stays valid for starting a stream")
+	fs.DurationVar(&cfg.KeyRotation, "ticket-key-rotation", 6*time.Hour, "how often the origin makes a new ticket signing key, shipped to every edge "+
+		"(0: never); tickets signed with the three keys before it still verify, so keep the period over a third of an HLS player's ticket life (12 h past its expiry)")
 	fs.DurationVar(&cfg.OggBatch, "ogg-batch", 500*time.Millisecond,
 		"how often progressive Ogg listeners are written to (0: at every 100 ms page); larger batches cost less CPU per listener and add that much delay")
 	fs.IntVar(&cfg.WHEPMax, "whep-max", 200, "most WebRTC (WHEP) listeners on this node; past it, listeners are sent to HLS")

@@ -29,6 +29,37 @@ func (s *Server) startOrigin(ctx context.Context) error {
 	return nil
 }
 
+// rotateKeys makes a new ticket signing key every period, keeping the three
+// before it for tickets still in use (a ticket lives minutes; an HLS
+// player's, hours: hlsGrace), and ships the keyring to the edges.
+func (s *Server) rotateKeys(ctx context.Context, period time.Duration) {
+	if period <= 0 || s.st == nil {
+		return
+	}
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		kr, err := s.st.RotateTicketKeys(3)
+		if err != nil {
+			s.log.Error("rotate ticket keys", "err", err)
+			continue
+		}
+		s.SetKeys(kr)
+		if s.plane != nil {
+			if err := s.plane.PutKeys(kr); err != nil {
+				s.log.Error("cluster: publish rotated ticket keys", "err", err)
+			}
+		}
+		cur, _ := kr.Keys()
+		s.log.Info("ticket signing key rotated", "key_id", cur.ID)
+	}
+}
+
 // syncSpaces publishes every space that changed since it last did: one
 // loop over the store instead of a hook on every path that writes it.
 func (s *Server) syncSpaces(ctx context.Context) {

@@ -54,6 +54,10 @@ type Config struct {
 	// ClusterKey is the cluster's shared secret: nodes sign their load
 	// reports and the waiting line's tokens with it (origin and edge).
 	ClusterKey []byte
+	// KeyRotation is how often a node that keeps the store makes a new
+	// ticket signing key (0: never); tickets of the three keys before it
+	// still verify.
+	KeyRotation time.Duration
 	// Keys signs and verifies join tickets instead of the store's own
 	// keyring (an edge's copy of the cluster's keys; tests of two nodes).
 	Keys *ticket.Keyring
@@ -355,6 +359,7 @@ func (s *Server) Serve() {
 		go s.serve(s.pubSrv, s.pubLn, "public")
 	}
 	s.runCluster(s.ctx)
+	go s.rotateKeys(s.ctx, s.cfg.KeyRotation)
 	// Once both ports answer: a show that fell due while the node was down
 	// starts now, for listeners who are already waiting.
 	if s.mgr != nil {
