@@ -38,7 +38,6 @@ const dedupeSlack = int64(2 * time.Millisecond)
 // a re-join got it a stream to read, false when its stay ended first.
 func (ln *listener) rejoin() bool {
 	r := ln.r
-	ln.loss()
 	cands := ln.candidates()
 	for {
 		if d := backoff(ln.attempt); d > 0 && !ln.pause(d) {
@@ -64,8 +63,9 @@ func (ln *listener) rejoin() bool {
 	}
 }
 
-// loss closes the stream that was lost. A stream lost before any audio
-// while failing over is one more failed attempt of the same failover.
+// loss closes the stream that was lost and starts a failover (unless
+// --no-reconnect). A stream lost before any audio while failing over is
+// one more failed attempt of the same failover.
 func (ln *listener) loss() {
 	r := ln.r
 	now := time.Now().UnixNano()
@@ -74,17 +74,20 @@ func (ln *listener) loss() {
 		r.fo.failed.Add(1)
 		return
 	}
+	r.fo.lost.Add(1)
+	if ln.edge != nil {
+		ln.edge.lost.Add(1)
+	}
+	if r.cfg.NoReconnect {
+		return
+	}
 	ln.failing, ln.dedupe = true, true
 	ln.lostEdge = ln.edge
 	ln.lossFrom = ln.lastAudio
 	if ln.lossFrom == 0 {
 		ln.lossFrom = now
 	}
-	r.fo.lost.Add(1)
 	r.fo.failingNow.Add(1)
-	if ln.edge != nil {
-		ln.edge.lost.Add(1)
-	}
 }
 
 // recovered closes a failover at the first new audio after it.

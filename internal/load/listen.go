@@ -76,7 +76,11 @@ func (r *run) listen(k, g int) {
 		return
 	}
 	ok := ln.stream()
-	for !ok && (ln.lost || ln.failing) && !r.cfg.NoReconnect && ln.rejoin() {
+	for !ok && (ln.lost || ln.failing) && !ln.stoppedAtEnd() {
+		ln.loss()
+		if r.cfg.NoReconnect || !ln.rejoin() {
+			break
+		}
 		ok = ln.stream()
 	}
 	ln.finish(ok)
@@ -172,6 +176,7 @@ func (ln *listener) connectedNow() {
 	ln.segStart = time.Now().UnixNano()
 	ln.hc.reads, ln.hc.reqs = 0, 0
 	ln.r.connected.Add(1)
+	ln.r.streams.Add(1)
 	ln.edge.listeners.Add(1)
 	ln.l.edge.Store(ln.edge.idx)
 }

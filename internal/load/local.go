@@ -58,7 +58,7 @@ type run struct {
 	started, joined, gotAudio, connected atomic.Int64
 	completed, stallEvents               atomic.Int64
 	listenerNs, bytes, skippedNs, reads  atomic.Int64
-	requests                             atomic.Int64
+	requests, streams                    atomic.Int64
 	errTotal, waitTotal                  atomic.Int64
 
 	h     struct{ connect, join, first, g2g, stalls, stalled, rate, gap Hist }
@@ -170,6 +170,7 @@ func (p *Progress) add(o Progress) {
 type procResult struct {
 	Started       int64               `json:"started"`
 	Joined        int64               `json:"joined"`
+	Streams       int64               `json:"streams"`
 	GotAudio      int64               `json:"got_audio"`
 	PeakConnected int64               `json:"peak_connected"`
 	Completed     int64               `json:"completed"`
@@ -194,6 +195,7 @@ type procResult struct {
 func (p *procResult) merge(o procResult) {
 	p.Started += o.Started
 	p.Joined += o.Joined
+	p.Streams += o.Streams
 	p.GotAudio += o.GotAudio
 	p.PeakConnected += o.PeakConnected // peaks of the processes are near-simultaneous; the parent's timeline has the true peak
 	p.Completed += o.Completed
@@ -335,7 +337,7 @@ loop:
 		mon.finish()
 	}
 	self1 := selfSample()
-	res := procResult{Started: r.started.Load(), Joined: r.joined.Load(), GotAudio: r.gotAudio.Load(),
+	res := procResult{Started: r.started.Load(), Joined: r.joined.Load(), Streams: r.streams.Load(), GotAudio: r.gotAudio.Load(),
 		PeakConnected: peak, Completed: r.completed.Load(), StallEvents: r.stallEvents.Load(),
 		ListenerNs: r.listenerNs.Load(), Bytes: r.bytes.Load(), SkippedNs: r.skippedNs.Load(), Reads: r.reads.Load(),
 		Requests: r.requests.Load(),

@@ -45,6 +45,7 @@ type ListenerCounts struct {
 	Target        int   `json:"target"`
 	Started       int64 `json:"started"`
 	Joined        int64 `json:"joined"`
+	Streams       int64 `json:"streams"` // streams opened: each listener's first, and one per re-join that got one
 	GotAudio      int64 `json:"got_audio"`
 	PeakConnected int64 `json:"peak_connected"`
 	Completed     int64 `json:"completed"` // stayed their whole time
@@ -146,7 +147,7 @@ func (rep *Report) build(res procResult, tl []TimelinePoint, srv *serverSampler)
 			peak = max(peak, p.Connected)
 		}
 	}
-	rep.Listeners = ListenerCounts{Target: cfg.Listeners, Started: res.Started, Joined: res.Joined,
+	rep.Listeners = ListenerCounts{Target: cfg.Listeners, Started: res.Started, Joined: res.Joined, Streams: res.Streams,
 		GotAudio: res.GotAudio, PeakConnected: peak, Completed: res.Completed}
 	rep.Metrics = map[string]Summary{}
 	for _, m := range metrics {
