@@ -125,7 +125,8 @@ func (ln *listener) candidates() []target {
 
 // failoverCounts are one process's failover counters.
 type failoverCounts struct {
-	lost, reconnects, attempts, failed, gaveUp, stalls, missedNs atomic.Int64
+	lost, reconnects, attempts, failed, gaveUp, stalls atomic.Int64
+	missedNs, repeatedNs                               atomic.Int64
 	failingNow                                                   atomic.Int64 // listeners between a loss and audio again
 }
 
@@ -133,7 +134,7 @@ type failoverCounts struct {
 func (f *failoverCounts) report(reconnect bool) FailoverReport {
 	return FailoverReport{Reconnect: reconnect, Lost: f.lost.Load(), Reconnects: f.reconnects.Load(),
 		Attempts: f.attempts.Load(), FailedAttempts: f.failed.Load(), GaveUp: f.gaveUp.Load(),
-		Stalls: f.stalls.Load(), MissedS: float64(f.missedNs.Load()) / 1e9}
+		Stalls: f.stalls.Load(), MissedS: float64(f.missedNs.Load()) / 1e9, RepeatedS: float64(f.repeatedNs.Load()) / 1e9}
 }
 
 // FailoverReport sums up the streams lost and how listeners came back.
@@ -157,6 +158,9 @@ type FailoverReport struct {
 	// Audio that no edge delivered across the failovers: the new stream
 	// began after the last audio heard before the loss.
 	MissedS float64 `json:"missed_s"`
+	// Audio the new edges repeated (their start-up bursts reach back before
+	// the last audio heard), not counted again.
+	RepeatedS float64 `json:"repeated_s"`
 }
 
 func (f *FailoverReport) merge(o FailoverReport) {
@@ -168,4 +172,5 @@ func (f *FailoverReport) merge(o FailoverReport) {
 	f.GaveUp += o.GaveUp
 	f.Stalls += o.Stalls
 	f.MissedS += o.MissedS
+	f.RepeatedS += o.RepeatedS
 }

@@ -209,9 +209,11 @@ func (ln *listener) audio(now, dur, mixEnd int64) {
 	r := ln.r
 	if ln.dedupe && mixEnd > 0 && ln.lastMix > 0 {
 		if mixEnd <= ln.lastMix+dedupeSlack {
+			r.fo.repeatedNs.Add(dur)
 			return // heard before the loss: the new edge's start-up burst
 		}
 		if d := mixEnd - ln.lastMix; d < dur {
+			r.fo.repeatedNs.Add(dur - d)
 			dur = d
 		} else if d > dur+dedupeSlack {
 			r.fo.missedNs.Add(d - dur)

@@ -24,6 +24,9 @@ func (rep *Report) writeFailover(w io.Writer) {
 	if f.MissedS > 0 {
 		fmt.Fprintf(w, "; %.1f s of audio no edge delivered", f.MissedS)
 	}
+	if f.RepeatedS > 0 {
+		fmt.Fprintf(w, "; %.1f s repeated by the new edges' bursts (not counted again)", f.RepeatedS)
+	}
 	fmt.Fprintln(w)
 }
 

@@ -1,6 +1,7 @@
 package load
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -46,7 +47,11 @@ func parseTargets(s string, allowRemote bool) ([]target, string, error) {
 			return nil, "", UsageError{fmt.Errorf("--target %q: %w", one, err)}
 		}
 		if err := checkHost(t.host, allowRemote); err != nil {
-			return nil, "", fmt.Errorf("--target %q: %w", one, err)
+			err = fmt.Errorf("--target %s: %w", one, err)
+			if errors.As(err, new(UsageError)) {
+				err = UsageError{err}
+			}
+			return nil, "", err
 		}
 		if seen[t.addr] {
 			return nil, "", usagef("--target %s is given twice", t.host)
