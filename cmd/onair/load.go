@@ -39,17 +39,31 @@ func runLoad(args []string) error {
 			"audio in each page, part or segment to its arrival; Ogg: the Onair-First-Capture-Ms and\n"+
 			"Onair-First-Granule headers plus page granules; HLS: EXT-X-PROGRAM-DATE-TIME), bytes/s,\n"+
 			"errors by kind, its own CPU and memory, and the server's with --server-pid. Loopback\n"+
-			"targets only, unless --allow-remote. Afterwards it signs a summary of the run (listeners\n"+
-			"held, stalls, errors) with its own key (--key-file) and posts it to the target, which\n"+
-			"logs it in its receipts: the claim is then an entry anyone can check (--no-claim: not).\n\n"+
+			"targets only, unless --allow-remote.\n\n"+
+			"Several edges: --target takes several URLs, comma-separated; joins go round-robin over\n"+
+			"them and follow a 307 to another edge, and a listener streams from the media URL its join\n"+
+			"answered (when the answer names an edge, that edge's, perhaps not the one asked). A\n"+
+			"listener whose stream ends or fails before its stay is over re-joins with its ticket (a\n"+
+			"renewal: no queue) on its join answer's alternates first, then the other targets, at once\n"+
+			"and then every 100 ms, 200 ms, ... up to 1 s until its stay ends, and streams on\n"+
+			"(--no-reconnect: it stops). The report counts the streams lost, the reconnects, the\n"+
+			"failed re-joins and the listeners that gave up, and the failover gap (last audio before\n"+
+			"the loss to the first new audio after it); a gap that ran the player's buffer dry past\n"+
+			"--stall-threshold is also a stall. Per edge (host:port of the media URL): listeners,\n"+
+			"peak, traffic, stalls, streams lost, reconnects.\n\n"+
+			"Afterwards it signs a summary of the run (listeners held, stalls, errors) with its own key\n"+
+			"(--key-file) and posts it to the target, which logs it in its receipts: the claim is then\n"+
+			"an entry anyone can check (--no-claim: not). Over several edges, each edge that served\n"+
+			"listeners gets the claim with its own share added.\n\n"+
 			"Example:\n"+
 			"  onair load --space ID --listeners 2000 --flash 5s --duration 20s --sources 127.0.0.0/16 \\\n"+
-			"    --server-pid $(pgrep -f 'onair serve') --json load.json")
+			"    --server-pid $(pgrep -f 'onair serve') --json load.json\n"+
+			"  onair load --space ID --target http://127.0.0.1:8090,http://127.0.0.1:8091 --listeners 2000")
 	var cfg load.Config
 	var ramp, flash time.Duration
 	var jsonFile, keyFile string
 	var noClaim bool
-	fs.StringVar(&cfg.Target, "target", "http://127.0.0.1:8080", "public port URL of the server to load")
+	fs.StringVar(&cfg.Target, "target", "http://127.0.0.1:8080", "public port URL of the server to load, or of several edges, comma-separated (joins go round-robin over them)")
 	fs.StringVar(&cfg.Space, "space", "", "id of the space to listen to (required, unless --url)")
 	fs.StringVar(&cfg.URL, "url", "", "instead of --space: stream this progressive Ogg URL directly, without the join API (another server, e.g. Icecast, for comparison)")
 	fs.StringVar(&cfg.Protocol, "protocol", "ogg", "how listeners stream: ogg (progressive Ogg/Opus) or hls (HLS, with a low-latency or a classic player: --hls-player)")
@@ -64,10 +78,11 @@ func runLoad(args []string) error {
 	fs.BoolVar(&cfg.AllowRemote, "allow-remote", false, "allow a target that is not a loopback address (load only servers that are yours)")
 	fs.IntVar(&cfg.Procs, "procs", 1, "spread the listeners over this many processes (one process holds at most its open-file limit of sockets)")
 	fs.DurationVar(&cfg.StallThreshold, "stall-threshold", time.Second, "a listener stalls when its audio falls this far behind real time")
+	fs.BoolVar(&cfg.NoReconnect, "no-reconnect", false, "a listener whose stream ends or fails before its stay is over stops there, instead of re-joining with its ticket on another edge")
 	fs.DurationVar(&cfg.ConnectTimeout, "connect-timeout", 10*time.Second, "bound on each TCP connect (and on the preflight join)")
 	fs.IntVar(&cfg.ServerPID, "server-pid", 0, "pid of the server, when it runs on this machine: sample its CPU and RSS from /proc every second (and for one idle second before the run)")
 	load.AttackFlags(fs, &cfg.Attack)
-	fs.BoolVar(&noClaim, "no-claim", false, "do not sign the run's summary and post it to the target's receipts log (POST /receipts/claims)")
+	fs.BoolVar(&noClaim, "no-claim", false, "do not sign the run's summary and post it to the receipts log (POST /receipts/claims) of the target, or of each edge that served listeners")
 	fs.StringVar(&keyFile, "key-file", receipts.DefaultClaimKeyPath(), "the load generator's own signing key for its claims, created there on first use")
 	fs.StringVar(&jsonFile, "json", "", "write everything measured (config, percentiles, counts, errors, CPU, RSS, timeline) to this JSON file")
 	if err := parse(fs, args); err != nil {
@@ -106,7 +121,7 @@ func runLoad(args []string) error {
 	}
 	rep.WriteTable(os.Stdout)
 	if !noClaim && cfg.URL == "" {
-		postClaim(rep, cfg.Target, keyFile, os.Stdout)
+		postClaims(rep, keyFile, os.Stdout)
 	}
 	if jsonFile != "" {
 		b, jerr := json.MarshalIndent(rep, "", "  ")

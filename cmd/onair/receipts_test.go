@@ -198,7 +198,7 @@ func TestLoadClaim(t *testing.T) {
 		Errors:    map[string]int64{"connect": 1}}
 	keyFile := filepath.Join(t.TempDir(), "cfg", "onair", "load-claim.key")
 	var out strings.Builder
-	postClaim(rep, n.srv.URL, keyFile, &out)
+	postClaims(rep, keyFile, &out)
 	if !strings.Contains(out.String(), "created the claim key "+keyFile) || !strings.Contains(out.String(), "claim logged by the target as receipts entry 0, signed by onair-load/") {
 		t.Fatalf("postClaim said:\n%s", out.String())
 	}
@@ -226,7 +226,8 @@ func TestLoadClaim(t *testing.T) {
 	out.Reset()
 	none := httptest.NewServer(http.NotFoundHandler())
 	defer none.Close()
-	postClaim(rep, none.URL, keyFile, &out)
+	rep.Config.Target = none.URL
+	postClaims(rep, keyFile, &out)
 	if !strings.Contains(out.String(), "warning: claim not logged by the target: POST "+none.URL+"/receipts/claims: 404") || strings.Contains(out.String(), "created") {
 		t.Fatalf("postClaim to a target without receipts said:\n%s", out.String())
 	}

@@ -272,20 +272,37 @@ func (g *pauseGate) wait() {
 // server's per-address limits see the listeners, not the proxy. It returns
 // its address.
 func slowProxy(t *testing.T, target string, g *pauseGate) string {
+	return startProxy(t, target, g).addr
+}
+
+// tcpProxy is a running slowProxy.
+type tcpProxy struct {
+	addr  string
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+// cut closes every connection open through the proxy (it stays up): what
+// listeners see when the edge they stream from drops them.
+func (p *tcpProxy) cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+}
+
+func startProxy(t *testing.T, target string, g *pauseGate) *tcpProxy {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var mu sync.Mutex
-	var conns []net.Conn
+	p := &tcpProxy{addr: ln.Addr().String()}
 	t.Cleanup(func() {
 		ln.Close()
-		mu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
+		p.cut()
 	})
 	go func() {
 		for {
@@ -299,9 +316,9 @@ func slowProxy(t *testing.T, target string, g *pauseGate) string {
 				c.Close()
 				continue
 			}
-			mu.Lock()
-			conns = append(conns, c, s)
-			mu.Unlock()
+			p.mu.Lock()
+			p.conns = append(p.conns, c, s)
+			p.mu.Unlock()
 			go func() {
 				io.Copy(s, c)
 				s.Close()
@@ -324,5 +341,5 @@ func slowProxy(t *testing.T, target string, g *pauseGate) string {
 			}()
 		}
 	}()
-	return ln.Addr().String()
+	return p
 }

@@ -23,6 +23,8 @@ type fakeShow struct {
 	gapAt int
 	gap   time.Duration
 	joins atomic.Int32
+	epoch time.Time // the show's start, shared by the streams (zero: each stream starts its own)
+	burst int       // with an epoch: pages before the live one a stream starts with
 }
 
 func (f *fakeShow) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -60,29 +62,38 @@ func (f *fakeShow) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (f *fakeShow) live(w http.ResponseWriter, r *http.Request) {
 	const frame = 20 * time.Millisecond
 	const pageDur = 5 * frame
-	start := time.Now()
-	// The first sample of page 1 was mixed at capture; page k ends at
-	// capture + k*pageDur on the sample clock, its newest frame was mixed
-	// one frame before, and it is sent lag after that.
-	capture := start.Add(-f.lag)
+	// The show's first sample was mixed at epoch; page k ends at epoch +
+	// k*pageDur on the sample clock, its newest frame was mixed one frame
+	// before, and it is sent lag after that. Without an epoch the show
+	// starts with this stream; with one (edges of a cluster sharing the
+	// show), a stream starts with the page due now, after up to burst
+	// older pages, all sent at once.
+	epoch := f.epoch
+	if epoch.IsZero() {
+		epoch = time.Now().Add(-f.lag)
+	}
+	// Sub-millisecond capture is lost in the header: send by the clock the
+	// client sees.
+	epoch = time.UnixMilli(epoch.UnixMilli())
+	k0 := 1
+	if due := int(time.Since(epoch.Add(f.lag-frame)) / pageDur); due >= 1 {
+		k0 = max(1, due-f.burst+1)
+	}
 	g0 := uint64(48000 * 3600)
-	w.Header().Set("Onair-First-Capture-Ms", strconv.FormatInt(capture.UnixMilli(), 10))
-	w.Header().Set("Onair-First-Granule", strconv.FormatUint(g0, 10))
+	w.Header().Set("Onair-First-Capture-Ms", strconv.FormatInt(epoch.Add(time.Duration(k0-1)*pageDur).UnixMilli(), 10))
+	w.Header().Set("Onair-First-Granule", strconv.FormatUint(g0+uint64(k0-1)*4800, 10))
 	w.WriteHeader(200)
 	w.Write(ogg.BuildPage(ogg.FlagBOS, 0, 7, 0, [][]byte{ogg.OpusHeadPacket(1, 312, 48000)}))
 	w.Write(ogg.BuildPage(0, 0, 7, 1, [][]byte{ogg.OpusTagsPacket("fake")}))
 	rc := http.NewResponseController(w)
 	rc.Flush()
-	// Sub-millisecond capture is lost in the header: send by the clock the
-	// client sees.
-	capture = time.UnixMilli(capture.UnixMilli())
 	packet := make([]byte, 60)
 	var release time.Time
 	if f.gapAt > 0 {
-		release = capture.Add(time.Duration(f.gapAt)*pageDur - frame + f.lag + f.gap)
+		release = epoch.Add(time.Duration(f.gapAt)*pageDur - frame + f.lag + f.gap)
 	}
-	for k := 1; ; k++ {
-		due := capture.Add(time.Duration(k)*pageDur - frame + f.lag)
+	for k := k0; ; k++ {
+		due := epoch.Add(time.Duration(k)*pageDur - frame + f.lag)
 		if k >= f.gapAt && due.Before(release) {
 			due = release
 		}

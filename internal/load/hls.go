@@ -177,7 +177,7 @@ func (ln *listener) play(hs *hlsState, uri [2]int32, dur, end int64, phase strin
 		ln.r.fail(phase+": "+strconv.Itoa(st), nil)
 		return true
 	}
-	ln.audio(now, dur)
+	ln.audio(now, dur, end)
 	if mixed := end - frameNs; end != 0 && mixed >= ln.reqAt {
 		ln.r.h.g2g.Record(ln.k, (now-mixed)/1000) // not the start-up media: see ln.reqAt
 	}

@@ -130,6 +130,7 @@ type respHead struct {
 	hasCap     bool
 	hasGranule bool
 	retryAfter int
+	location   string // a redirect's
 }
 
 var crlfcrlf = []byte("\r\n\r\n")
@@ -189,6 +190,8 @@ func parseHead(head []byte, rh *respHead) error {
 			var g int64
 			g, rh.hasGranule = atoi(v)
 			rh.granule = uint64(g)
+		case bytes.EqualFold(k, []byte("Location")):
+			rh.location = string(v)
 		case bytes.EqualFold(k, []byte("Retry-After")):
 			n, _ := atoi(v)
 			rh.retryAfter = int(n)

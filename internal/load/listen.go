@@ -2,14 +2,9 @@ package load
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net"
-	"net/url"
-	"strconv"
 	"time"
-
-	"github.com/onair-live/onair/internal/gate"
 )
 
 // Read buffer sizes: an Ogg listener needs little more than a batch of
@@ -25,24 +20,42 @@ type listener struct {
 	k, g    int // local and global index
 	l       *lstate
 	hc      *hconn
+	at      target // the server the connection is to
 	t0      int64  // Unix ns the listener arrived
 	end     int64  // Unix ns it leaves
 	oggPath string // the stream's path and query (ticket included)
 	hlsPath string
+	ticket  string   // the ticket held, renewed on a failover
+	alts    []target // the alternate edges of the last join answer
+	edge    *edgeStats
 	// reqAt is when the stream was first asked for. Audio mixed before it
 	// is the start-up buffer (Ogg's burst, HLS's PART-HOLD-BACK parts): it
 	// counts for time to first audio and stalls, not for glass-to-glass
 	// latency, which measures live delivery.
-	reqAt       int64
-	st          StallTracker
-	streamStart int64
-	streaming   bool
+	reqAt     int64
+	st        StallTracker
+	streaming bool // it got a stream, once
+	connected bool // it has one now
+	segStart  int64
+	spanNs    int64 // time streaming, all streams together
+	bytes     int64 // bytes of all its streams
+	lastAudio int64 // wall time of the newest audio
+	lastMix   int64 // mix time of the end of the newest audio (0: unknown)
+
+	// Failover (failover.go).
+	lost     bool // the stream was lost (an I/O error, a premature end)
+	failing  bool // between a loss and the first new audio after it
+	dedupe   bool // the first audio after a loss may repeat what was heard
+	lostEdge *edgeStats
+	lossFrom int64 // the last audio before the loss (or the loss, if none)
+	attempt  int
 }
 
 func (r *run) listen(k, g int) {
 	defer r.wg.Done()
 	r.started.Add(1)
-	ln := &listener{r: r, k: k, g: g, l: &r.ls[k], t0: time.Now().UnixNano(), end: r.ls[k].end.Load()}
+	ln := &listener{r: r, k: k, g: g, l: &r.ls[k], t0: time.Now().UnixNano(), end: r.ls[k].end.Load(),
+		at: r.tgs[g%len(r.tgs)]}
 	ln.st.Threshold = int64(r.cfg.StallThreshold)
 	bufSize := oggBufSize
 	if r.cfg.Protocol == ProtoHLS {
@@ -52,40 +65,52 @@ func (r *run) listen(k, g int) {
 	if err != nil {
 		return
 	}
-	ln.hc = newHconn(c, r.tg.host, bufSize)
-	if r.tg.path != "" { // --url: no join API
-		ln.oggPath = r.tg.path
+	ln.hc = newHconn(c, ln.at.host, bufSize)
+	if ln.at.path != "" { // --url: no join API
+		ln.oggPath = ln.at.path
+		ln.setEdge(ln.at)
 		r.h.join.Record(ln.k, (time.Now().UnixNano()-ln.t0)/1000)
 		r.joined.Add(1)
-	} else if !ln.join() {
+	} else if !ln.join(false) {
 		ln.l.stop()
 		return
 	}
-	ok := false
-	switch r.cfg.Protocol {
-	case ProtoOgg:
-		ok = ln.ogg()
-	case ProtoHLS:
-		if r.cfg.HLSPlayer == HLSPlayerClassic {
-			ok = ln.hlsClassic()
-		} else {
-			ok = ln.hls()
+	ok := ln.stream()
+	for !ok && (ln.lost || ln.failing) && !ln.stoppedAtEnd() {
+		ln.loss()
+		if r.cfg.NoReconnect || !ln.rejoin() {
+			break
 		}
+		ok = ln.stream()
 	}
 	ln.finish(ok)
 	ln.l.stop()
 }
 
-// dial connects from the listener's source address.
+// stream plays the stream the join answered; true if the listener stayed
+// its whole time.
+func (ln *listener) stream() bool {
+	switch {
+	case ln.r.cfg.Protocol == ProtoOgg:
+		return ln.ogg()
+	case ln.r.cfg.HLSPlayer == HLSPlayerClassic:
+		return ln.hlsClassic()
+	default:
+		return ln.hls()
+	}
+}
+
+// dial connects to ln.at from the listener's source address.
 func (ln *listener) dial() (net.Conn, error) {
 	r := ln.r
 	t := time.Now()
 	ctx, cancel := context.WithDeadline(context.Background(), time.Unix(0, ln.end))
 	defer cancel()
-	c, err := dial(ctx, r.tg.addr, r.sources.At(ln.g), r.cfg.ConnectTimeout)
+	c, err := dial(ctx, ln.at.addr, r.sources.At(ln.g), r.cfg.ConnectTimeout)
 	if err != nil {
 		if !ln.l.stopped.Load() {
-			r.fail("connect: "+errClass(err), err)
+			ln.lost = true
+			ln.fail("connect: "+errClass(err), err)
 		}
 		return nil, err
 	}
@@ -100,191 +125,162 @@ var errStopped = errors.New("listener stopped")
 
 // redial replaces the connection after the server closed it.
 func (ln *listener) redial() bool {
+	return ln.connectTo(ln.at)
+}
+
+// connectTo replaces the connection with one to t.
+func (ln *listener) connectTo(t target) bool {
 	ln.hc.c.Close()
+	ln.at = t
 	c, err := ln.dial()
 	if err != nil {
 		return false
 	}
-	ln.hc.c, ln.hc.r, ln.hc.w = c, 0, 0
+	ln.hc.c, ln.hc.r, ln.hc.w, ln.hc.host = c, 0, 0, t.host
 	return true
 }
 
+// fail counts an error of the listener's; while it fails over, the kind
+// says so.
+func (ln *listener) fail(kind string, err error) {
+	if ln.failing {
+		kind = "rejoin " + kind
+	}
+	ln.r.fail(kind, err)
+}
+
 // failIO counts an I/O error unless it is our own doing (the listener's time
-// was up and the sweeper cut it).
+// was up and the sweeper cut it). The stream is lost: the listener may fail
+// over.
 func (ln *listener) failIO(phase string, err error) {
 	if ln.l.stopped.Load() {
 		return
 	}
-	ln.r.fail(phase+": "+errClass(err), err)
+	ln.lost = true
+	ln.fail(phase+": "+errClass(err), err)
 }
 
-type joinAnswer struct {
-	Ticket string `json:"ticket"`
-	Ogg    string `json:"ogg"`
-	HLS    string `json:"hls"`
-	// Answers other than 200 (the gate): the waiting room's place in line,
-	// a rate limit's wait, a proof-of-work challenge.
-	QueueToken string `json:"queue_token"`
-	RetryAfter int    `json:"retry_after"`
-	Challenge  string `json:"challenge"`
-	Difficulty int    `json:"difficulty"`
-}
-
-// maxPoWBits bounds the proof of work a listener will do (2^24 hashes is
-// seconds of CPU): a harder challenge is counted, not solved.
-const maxPoWBits = 24
-
-// join asks for a ticket, on the listener's own connection, like a
-// browser would: it waits its turn when the server says 429 or 503 (with
-// Retry-After) or puts it in the waiting room (202), and solves a proof of
-// work when asked (401). Each of those is counted; the join latency is the
-// whole time from arrival to ticket.
-func (ln *listener) join() bool {
-	r, hc := ln.r, ln.hc
-	var queue, pow string
-	for {
-		b := hc.begin("POST ")
-		b = append(b, "/api/v1/spaces/"...)
-		b = append(b, r.cfg.Space...)
-		b = append(b, "/join"...)
-		if err := hc.end(b, true, header("Onair-Queue", queue), header("Onair-PoW", pow)); err != nil {
-			ln.failIO("join", err)
-			return false
-		}
-		var rh respHead
-		if err := hc.readHead(&rh); err != nil {
-			ln.failIO("join", err)
-			return false
-		}
-		var bd body
-		bd.start(&rh)
-		raw, err := hc.readBody(&bd, nil, 64<<10)
-		if err != nil {
-			ln.failIO("join", err)
-			return false
-		}
-		var ja joinAnswer
-		jerr := json.Unmarshal(raw, &ja)
-		if rh.close && rh.status != 200 && !ln.redial() {
-			return false
-		}
-		pow = ""
-		switch rh.status {
-		case 200:
-		case 202, 429, 503:
-			kind := "join: " + strconv.Itoa(rh.status)
-			if rh.status == 202 {
-				kind, queue = "join: 202 waiting room", ja.QueueToken
-			}
-			r.waited(kind, errors.New(string(raw)))
-			wait := rh.retryAfter
-			if wait <= 0 {
-				wait = ja.RetryAfter
-			}
-			if !ln.pause(time.Duration(min(max(wait, 1), 30)) * time.Second) {
-				r.fail("join: time up while waiting", nil)
-				return false
-			}
-			continue
-		case 401:
-			if ja.Challenge == "" || ja.Difficulty > maxPoWBits {
-				r.fail("join: 401", errors.New(string(raw)))
-				return false
-			}
-			r.waited("join: 401 proof of work (solved)", nil)
-			pow = ja.Challenge + ":" + solvePoW(ja.Challenge, ja.Difficulty)
-			continue
-		default:
-			r.fail("join: "+strconv.Itoa(rh.status), errors.New(string(raw)))
-			return false
-		}
-		if jerr != nil || ja.Ticket == "" {
-			r.fail("join: bad answer", errors.New(string(raw)))
-			return false
-		}
-		ln.oggPath, ln.hlsPath = requestURI(ja.Ogg), requestURI(ja.HLS)
-		r.h.join.Record(ln.k, (time.Now().UnixNano()-ln.t0)/1000)
-		r.joined.Add(1)
-		if rh.close {
-			return ln.redial()
-		}
-		return true
+// setEdge charges what follows to the edge of t.
+func (ln *listener) setEdge(t target) {
+	if ln.edge == nil || ln.edge.name != t.addr {
+		ln.edge = ln.r.edges.get(t.addr)
 	}
 }
 
-// header formats a request header line, or "" when there is no value.
-func header(name, value string) string {
-	if value == "" {
-		return ""
-	}
-	return name + ": " + value
-}
-
-// solvePoW finds a nonce such that SHA-256(challenge ":" nonce) starts with
-// difficulty zero bits: what onair's join asks of every client under attack.
-func solvePoW(challenge string, difficulty int) string {
-	powSlots <- struct{}{}
-	defer func() { <-powSlots }()
-	return gate.Solve(challenge, difficulty)
-}
-
-// requestURI returns the path and query of an absolute URL: the server's
-// public URL may name another host than the one we load.
-func requestURI(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		return s
-	}
-	return u.RequestURI()
-}
-
-// connectedNow marks the stream established.
+// connectedNow marks a stream established.
 func (ln *listener) connectedNow() {
-	ln.streaming = true
-	ln.streamStart = time.Now().UnixNano()
+	if ln.connected {
+		return
+	}
+	ln.streaming, ln.connected = true, true
+	ln.segStart = time.Now().UnixNano()
 	ln.hc.reads, ln.hc.reqs = 0, 0
 	ln.r.connected.Add(1)
+	ln.r.streams.Add(1)
+	ln.edge.listeners.Add(1)
+	ln.l.edge.Store(ln.edge.idx)
 }
 
-// audio accounts for dur ns of audio arriving at now.
-func (ln *listener) audio(now, dur int64) {
+// endSegment closes the accounts of the stream in progress at now (it was
+// lost, or the listener leaves).
+func (ln *listener) endSegment(now int64) {
+	if !ln.connected {
+		return
+	}
+	r, hc, e := ln.r, ln.hc, ln.edge
+	ln.connected = false
+	r.connected.Add(-1)
+	ln.l.edge.Store(0)
+	span := max(min(now, ln.end)-ln.segStart, 0)
+	ln.spanNs += span
+	ln.bytes += hc.bytes
+	r.listenerNs.Add(span)
+	r.bytes.Add(hc.bytes)
+	r.reads.Add(hc.reads)
+	r.requests.Add(hc.reqs)
+	e.bytes.Add(hc.bytes)
+	e.listenerNs.Add(span)
+	hc.bytes, hc.reads, hc.reqs = 0, 0, 0
+}
+
+// audio accounts for dur ns of audio arriving at now, whose newest sample
+// was mixed at mixEnd (Unix ns; 0: unknown).
+func (ln *listener) audio(now, dur, mixEnd int64) {
 	r := ln.r
+	if ln.dedupe && mixEnd > 0 && ln.lastMix > 0 {
+		if mixEnd <= ln.lastMix+dedupeSlack {
+			r.fo.repeatedNs.Add(dur)
+			return // heard before the loss: the new edge's start-up burst
+		}
+		if d := mixEnd - ln.lastMix; d < dur {
+			r.fo.repeatedNs.Add(dur - d)
+			dur = d
+		} else if d > dur+dedupeSlack {
+			r.fo.missedNs.Add(d - dur)
+		}
+	}
+	ln.dedupe = false
+	ln.lastMix = max(ln.lastMix, mixEnd)
 	if !ln.st.Started() {
 		r.gotAudio.Add(1)
 		r.h.first.Record(ln.k, (now-ln.t0)/1000)
 	}
+	stalled := ln.st.Stalled
 	if ln.st.Audio(now, dur) {
-		r.stallEvents.Add(1)
+		ln.stalled(1, ln.st.Stalled-stalled)
 	}
+	if ln.failing {
+		ln.recovered(now)
+	}
+	ln.lastAudio = now
 	ln.l.deadline.Store(ln.st.Deadline())
+}
+
+// stalled charges n stall events of ns in all: to the edge streaming, or
+// to the edge lost when a failover caused them.
+func (ln *listener) stalled(n int, ns int64) {
+	r, e := ln.r, ln.edge
+	r.stallEvents.Add(int64(n))
+	if ln.failing {
+		r.fo.stalls.Add(int64(n))
+		e = ln.lostEdge
+	}
+	if e != nil {
+		e.stalls.Add(int64(n))
+		e.stalledNs.Add(ns)
+	}
 }
 
 // finish closes the listener's accounts. ok: it stayed its whole time.
 func (ln *listener) finish(ok bool) {
 	r := ln.r
-	now := time.Now().UnixNano()
+	stop := min(time.Now().UnixNano(), ln.end)
+	ln.endSegment(stop)
+	ln.l.deadline.Store(0)
+	if ln.streaming {
+		stalls, stalled := ln.st.Stalls, ln.st.Stalled
+		ln.st.Finish(stop)
+		if n := ln.st.Stalls - stalls; n > 0 {
+			ln.stalled(n, ln.st.Stalled-stalled)
+		}
+	}
+	if ln.failing {
+		r.fo.failingNow.Add(-1)
+		r.fo.gaveUp.Add(1)
+		r.fail("rejoin: gave up (no edge took the listener back before its stay ended)", nil)
+	}
 	if !ln.streaming {
 		return
 	}
-	r.connected.Add(-1)
-	ln.l.deadline.Store(0)
-	stop := min(now, ln.end)
-	before := ln.st.Stalls
-	ln.st.Finish(stop)
-	r.stallEvents.Add(int64(ln.st.Stalls - before))
 	if ok {
 		r.completed.Add(1)
+		ln.edge.completed.Add(1)
 	}
-	span := max(stop-ln.streamStart, 0)
-	r.listenerNs.Add(span)
-	r.bytes.Add(ln.hc.bytes)
-	r.reads.Add(ln.hc.reads)
-	r.requests.Add(ln.hc.reqs)
 	if ln.st.Started() {
 		r.h.stalls.Record(ln.k, int64(ln.st.Stalls))
 		r.h.stalled.Record(ln.k, ln.st.Stalled/1000)
-		if span > int64(time.Second) {
-			r.h.rate.Record(ln.k, ln.hc.bytes*int64(time.Second)/span)
+		if ln.spanNs > int64(time.Second) {
+			r.h.rate.Record(ln.k, ln.bytes*int64(time.Second)/ln.spanNs)
 		}
 	}
 }

@@ -38,7 +38,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/url"
 	"os"
 	"strings"
@@ -47,7 +46,7 @@ import (
 
 // Config is one load run.
 type Config struct {
-	Target         string        `json:"target"`               // base URL of the server's public port
+	Target         string        `json:"target"`               // base URLs of the servers' public ports (edges), comma-separated
 	Space          string        `json:"space"`                // space id
 	URL            string        `json:"url,omitempty"`        // instead of Space: a progressive Ogg URL streamed without the join API (Icecast, a baseline)
 	Protocol       string        `json:"protocol"`             // ogg or hls
@@ -63,6 +62,7 @@ type Config struct {
 	Procs          int           `json:"procs"`
 	StallThreshold time.Duration `json:"stall_threshold_ns"`
 	ConnectTimeout time.Duration `json:"connect_timeout_ns"`
+	NoReconnect    bool          `json:"no_reconnect,omitempty"` // a listener whose stream is lost stops, rather than re-joining elsewhere
 	ServerPID      int           `json:"server_pid,omitempty"`
 	Attack         Attack        `json:"attack,omitzero"` // bots, slowloris, connection flood (attack.go)
 
@@ -128,89 +128,63 @@ func (e UsageError) Unwrap() error { return e.Err }
 
 func usagef(format string, a ...any) error { return UsageError{fmt.Errorf(format, a...)} }
 
-// target is the parsed --target.
-type target struct {
-	addr string // host:port to dial
-	host string // Host header
-	path string // --url: the stream's path and query, asked for without joining
-}
-
-// Validate checks the configuration (after Defaults) and resolves the target.
-func (c *Config) Validate() (target, error) {
+// Validate checks the configuration (after Defaults) and resolves the
+// targets.
+func (c *Config) Validate() ([]target, error) {
 	var t target
 	if c.URL != "" {
 		u, err := url.Parse(c.URL)
 		switch {
 		case err != nil || u.Host == "" || u.Scheme != "http":
-			return t, usagef("--url %q: want an http:// URL of a progressive Ogg stream", c.URL)
+			return nil, usagef("--url %q: want an http:// URL of a progressive Ogg stream", c.URL)
 		case c.Space != "":
-			return t, usagef("--url and --space: give one (--url streams without the join API)")
+			return nil, usagef("--url and --space: give one (--url streams without the join API)")
 		case c.Protocol != ProtoOgg:
-			return t, usagef("--url streams progressive Ogg only, not %s", c.Protocol)
+			return nil, usagef("--url streams progressive Ogg only, not %s", c.Protocol)
 		}
 		t.path = u.RequestURI()
 		c.Target = u.Scheme + "://" + u.Host
 	}
 	switch {
 	case c.Space == "" && c.URL == "":
-		return t, usagef("--space is required: the id of a live space (onair space list, or onair demo's output)")
+		return nil, usagef("--space is required: the id of a live space (onair space list, or onair demo's output)")
 	case c.Protocol != ProtoOgg && c.Protocol != ProtoHLS:
-		return t, usagef("--protocol %q: want ogg or hls", c.Protocol)
+		return nil, usagef("--protocol %q: want ogg or hls", c.Protocol)
 	case c.HLSPlayer != "" && c.Protocol != ProtoHLS:
-		return t, usagef("--hls-player is for --protocol hls, not %s", c.Protocol)
+		return nil, usagef("--hls-player is for --protocol hls, not %s", c.Protocol)
 	case c.Protocol == ProtoHLS && c.HLSPlayer != HLSPlayerLL && c.HLSPlayer != HLSPlayerClassic:
-		return t, usagef("--hls-player %q: want ll (low-latency) or classic", c.HLSPlayer)
+		return nil, usagef("--hls-player %q: want ll (low-latency) or classic", c.HLSPlayer)
 	case c.Listeners < 1 && !c.Attack.On():
-		return t, usagef("--listeners must be at least 1")
+		return nil, usagef("--listeners must be at least 1")
 	case c.Listeners > 10_000_000:
-		return t, usagef("--listeners %d: at most 10,000,000", c.Listeners)
+		return nil, usagef("--listeners %d: at most 10,000,000", c.Listeners)
 	case c.Shape != ShapeBurst && c.Shape != ShapeRamp && c.Shape != ShapeFlash:
-		return t, usagef("arrival shape %q: want burst, ramp or flash", c.Shape)
+		return nil, usagef("arrival shape %q: want burst, ramp or flash", c.Shape)
 	case c.Procs > 256:
-		return t, usagef("--procs %d: at most 256", c.Procs)
+		return nil, usagef("--procs %d: at most 256", c.Procs)
 	case c.Procs > max(c.Listeners, 1):
-		return t, usagef("--procs %d is more than --listeners %d", c.Procs, c.Listeners)
+		return nil, usagef("--procs %d is more than --listeners %d", c.Procs, c.Listeners)
 	case strings.ContainsAny(c.Space, "/?#% "):
-		return t, usagef("--space %q is not a space id", c.Space)
+		return nil, usagef("--space %q is not a space id", c.Space)
 	}
-	if !strings.Contains(c.Target, "://") {
-		c.Target = "http://" + c.Target
+	tgs, norm, err := parseTargets(c.Target, c.AllowRemote)
+	if err != nil {
+		return nil, err
 	}
-	u, err := url.Parse(c.Target)
-	if err != nil || u.Host == "" {
-		return t, usagef("--target %q: want a URL such as http://127.0.0.1:8080", c.Target)
-	}
-	if u.Scheme != "http" {
-		return t, usagef("--target %q: only http:// is supported (put the load generator next to the server or its TLS terminator)", c.Target)
-	}
-	if u.Path != "" && u.Path != "/" {
-		return t, usagef("--target %q: give the server's base URL, without a path", c.Target)
-	}
-	t.host = u.Host
-	t.addr = u.Host
-	if u.Port() == "" {
-		t.addr = net.JoinHostPort(u.Hostname(), "80")
-	}
-	if !c.AllowRemote {
-		ips, err := net.LookupIP(u.Hostname())
-		if err != nil {
-			return t, fmt.Errorf("--target %q: %v", c.Target, err)
-		}
-		for _, ip := range ips {
-			if !ip.IsLoopback() {
-				return t, usagef("--target %s is not a loopback address (%s): pass --allow-remote to load a remote server, and only one that is yours", u.Host, ip)
-			}
-		}
+	c.Target = norm
+	tgs[0].path = t.path
+	if len(tgs) > 1 && c.Attack.On() {
+		return nil, usagef("the attack scenarios aim at one --target, not %d", len(tgs))
 	}
 	if c.Sources != "" {
 		if _, err := ParseSources(c.Sources); err != nil {
-			return t, UsageError{fmt.Errorf("--sources: %w", err)}
+			return nil, UsageError{fmt.Errorf("--sources: %w", err)}
 		}
 	}
 	if err := c.Attack.validate(c); err != nil {
-		return t, err
+		return nil, err
 	}
-	return t, nil
+	return tgs, nil
 }
 
 // Options are how a run talks to its user.
@@ -230,7 +204,7 @@ type Options struct {
 // any audio).
 func Run(ctx context.Context, cfg Config, opt Options) (*Report, error) {
 	cfg.Defaults()
-	tg, err := cfg.Validate()
+	tgs, err := cfg.Validate()
 	if err != nil {
 		return nil, err
 	}
@@ -261,7 +235,7 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Report, error) {
 	if cfg.ServerPID != 0 {
 		srv = startServerSampler(cfg.ServerPID)
 	}
-	if err := preflight(ctx, cfg, tg, rep); err != nil {
+	if err := preflight(ctx, cfg, tgs, rep); err != nil {
 		return nil, err
 	}
 	if srv != nil {
@@ -276,7 +250,7 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Report, error) {
 			cfg.Listeners, cfg.kind(), cfg.what(), arrive, cfg.Duration, cfg.End())
 	}
 
-	atk, err := startAttack(ctx, cfg, tg, opt) // nil without one; it runs alone for its lead
+	atk, err := startAttack(ctx, cfg, tgs[0], opt) // nil without one; it runs alone for its lead
 	if err != nil {
 		return nil, err
 	}
@@ -292,7 +266,7 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Report, error) {
 	case cfg.Procs > 1:
 		res, tl, err = runParent(ctx, cfg, opt, srv)
 	default:
-		res, tl, err = runLocal(ctx, cfg, tg, opt, srv, nil)
+		res, tl, err = runLocal(ctx, cfg, tgs, opt, srv, nil)
 	}
 	if err != nil {
 		return nil, err

@@ -22,6 +22,7 @@ type lstate struct {
 	stopped  atomic.Bool
 	end      atomic.Int64 // Unix ns the listener leaves (0: not arrived)
 	deadline atomic.Int64 // Unix ns it stalls if no audio arrives (0: not streaming)
+	edge     atomic.Int32 // the edge it streams from now (edgeStats.idx; 0: none)
 }
 
 // attach makes c the listener's connection; false (and c closed) once the
@@ -49,17 +50,20 @@ func (l *lstate) stop() {
 // run is the listeners of one process.
 type run struct {
 	cfg     Config
-	tg      target
+	tgs     []target // the --target edges; joins go round-robin
+	hosts   *hostChecks
 	sources *Sources
 	ls      []lstate
 
 	started, joined, gotAudio, connected atomic.Int64
 	completed, stallEvents               atomic.Int64
 	listenerNs, bytes, skippedNs, reads  atomic.Int64
-	requests                             atomic.Int64
+	requests, streams                    atomic.Int64
 	errTotal, waitTotal                  atomic.Int64
 
-	h struct{ connect, join, first, g2g, stalls, stalled, rate Hist }
+	h     struct{ connect, join, first, g2g, stalls, stalled, rate, gap Hist }
+	edges edgeSet
+	fo    failoverCounts
 
 	errMu   sync.Mutex
 	errs    map[string]int64
@@ -138,6 +142,8 @@ type Progress struct {
 	StalledNow  int64         `json:"stalled_now"`
 	Errors      int64         `json:"errors"`
 	Waits       int64         `json:"waits"`
+	Reconnects  int64         `json:"reconnects"`
+	FailingOver int64         `json:"failing_over"`
 	G2G         HistSnap      `json:"g2g"`
 	CPU         int64         `json:"cpu_ns"`
 	RSSKiB      int64         `json:"rss_kib"`
@@ -152,6 +158,8 @@ func (p *Progress) add(o Progress) {
 	p.StalledNow += o.StalledNow
 	p.Errors += o.Errors
 	p.Waits += o.Waits
+	p.Reconnects += o.Reconnects
+	p.FailingOver += o.FailingOver
 	p.G2G.Merge(o.G2G)
 	p.CPU += o.CPU
 	p.RSSKiB += o.RSSKiB
@@ -162,6 +170,7 @@ func (p *Progress) add(o Progress) {
 type procResult struct {
 	Started       int64               `json:"started"`
 	Joined        int64               `json:"joined"`
+	Streams       int64               `json:"streams"`
 	GotAudio      int64               `json:"got_audio"`
 	PeakConnected int64               `json:"peak_connected"`
 	Completed     int64               `json:"completed"`
@@ -175,6 +184,8 @@ type procResult struct {
 	Errors        map[string]int64    `json:"errors"`
 	Waits         map[string]int64    `json:"waits"`
 	ErrorSamples  map[string]string   `json:"error_samples"`
+	Edges         []EdgeReport        `json:"edges"`
+	Failover      FailoverReport      `json:"failover"`
 	CPUNs         int64               `json:"cpu_ns"`
 	RSSStartKiB   int64               `json:"rss_start_kib"`
 	RSSPeakKiB    int64               `json:"rss_peak_kib"`
@@ -184,6 +195,7 @@ type procResult struct {
 func (p *procResult) merge(o procResult) {
 	p.Started += o.Started
 	p.Joined += o.Joined
+	p.Streams += o.Streams
 	p.GotAudio += o.GotAudio
 	p.PeakConnected += o.PeakConnected // peaks of the processes are near-simultaneous; the parent's timeline has the true peak
 	p.Completed += o.Completed
@@ -215,6 +227,8 @@ func (p *procResult) merge(o procResult) {
 			p.ErrorSamples[k] = v
 		}
 	}
+	p.Edges = mergeEdges(p.Edges, o.Edges)
+	p.Failover.merge(o.Failover)
 	p.CPUNs += o.CPUNs
 	p.RSSStartKiB += o.RSSStartKiB
 	p.RSSPeakKiB += o.RSSPeakKiB
@@ -224,8 +238,8 @@ func (p *procResult) merge(o procResult) {
 // runLocal runs this process's share of the listeners. childOut, when set,
 // receives the progress and the result as JSON lines (a child process);
 // otherwise progress goes to the user.
-func runLocal(ctx context.Context, cfg Config, tg target, opt Options, srv *serverSampler, childOut io.Writer) (procResult, []TimelinePoint, error) {
-	r := &run{cfg: cfg, tg: tg, errs: map[string]int64{}, waits: map[string]int64{}, samples: map[string]string{}}
+func runLocal(ctx context.Context, cfg Config, tgs []target, opt Options, srv *serverSampler, childOut io.Writer) (procResult, []TimelinePoint, error) {
+	r := &run{cfg: cfg, tgs: tgs, hosts: &hostChecks{allowRemote: cfg.AllowRemote}, errs: map[string]int64{}, waits: map[string]int64{}, samples: map[string]string{}}
 	if cfg.Sources != "" {
 		var err error
 		if r.sources, err = ParseSources(cfg.Sources); err != nil {
@@ -275,7 +289,8 @@ func runLocal(ctx context.Context, cfg Config, tg target, opt Options, srv *serv
 		rssPeak = max(rssPeak, self.RSSKiB)
 		p := Progress{Elapsed: now.Sub(start), Started: r.started.Load(), Joined: r.joined.Load(),
 			GotAudio: r.gotAudio.Load(), Connected: c, StallEvents: r.stallEvents.Load(), StalledNow: stalledNow,
-			Errors: r.errTotal.Load(), Waits: r.waitTotal.Load(), G2G: r.h.g2g.Snapshot(), CPU: int64(self.CPU - self0.CPU), RSSKiB: self.RSSKiB}
+			Errors: r.errTotal.Load(), Waits: r.waitTotal.Load(), Reconnects: r.fo.reconnects.Load(),
+			FailingOver: r.fo.failingNow.Load(), G2G: r.h.g2g.Snapshot(), CPU: int64(self.CPU - self0.CPU), RSSKiB: self.RSSKiB}
 		if childOut != nil {
 			_ = enc.Encode(childLine{Progress: &p})
 		} else {
@@ -322,13 +337,14 @@ loop:
 		mon.finish()
 	}
 	self1 := selfSample()
-	res := procResult{Started: r.started.Load(), Joined: r.joined.Load(), GotAudio: r.gotAudio.Load(),
+	res := procResult{Started: r.started.Load(), Joined: r.joined.Load(), Streams: r.streams.Load(), GotAudio: r.gotAudio.Load(),
 		PeakConnected: peak, Completed: r.completed.Load(), StallEvents: r.stallEvents.Load(),
 		ListenerNs: r.listenerNs.Load(), Bytes: r.bytes.Load(), SkippedNs: r.skippedNs.Load(), Reads: r.reads.Load(),
 		Requests: r.requests.Load(),
 		Hists: map[string]HistSnap{"connect": r.h.connect.Snapshot(), "join": r.h.join.Snapshot(),
 			"first_audio": r.h.first.Snapshot(), "g2g": r.h.g2g.Snapshot(), "stalls": r.h.stalls.Snapshot(),
-			"stalled": r.h.stalled.Snapshot(), "rate": r.h.rate.Snapshot()},
+			"stalled": r.h.stalled.Snapshot(), "rate": r.h.rate.Snapshot(), "gap": r.h.gap.Snapshot()},
+		Edges: r.edges.reports(), Failover: r.fo.report(!cfg.NoReconnect),
 		CPUNs: int64(self1.CPU - self0.CPU), RSSStartKiB: self0.RSSKiB, RSSPeakKiB: max(rssPeak, self1.RSSKiB),
 		ElapsedNs: int64(time.Since(start))}
 	r.errMu.Lock() // copies: a listener stuck past the wait may still count
@@ -381,15 +397,20 @@ func (r *run) schedule(ctx context.Context, start time.Time) {
 // data (those receiving data leave by themselves).
 func (r *run) sweep(now time.Time) (stalled int64) {
 	ns := now.UnixNano()
+	onEdge := make([]int64, len(r.edges.all()))
 	for i := range r.ls {
 		l := &r.ls[i]
 		if d := l.deadline.Load(); d != 0 && ns > d {
 			stalled++
 		}
+		if e := int(l.edge.Load()); e > 0 && e <= len(onEdge) {
+			onEdge[e-1]++
+		}
 		if e := l.end.Load(); e != 0 && ns > e+int64(500*time.Millisecond) && !l.stopped.Load() {
 			l.stop()
 		}
 	}
+	r.edges.sweepPeaks(onEdge)
 	return stalled
 }
 
@@ -403,14 +424,14 @@ type childLine struct {
 // writes its progress and result to out as JSON lines.
 func RunChild(ctx context.Context, cfg Config, out io.Writer) error {
 	cfg.Defaults()
-	tg, err := cfg.Validate()
+	tgs, err := cfg.Validate()
 	if err != nil {
 		return err
 	}
 	if _, err := raiseFileLimit(); err != nil {
 		return err
 	}
-	_, _, err = runLocal(ctx, cfg, tg, Options{}, nil, out)
+	_, _, err = runLocal(ctx, cfg, tgs, Options{}, nil, out)
 	return err
 }
 

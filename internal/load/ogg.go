@@ -61,7 +61,7 @@ func (ln *listener) ogg() bool {
 	var p PageParser
 	g0, haveG0 := rh.granule, rh.hasGranule
 	capNs, haveCap := rh.capMs*int64(time.Millisecond), rh.hasCap && rh.hasGranule
-	if !haveCap && r.tg.path == "" && !ln.l.stopped.Load() { // --url: any Ogg server, no such headers
+	if !haveCap && r.tgs[0].path == "" && !ln.l.stopped.Load() { // --url: any Ogg server, no such headers
 		r.fail("ogg: no capture-time headers (no glass-to-glass latency)", nil)
 	}
 	var (
@@ -81,6 +81,7 @@ func (ln *listener) ogg() bool {
 			case errors.Is(err, io.EOF) && ended:
 				r.fail("ogg: show ended", nil)
 			case errors.Is(err, io.EOF):
+				ln.lost = true
 				r.fail("ogg: premature end", err)
 			default:
 				ln.failIO("ogg", err)
@@ -129,9 +130,13 @@ func (ln *listener) ogg() bool {
 				r.fail("ogg: pages skipped", nil)
 			}
 			prevSeq, prevG = h.Seq, g
-			ln.audio(now, granuleNs(dur))
-			if mixed := capNs + granuleNs(g-g0) - frameNs; haveCap && mixed >= ln.reqAt {
-				r.h.g2g.Record(ln.k, (now-mixed)/1000) // not the start-up burst: see ln.live
+			var mixEnd int64
+			if haveCap {
+				mixEnd = capNs + granuleNs(g-g0)
+			}
+			ln.audio(now, granuleNs(dur), mixEnd)
+			if mixed := mixEnd - frameNs; haveCap && mixed >= ln.reqAt {
+				r.h.g2g.Record(ln.k, (now-mixed)/1000) // not the start-up burst: see ln.reqAt
 			}
 		}
 		if now >= ln.end {

@@ -10,16 +10,44 @@ import (
 	"time"
 )
 
-// preflight joins once before the run, so that a wrong target or space is a
-// clear error rather than N identical failures. A rate limit (429, 503) is
-// waited out; the waiting room (202) and a proof-of-work challenge (401)
-// show the space is there.
-func preflight(ctx context.Context, cfg Config, tg target, rep *Report) error {
-	if tg.path != "" {
-		return preflightURL(ctx, cfg, tg)
+// preflight joins once on each target before the run, so that a wrong
+// target or space is a clear error rather than N identical failures.
+func preflight(ctx context.Context, cfg Config, tgs []target, rep *Report) error {
+	if tgs[0].path != "" {
+		return preflightURL(ctx, cfg, tgs[0])
 	}
-	url := "http://" + tg.host + "/api/v1/spaces/" + cfg.Space + "/join"
-	c := http.Client{Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}, Timeout: cfg.ConnectTimeout}
+	for i, tg := range tgs {
+		var got Report
+		if err := preflightJoin(ctx, cfg, tg, &got); err != nil {
+			return err
+		}
+		if i == 0 {
+			rep.Space = got.Space
+		}
+	}
+	if rep.Space.State != "" && rep.Space.State != "live" {
+		fmt.Fprintf(stderr, "warning: space %q is %s, not live: listeners will wait for the show (Ogg) or retry (HLS)\n", cfg.Space, rep.Space.State)
+	}
+	return nil
+}
+
+// preflightJoin joins once on tg (following redirects to other edges, whose
+// hosts are checked like --target).
+// A rate limit (429, 503) is waited out; the waiting room (202) and a
+// proof-of-work challenge (401) show the space is there.
+func preflightJoin(ctx context.Context, cfg Config, tg target, rep *Report) error {
+	url := tg.base() + "/api/v1/spaces/" + cfg.Space + "/join"
+	name := tg.base()
+	c := http.Client{Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}, Timeout: cfg.ConnectTimeout,
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if len(via) > maxRedirects {
+				return fmt.Errorf("more than %d redirects", maxRedirects)
+			}
+			if req.URL.Scheme != "http" {
+				return fmt.Errorf("redirected to %s: only http:// is supported", req.URL)
+			}
+			return checkHost(req.URL.Host, cfg.AllowRemote)
+		}}
 	for attempt := 0; ; attempt++ {
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, nil)
 		if err != nil {
@@ -28,7 +56,7 @@ func preflight(ctx context.Context, cfg Config, tg target, rep *Report) error {
 		req.Header.Set("User-Agent", "onair-load (preflight)")
 		resp, err := c.Do(req)
 		if err != nil {
-			return fmt.Errorf("cannot reach %s: %v (is the server running, and is this its public port?)", cfg.Target, err)
+			return fmt.Errorf("cannot reach %s: %v (is the server running, and is this its public port?)", name, err)
 		}
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 		resp.Body.Close()
@@ -40,9 +68,9 @@ func preflight(ctx context.Context, cfg Config, tg target, rep *Report) error {
 		_ = json.Unmarshal(b, &j)
 		switch st := resp.StatusCode; {
 		case st == http.StatusNotFound && j.Error != "":
-			return fmt.Errorf("space %q not found on %s (join answered 404: %s)", cfg.Space, cfg.Target, j.Error)
+			return fmt.Errorf("space %q not found on %s (join answered 404: %s)", cfg.Space, name, j.Error)
 		case st == http.StatusNotFound:
-			return fmt.Errorf("%s has no join API at %s (404): is this an onair public port?", cfg.Target, url)
+			return fmt.Errorf("%s has no join API at %s (404): is this an onair public port?", name, url)
 		case st == http.StatusGone:
 			return fmt.Errorf("space %q has ended: there is nothing live to listen to (join answered 410)", cfg.Space)
 		case (st == http.StatusTooManyRequests || st == http.StatusServiceUnavailable) && attempt < 3:
@@ -65,9 +93,6 @@ func preflight(ctx context.Context, cfg Config, tg target, rep *Report) error {
 			return fmt.Errorf("joining space %q failed before the run: %d %s", cfg.Space, st, msg)
 		}
 		rep.Space = SpaceInfo{State: j.State, Title: j.Title}
-		if j.State != "live" {
-			fmt.Fprintf(stderr, "warning: space %q is %s, not live: listeners will wait for the show (Ogg) or retry (HLS)\n", cfg.Space, j.State)
-		}
 		return nil
 	}
 }

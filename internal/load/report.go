@@ -28,6 +28,10 @@ type Report struct {
 	Server          *ServerReport      `json:"server,omitempty"`
 	Timeline        []TimelinePoint    `json:"timeline"`
 	Attack          *AttackReport      `json:"attack,omitempty"`
+	// By the edge listeners streamed from (report_edges.go), and how they
+	// came back when a stream was lost.
+	Edges    []EdgeReport   `json:"edges"`
+	Failover FailoverReport `json:"failover"`
 }
 
 // SpaceInfo is what the preflight join said of the space.
@@ -41,6 +45,7 @@ type ListenerCounts struct {
 	Target        int   `json:"target"`
 	Started       int64 `json:"started"`
 	Joined        int64 `json:"joined"`
+	Streams       int64 `json:"streams"` // streams opened: each listener's first, and one per re-join that got one
 	GotAudio      int64 `json:"got_audio"`
 	PeakConnected int64 `json:"peak_connected"`
 	Completed     int64 `json:"completed"` // stayed their whole time
@@ -107,6 +112,8 @@ type TimelinePoint struct {
 	StallEvents  int64   `json:"stall_events"`
 	Errors       int64   `json:"errors"`
 	Waits        int64   `json:"waits"`
+	Reconnects   int64   `json:"reconnects"`   // failovers ended so far
+	FailingOver  int64   `json:"failing_over"` // listeners between a lost stream and audio again
 	G2GP50Ms     float64 `json:"g2g_p50_ms"`
 	ClientCPUS   float64 `json:"client_cpu_s"`
 	ClientRSSKiB int64   `json:"client_rss_kib"`
@@ -126,6 +133,7 @@ var metrics = []struct {
 	{"stalls_per_listener", "stalls", "stalls per listener", "", 1},
 	{"stalled_s_per_listener", "stalled", "stalled time per listener", "s", 1e6},
 	{"bytes_per_s", "rate", "bytes/s per listener", "B/s", 1},
+	{"failover_gap_ms", "gap", "failover gap (last audio to audio again)", "ms", 1e3},
 }
 
 func (rep *Report) build(res procResult, tl []TimelinePoint, srv *serverSampler) {
@@ -139,7 +147,7 @@ func (rep *Report) build(res procResult, tl []TimelinePoint, srv *serverSampler)
 			peak = max(peak, p.Connected)
 		}
 	}
-	rep.Listeners = ListenerCounts{Target: cfg.Listeners, Started: res.Started, Joined: res.Joined,
+	rep.Listeners = ListenerCounts{Target: cfg.Listeners, Started: res.Started, Joined: res.Joined, Streams: res.Streams,
 		GotAudio: res.GotAudio, PeakConnected: peak, Completed: res.Completed}
 	rep.Metrics = map[string]Summary{}
 	for _, m := range metrics {
@@ -162,6 +170,10 @@ func (rep *Report) build(res procResult, tl []TimelinePoint, srv *serverSampler)
 	}
 	rep.ListenerSeconds = float64(res.ListenerNs) / 1e9
 	rep.Bytes = res.Bytes
+	rep.Edges, rep.Failover = res.Edges, res.Failover
+	if rep.Edges == nil {
+		rep.Edges = []EdgeReport{}
+	}
 	rep.Client = ClientReport{Procs: cfg.Procs, CPUSeconds: float64(res.CPUNs) / 1e9,
 		RSSStartKiB: res.RSSStartKiB, RSSPeakKiB: res.RSSPeakKiB}
 	if rep.ListenerSeconds > 0 {
@@ -274,6 +286,9 @@ func (rep *Report) WriteTable(w io.Writer) {
 	fmt.Fprintln(tw, "\tn\tp50\tp95\tp99\tmax\t")
 	for _, m := range metrics {
 		s := rep.Metrics[m.key]
+		if m.hist == "gap" && s.N == 0 {
+			continue
+		}
 		f := func(v float64) string { return fmtValue(v, m.unit) }
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t\n", m.label, s.N, f(s.P50), f(s.P95), f(s.P99), f(s.Max))
 	}
@@ -283,6 +298,7 @@ func (rep *Report) WriteTable(w io.Writer) {
 		l.Started, l.Joined, l.GotAudio, l.PeakConnected, l.Completed)
 	fmt.Fprintf(w, "stalls      %d on %d listeners, %.1f s stalled in all (a stall: audio more than %s behind real time)\n",
 		rep.Stalls.Events, rep.Stalls.Listeners, rep.Stalls.Seconds, cfg.StallThreshold)
+	rep.writeFailover(w)
 	if rep.SkippedS > 0 {
 		fmt.Fprintf(w, "skipped     the server skipped listeners past %.1f s of audio in all\n", rep.SkippedS)
 	}
@@ -320,6 +336,7 @@ func (rep *Report) WriteTable(w io.Writer) {
 			fmt.Fprintf(w, "            (sampling: %s)\n", s.Error)
 		}
 	}
+	rep.writeEdges(w)
 	rep.writeAttack(w)
 }
 
@@ -416,7 +433,7 @@ func newMonitor(cfg Config, opt Options, srv *serverSampler, start time.Time) *m
 func (m *monitor) tick(now time.Time, p Progress) {
 	pt := TimelinePoint{T: now.Sub(m.start).Seconds(), Started: p.Started, Joined: p.Joined, GotAudio: p.GotAudio,
 		Connected: p.Connected, StalledNow: p.StalledNow, StallEvents: p.StallEvents, Errors: p.Errors, Waits: p.Waits,
-		G2GP50Ms: float64(p.G2G.Quantile(0.5)) / 1e3, ClientCPUS: float64(p.CPU) / 1e9, ClientRSSKiB: p.RSSKiB}
+		Reconnects: p.Reconnects, FailingOver: p.FailingOver, G2GP50Ms: float64(p.G2G.Quantile(0.5)) / 1e3, ClientCPUS: float64(p.CPU) / 1e9, ClientRSSKiB: p.RSSKiB}
 	if m.srv != nil {
 		if s, ok := m.srv.sample(); ok {
 			pt.ServerCPUS = (s.CPU - m.srv.before.CPU).Seconds()
@@ -433,6 +450,9 @@ func (m *monitor) tick(now time.Time, p Progress) {
 		pt.T, pt.Connected, m.cfg.Listeners, joinRate, pt.StalledNow, pt.StallEvents, fmtValue(pt.G2GP50Ms, "ms"), pt.Errors)
 	if pt.Waits > 0 {
 		line += fmt.Sprintf(", %d waits", pt.Waits)
+	}
+	if pt.Reconnects > 0 || pt.FailingOver > 0 {
+		line += fmt.Sprintf(", %d reconnects (%d failing over now)", pt.Reconnects, pt.FailingOver)
 	}
 	if m.opt.status != nil {
 		if s := m.opt.status(); s != "" {
@@ -460,44 +480,4 @@ func (m *monitor) finish() {
 	if m.drawn {
 		fmt.Fprintln(m.opt.Progress)
 	}
-}
-
-// Claim is the summary of a run that onair load signs with its own key and
-// posts to the target, which logs it in its receipts: a capacity claim
-// anyone can check against the server's own records of the same seconds.
-type Claim struct {
-	V               int            `json:"v"`
-	Tool            string         `json:"tool"`
-	Target          string         `json:"target"`
-	Space           string         `json:"space,omitempty"`
-	Protocol        string         `json:"protocol"`
-	HLSPlayer       string         `json:"hls_player,omitempty"`
-	Shape           string         `json:"shape"`
-	WindowS         float64        `json:"window_s,omitempty"`
-	DurationS       float64        `json:"duration_s"`
-	StartT          int64          `json:"start_t"` // unix seconds
-	EndT            int64          `json:"end_t"`
-	ElapsedS        float64        `json:"elapsed_s"`
-	Listeners       ListenerCounts `json:"listeners"`
-	Stalls          StallReport    `json:"stalls"`
-	Errors          int64          `json:"errors"`
-	JoinP99Ms       float64        `json:"join_p99_ms"`
-	FirstAudioP99Ms float64        `json:"first_audio_p99_ms"`
-	G2GP50Ms        float64        `json:"glass_to_glass_p50_ms"`
-	Attack          bool           `json:"attack,omitempty"` // the run also attacked (bots, floods)
-}
-
-// Claim sums the report up for signing.
-func (rep *Report) Claim() Claim {
-	c := rep.Config
-	var errs int64
-	for _, n := range rep.Errors {
-		errs += n
-	}
-	return Claim{V: 1, Tool: "onair load", Target: c.Target, Space: c.Space, Protocol: c.Protocol, HLSPlayer: c.HLSPlayer,
-		Shape: c.Shape, WindowS: c.Window.Seconds(), DurationS: c.Duration.Seconds(),
-		StartT: rep.Start.Unix(), EndT: rep.Start.Add(time.Duration(rep.ElapsedS * float64(time.Second))).Unix(),
-		ElapsedS: rep.ElapsedS, Listeners: rep.Listeners, Stalls: rep.Stalls, Errors: errs,
-		JoinP99Ms: rep.Metrics["join_ms"].P99, FirstAudioP99Ms: rep.Metrics["first_audio_ms"].P99,
-		G2GP50Ms: rep.Metrics["glass_to_glass_ms"].P50, Attack: rep.Attack != nil}
 }

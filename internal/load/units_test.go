@@ -500,7 +500,7 @@ func TestValidate(t *testing.T) {
 	c := Config{Target: "192.0.2.1:8080", Space: "x", Listeners: 1, AllowRemote: true}
 	c.Defaults()
 	tg, err := c.Validate()
-	if err != nil || tg.addr != "192.0.2.1:8080" {
+	if err != nil || len(tg) != 1 || tg[0].addr != "192.0.2.1:8080" {
 		t.Fatalf("remote with --allow-remote: %v %+v", err, tg)
 	}
 	c = Config{Target: "http://127.0.0.1:1", Space: "x", Listeners: 1, Protocol: ProtoHLS}
