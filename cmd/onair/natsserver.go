@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"net"
 	"os"
 	"os/signal"
 	"syscall"
@@ -22,7 +23,7 @@ func runNATS(args []string) error {
 	fs.Var((*addrFlag)(&o.listen), "listen", "client address (origins and edges connect here with --nats nats://HOST:PORT)")
 	fs.Var((*addrFlag)(&o.clusterListen), "cluster-listen", "route address, the one the other servers list in --cluster")
 	fs.Var(&o.cluster, "cluster", "route URLs of all the cluster's servers, nats://HOST:PORT comma-separated (this server's own may be listed); empty: a lone server")
-	fs.StringVar(&name, "name", "", "the server's name in its cluster (default: its id); must differ per server")
+	fs.StringVar(&name, "name", "", "the server's name in its cluster, different for each (default: host name and client port)")
 	fs.StringVar(&dir, "data", "./onair-nats", "directory for JetStream's files")
 	level = "warn"
 	fs.Var((*levelFlag)(&level), "log-level", "log level: debug, info, warn, error")
@@ -35,6 +36,11 @@ func runNATS(args []string) error {
 	log, err := newLogger(level)
 	if err != nil {
 		return err
+	}
+	if name == "" { // JetStream names its replicas by server: one per host and port
+		host, _ := os.Hostname()
+		_, port, _ := net.SplitHostPort(o.listen)
+		name = host + "-" + port
 	}
 	cfg := natsnode.Config{Name: name, Listen: o.listen, JetStream: true, StoreDir: dir, Log: log}
 	if len(o.cluster) > 0 {

@@ -166,7 +166,9 @@ func (p *Plane) bucketRetry(ctx context.Context, js jetstream.JetStream, c jetst
 		actx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		kv, err := p.bucket(actx, js, c)
 		cancel()
-		if err == nil || ctx.Err() != nil || errors.Is(err, jetstream.ErrJetStreamNotEnabled) ||
+		var apiErr *jetstream.APIError
+		settled := errors.As(err, &apiErr) && apiErr.ErrorCode != 10008 // 10008: JetStream "temporarily unavailable"
+		if err == nil || ctx.Err() != nil || settled || errors.Is(err, jetstream.ErrJetStreamNotEnabled) ||
 			errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount) {
 			return kv, err
 		}
@@ -182,7 +184,9 @@ func (p *Plane) bucketRetry(ctx context.Context, js jetstream.JetStream, c jetst
 // placementErr: the cluster has fewer servers than the replicas asked.
 func placementErr(err error) bool {
 	var apiErr *jetstream.APIError
-	return errors.As(err, &apiErr) && (apiErr.ErrorCode == 10005 || apiErr.ErrorCode == 10023)
+	// 10005/10023: not enough servers for the replicas; 10074: a lone
+	// server (no cluster) takes one replica only.
+	return errors.As(err, &apiErr) && (apiErr.ErrorCode == 10005 || apiErr.ErrorCode == 10023 || apiErr.ErrorCode == 10074)
 }
 
 func wrapErr(bucket string, err error) error {
