@@ -2,7 +2,7 @@
 GO ?= go
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: all build demo test lint rules fuzz fuzz-long bench bench-go deps deps-test clean
+.PHONY: all build demo cluster-demo test lint rules fuzz fuzz-long bench bench-go deps deps-test clean
 
 all: build
 
@@ -19,6 +19,11 @@ build: deps
 # speaker live, and the URLs to listen at.
 demo: build
 	bin/onair demo
+
+# The same past one process: three NATS servers, an origin on :8081 and
+# three edges on :8080, :8090 and :8100 (docs/cluster.md).
+cluster-demo: build
+	bin/onair demo --edges 3
 
 # gofmt, vet and staticcheck, then every test (end-to-end ones drive real
 # ffmpeg/ffprobe, nginx and Chromium), one package at a time: the crowd and
