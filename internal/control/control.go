@@ -62,7 +62,7 @@ type Plane struct {
 	stop   context.CancelFunc
 	wg     sync.WaitGroup
 	sub    *nats.Subscription
-	watch  []jetstream.KeyWatcher
+	follows []jetstream.ConsumeContext
 
 	dropped   atomic.Uint64
 	reporting atomic.Bool // a KV write of this node's report is in flight
@@ -117,7 +117,7 @@ func Open(nc *nats.Conn, cfg Config) (*Plane, error) {
 			return nil, err
 		}
 	}
-	if err := p.start(); err != nil {
+	if err := p.start(js); err != nil {
 		p.Close()
 		return nil, err
 	}
@@ -129,7 +129,8 @@ func Open(nc *nats.Conn, cfg Config) (*Plane, error) {
 func (p *Plane) bucket(ctx context.Context, js jetstream.JetStream, c jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
 	kv, err := js.KeyValue(ctx, c.Bucket)
 	if err == nil || !errors.Is(err, jetstream.ErrBucketNotFound) {
-		if errors.Is(err, jetstream.ErrJetStreamNotEnabled) || errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount) {
+		if errors.Is(err, jetstream.ErrJetStreamNotEnabled) || errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount) ||
+			errors.Is(err, nats.ErrNoResponders) {
 			return nil, fmt.Errorf("control: the NATS servers have no JetStream (start them with it): %w", err)
 		}
 		return kv, wrapErr(c.Bucket, err)
@@ -196,8 +197,9 @@ func wrapErr(bucket string, err error) error {
 	return fmt.Errorf("control: bucket %s: %w", bucket, err)
 }
 
-// start runs the watchers and the load report subscription.
-func (p *Plane) start() error {
+// start follows the spaces and keys buckets and subscribes to the load
+// reports.
+func (p *Plane) start(js jetstream.JetStream) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	p.stop = cancel
 	var err error
@@ -206,34 +208,22 @@ func (p *Plane) start() error {
 	}); err != nil {
 		return err
 	}
-	for _, w := range []struct {
-		kv     jetstream.KeyValue
-		apply  func(jetstream.KeyValueEntry)
+	for _, f := range []struct {
+		bucket string
+		apply  func(string, bool, []byte)
 		loaded func()
-	}{
-		{p.spaces, p.applySpace, p.spacesLoaded},
-		{p.keys, p.applyKeys, func() {}},
-		{p.nodes, func(e jetstream.KeyValueEntry) {
-			if e.Operation() == jetstream.KeyValuePut {
-				p.applyReport(e.Key(), e.Value())
-			}
-		}, func() {}},
-	} {
-		kw, err := w.kv.WatchAll(ctx)
+	}{{BucketSpaces, p.applySpace, p.spacesLoaded}, {BucketKeys, p.applyKeys, func() {}}} {
+		cc, err := p.follow(ctx, js, f.bucket, f.apply, f.loaded)
 		if err != nil {
-			return fmt.Errorf("control: watch %s: %w", w.kv.Bucket(), err)
+			return err
 		}
-		p.watch = append(p.watch, kw)
-		p.wg.Go(func() {
-			for e := range kw.Updates() {
-				if e == nil {
-					w.loaded()
-					continue
-				}
-				w.apply(e)
-			}
-		})
+		p.follows = append(p.follows, cc)
 	}
+	p.wg.Go(func() {
+		lctx, lcancel := context.WithTimeout(ctx, p.cfg.NodeTTL)
+		defer lcancel()
+		p.loadReports(lctx)
+	})
 	return nil
 }
 
@@ -262,13 +252,13 @@ func (p *Plane) WaitReady(ctx context.Context) error {
 	}
 }
 
-// Close stops the watchers; the NATS connection stays the caller's.
+// Close stops following the buckets; the NATS connection stays the caller's.
 func (p *Plane) Close() {
 	if p.sub != nil {
 		_ = p.sub.Unsubscribe()
 	}
-	for _, kw := range p.watch {
-		_ = kw.Stop()
+	for _, cc := range p.follows {
+		cc.Stop()
 	}
 	if p.stop != nil {
 		p.stop()

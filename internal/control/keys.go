@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/onair-live/onair/internal/ticket"
 )
 
@@ -82,21 +81,21 @@ func (p *Plane) OnKeys(fn func(*ticket.Keyring)) {
 	}
 }
 
-func (p *Plane) applyKeys(e jetstream.KeyValueEntry) {
-	if e.Operation() != jetstream.KeyValuePut {
+func (p *Plane) applyKeys(key string, put bool, value []byte) {
+	if !put {
 		return // keys are replaced, never taken away: a purge leaves the last ring
 	}
 	var w wireRing
-	err := p.seal.unwrap(BucketKeys, e.Key(), e.Value(), &w, true)
-	if err == nil && e.Key() != keyRing {
-		err = drop(reasonForeign, "keys under %q", e.Key())
+	err := p.seal.unwrap(BucketKeys, key, value, &w, true)
+	if err == nil && key != keyRing {
+		err = drop(reasonForeign, "keys under %q", key)
 	}
 	var kr *ticket.Keyring
 	if err == nil {
 		kr, err = w.keyring()
 	}
 	if err != nil {
-		p.dropEntry(BucketKeys+"/"+e.Key(), err)
+		p.dropEntry(BucketKeys+"/"+key, err)
 		return
 	}
 	p.cbMu.Lock()

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/onair-live/onair/internal/store"
 )
 
@@ -74,21 +73,22 @@ func (p *Plane) OnSpace(fn func(store.Space)) {
 	}
 }
 
-// applySpace takes a watched entry into the cache and tells the callbacks.
-func (p *Plane) applySpace(e jetstream.KeyValueEntry) {
-	if e.Operation() != jetstream.KeyValuePut {
+// applySpace takes an entry of the bucket into the cache and tells the
+// callbacks.
+func (p *Plane) applySpace(key string, put bool, value []byte) {
+	if !put {
 		p.mu.Lock()
-		delete(p.spaceCache, e.Key())
+		delete(p.spaceCache, key)
 		p.mu.Unlock()
 		return
 	}
 	var sp store.Space
-	if err := p.seal.unwrap(BucketSpaces, e.Key(), e.Value(), &sp, false); err != nil {
-		p.dropEntry(BucketSpaces+"/"+e.Key(), err)
-		return
+	err := p.seal.unwrap(BucketSpaces, key, value, &sp, false)
+	if err == nil {
+		err = checkSpace(key, sp)
 	}
-	if err := checkSpace(e.Key(), sp); err != nil {
-		p.dropEntry(BucketSpaces+"/"+e.Key(), err)
+	if err != nil {
+		p.dropEntry(BucketSpaces+"/"+key, err)
 		return
 	}
 	p.cbMu.Lock()

@@ -36,6 +36,9 @@ func StartClusterWith(n int, base Config) ([]*Node, error) {
 		if routes != nil {
 			cfg.ClusterListen = strings.TrimPrefix(routes[i], "nats://")
 		}
+		if n == 1 && base.JetStream { // a JetStream "cluster" of one never elects a meta leader
+			cfg.ClusterListen, cfg.Routes = "", nil
+		}
 		if base.JetStream && base.StoreDir != "" {
 			cfg.StoreDir = filepath.Join(base.StoreDir, cfg.Name)
 		}
@@ -72,7 +75,7 @@ func StartClusterWith(n int, base Config) ([]*Node, error) {
 // even the first must know the others (a server ignores a route to
 // itself). Without JetStream the servers route to the first one's port.
 func clusterRoutes(n int, jetStream bool) ([]string, error) {
-	if !jetStream {
+	if !jetStream || n == 1 {
 		return nil, nil
 	}
 	var routes []string
