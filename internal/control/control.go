@@ -52,16 +52,16 @@ type Config struct {
 // Plane is a node's view of the control plane: it writes through to the
 // KV buckets and reads from a cache that watchers keep current.
 type Plane struct {
-	nc     *nats.Conn
-	cfg    Config
-	log    *slog.Logger
-	seal   *sealer
-	spaces jetstream.KeyValue
-	keys   jetstream.KeyValue
-	nodes  jetstream.KeyValue
-	stop   context.CancelFunc
-	wg     sync.WaitGroup
-	sub    *nats.Subscription
+	nc      *nats.Conn
+	cfg     Config
+	log     *slog.Logger
+	seal    *sealer
+	spaces  jetstream.KeyValue
+	keys    jetstream.KeyValue
+	nodes   jetstream.KeyValue
+	stop    context.CancelFunc
+	wg      sync.WaitGroup
+	sub     *nats.Subscription
 	follows []jetstream.ConsumeContext
 
 	dropped   atomic.Uint64
@@ -83,25 +83,15 @@ type Plane struct {
 // onair_nodes) and starts the watchers that keep the in-memory cache.
 // The NATS servers must have JetStream enabled.
 func Open(nc *nats.Conn, cfg Config) (*Plane, error) {
-	seal, err := newSealer(cfg.ClusterKey)
+	p, err := newPlane(cfg)
 	if err != nil {
 		return nil, err
 	}
-	if cfg.NodeTTL <= 0 {
-		cfg.NodeTTL = DefaultNodeTTL
-	}
-	if cfg.Replicas < 0 || cfg.Replicas > 5 {
-		return nil, fmt.Errorf("control: %d replicas, want 0 (automatic) to 5", cfg.Replicas)
-	}
-	if cfg.Log == nil {
-		cfg.Log = slog.New(slog.DiscardHandler)
-	}
+	p.nc = nc
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return nil, err
 	}
-	p := &Plane{nc: nc, cfg: cfg, log: cfg.Log, seal: seal, spaceCache: map[string]store.Space{},
-		reports: map[string]seenReport{}, ready: make(chan struct{})}
 	ctx, cancel := context.WithTimeout(context.Background(), openWait)
 	defer cancel()
 	for _, b := range []struct {
@@ -122,6 +112,26 @@ func Open(nc *nats.Conn, cfg Config) (*Plane, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+// newPlane checks cfg and makes a plane with an empty cache, not yet
+// connected.
+func newPlane(cfg Config) (*Plane, error) {
+	seal, err := newSealer(cfg.ClusterKey)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.NodeTTL <= 0 {
+		cfg.NodeTTL = DefaultNodeTTL
+	}
+	if cfg.Replicas < 0 || cfg.Replicas > 5 {
+		return nil, fmt.Errorf("control: %d replicas, want 0 (automatic) to 5", cfg.Replicas)
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	return &Plane{cfg: cfg, log: cfg.Log, seal: seal, spaceCache: map[string]store.Space{},
+		reports: map[string]seenReport{}, ready: make(chan struct{})}, nil
 }
 
 // bucket binds a bucket, or creates it with the configured replicas; with
@@ -266,11 +276,14 @@ func (p *Plane) Close() {
 	p.wg.Wait()
 }
 
-// dropEntry counts an entry or report that is not trusted.
+// dropEntry counts an entry or report that is not trusted. It logs the
+// 1st, 2nd, 4th, 8th... so a flood of forgeries cannot flood the log.
 func (p *Plane) dropEntry(what string, err error) {
-	p.dropped.Add(1)
+	n := p.dropped.Add(1)
 	metricDropped.WithLabelValues(reasonOf(err)).Inc()
-	p.log.Warn("control entry dropped", "entry", what, "err", err)
+	if n&(n-1) == 0 {
+		p.log.Warn("control: entry dropped", "entry", what, "err", err, "dropped", n)
+	}
 }
 
 // Dropped counts the entries and reports that were malformed, forged or
