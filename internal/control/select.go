@@ -33,14 +33,14 @@ func Headroom(r Report) float64 {
 // when no node has any. Reports are taken as fresh: pass Plane.Reports().
 // rnd nil uses the global source.
 func Choose(reports []Report, rnd *rand.Rand) (best Report, alternates []Report, ok bool) {
-	type cand struct {
-		r Report
+	type cand struct { // an index, not a copy: sorting stays cheap
+		i int
 		h float64
 	}
 	var cs []cand
-	for _, r := range reports {
+	for i, r := range reports {
 		if h := Headroom(r); r.Healthy && r.Role != "origin" && h > 0 {
-			cs = append(cs, cand{r, h})
+			cs = append(cs, cand{i, h})
 		}
 	}
 	if len(cs) == 0 {
@@ -60,11 +60,14 @@ func Choose(reports []Report, rnd *rand.Rand) (best Report, alternates []Report,
 			pick = other
 		}
 	}
-	best = cs[pick].r
+	best = reports[cs[pick].i]
 	cs = slices.Delete(cs, pick, pick+1)
-	slices.SortFunc(cs, func(a, b cand) int { return cmp.Or(cmp.Compare(b.h, a.h), strings.Compare(a.r.Node, b.r.Node)) })
+	slices.SortFunc(cs, func(a, b cand) int {
+		return cmp.Or(cmp.Compare(b.h, a.h), strings.Compare(reports[a.i].Node, reports[b.i].Node))
+	})
+	alternates = make([]Report, 0, len(cs))
 	for _, c := range cs {
-		alternates = append(alternates, c.r)
+		alternates = append(alternates, reports[c.i])
 	}
 	return best, alternates, true
 }
