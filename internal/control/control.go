@@ -52,17 +52,16 @@ type Config struct {
 // Plane is a node's view of the control plane: it writes through to the
 // KV buckets and reads from a cache that watchers keep current.
 type Plane struct {
-	nc      *nats.Conn
-	cfg     Config
-	log     *slog.Logger
-	seal    *sealer
-	spaces  jetstream.KeyValue
-	keys    jetstream.KeyValue
-	nodes   jetstream.KeyValue
-	stop    context.CancelFunc
-	wg      sync.WaitGroup
-	sub     *nats.Subscription
-	follows []jetstream.ConsumeContext
+	nc     *nats.Conn
+	cfg    Config
+	log    *slog.Logger
+	seal   *sealer
+	spaces jetstream.KeyValue
+	keys   jetstream.KeyValue
+	nodes  jetstream.KeyValue
+	stop   context.CancelFunc
+	wg     sync.WaitGroup
+	sub    *nats.Subscription
 
 	dropped   atomic.Uint64
 	reporting atomic.Bool // a KV write of this node's report is in flight
@@ -179,8 +178,10 @@ func (p *Plane) bucketRetry(ctx context.Context, js jetstream.JetStream, c jetst
 		cancel()
 		var apiErr *jetstream.APIError
 		settled := errors.As(err, &apiErr) && apiErr.ErrorCode != 10008 // 10008: JetStream "temporarily unavailable"
+		// A server without JetStream answers nobody at once (no
+		// responders); a leaderless cluster answers nothing (a timeout).
 		if err == nil || ctx.Err() != nil || settled || errors.Is(err, jetstream.ErrJetStreamNotEnabled) ||
-			errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount) {
+			errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount) || errors.Is(err, nats.ErrNoResponders) {
 			return kv, err
 		}
 		p.log.Info("control: JetStream not ready, retrying", "bucket", c.Bucket, "err", err)
@@ -218,17 +219,8 @@ func (p *Plane) start(js jetstream.JetStream) error {
 	}); err != nil {
 		return err
 	}
-	for _, f := range []struct {
-		bucket string
-		apply  func(string, bool, []byte)
-		loaded func()
-	}{{BucketSpaces, p.applySpace, p.spacesLoaded}, {BucketKeys, p.applyKeys, func() {}}} {
-		cc, err := p.follow(ctx, js, f.bucket, f.apply, f.loaded)
-		if err != nil {
-			return err
-		}
-		p.follows = append(p.follows, cc)
-	}
+	p.follow(ctx, js, BucketSpaces, p.applySpace, p.spacesLoaded)
+	p.follow(ctx, js, BucketKeys, p.applyKeys, func() {})
 	p.wg.Go(func() {
 		lctx, lcancel := context.WithTimeout(ctx, p.cfg.NodeTTL)
 		defer lcancel()
@@ -266,9 +258,6 @@ func (p *Plane) WaitReady(ctx context.Context) error {
 func (p *Plane) Close() {
 	if p.sub != nil {
 		_ = p.sub.Unsubscribe()
-	}
-	for _, cc := range p.follows {
-		cc.Stop()
 	}
 	if p.stop != nil {
 		p.stop()
