@@ -79,7 +79,7 @@ type Plane struct {
 }
 
 // Open creates or binds the buckets (onair_spaces, onair_keys,
-// onair_nodes) and starts the watchers that keep the in-memory cache.
+// onair_nodes) and starts following them into the in-memory cache.
 // The NATS servers must have JetStream enabled.
 func Open(nc *nats.Conn, cfg Config) (*Plane, error) {
 	p, err := newPlane(cfg)
@@ -100,7 +100,7 @@ func Open(nc *nats.Conn, cfg Config) (*Plane, error) {
 		{&p.spaces, jetstream.KeyValueConfig{Bucket: BucketSpaces, Description: "onair spaces", History: 1, Storage: jetstream.FileStorage}},
 		{&p.keys, jetstream.KeyValueConfig{Bucket: BucketKeys, Description: "onair ticket keys", History: 1, Storage: jetstream.FileStorage}},
 		{&p.nodes, jetstream.KeyValueConfig{Bucket: BucketNodes, Description: "onair node load reports", History: 1,
-			Storage: jetstream.MemoryStorage, TTL: cfg.NodeTTL}},
+			Storage: jetstream.MemoryStorage, TTL: p.cfg.NodeTTL}},
 	} {
 		if *b.kv, err = p.bucketRetry(ctx, js, b.cfg); err != nil {
 			return nil, err
@@ -242,7 +242,8 @@ func (p *Plane) checkReady() {
 }
 
 // WaitReady returns once the ticket keys and the first snapshot of the
-// spaces are loaded, or with ctx's error.
+// spaces are loaded, or with ctx's error. Keys come only from PutKeys:
+// the first origin of a new cluster puts its keys before it waits.
 func (p *Plane) WaitReady(ctx context.Context) error {
 	select {
 	case <-p.ready:

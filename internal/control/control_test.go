@@ -414,3 +414,13 @@ func replicas(t *testing.T, kv jetstream.KeyValue) int {
 	}
 	return st.(*jetstream.KeyValueBucketStatus).StreamInfo().Config.Replicas
 }
+
+// The nodes bucket keeps a report no longer than the default TTL.
+func TestNodesBucketExpires(t *testing.T) {
+	nodes := jsCluster(t, 1)
+	p := open(t, conn(t, nodes[0]), Config{})
+	st, err := p.nodes.Status(context.Background())
+	if err != nil || st.TTL() != DefaultNodeTTL {
+		t.Fatalf("nodes bucket TTL %v (%v), want %v", st.TTL(), err, DefaultNodeTTL)
+	}
+}
