@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -329,13 +330,19 @@ func TestForeignEntriesDropped(t *testing.T) {
 	}
 }
 
-// One of three NATS servers going (the edge's own) leaves the plane
-// reading and writing within a bounded time.
+// One of three NATS servers going, the one leading the spaces bucket and
+// the edge's own, leaves the plane reading and writing within a bounded
+// time.
 func TestSurvivesOneServerOfThree(t *testing.T) {
 	nodes := jsCluster(t, 3)
 	st := newStore(t)
-	origin := open(t, conn(t, nodes[0]), Config{})
-	edge := open(t, conn(t, nodes[2]), Config{})
+	open(t, conn(t, nodes[0]), Config{}).Close() // makes the buckets
+	lead := slices.IndexFunc(nodes, func(nd *natsnode.Node) bool { return nd.LeadsStream("KV_" + BucketSpaces) })
+	if lead < 0 {
+		t.Fatal("no server leads the spaces bucket")
+	}
+	origin := open(t, conn(t, nodes[(lead+1)%3]), Config{})
+	edge := open(t, conn(t, nodes[lead]), Config{})
 	kr, _ := st.TicketKeys()
 	if err := origin.PutKeys(kr); err != nil {
 		t.Fatal(err)
@@ -353,12 +360,13 @@ func TestSurvivesOneServerOfThree(t *testing.T) {
 			t.Fatalf("%s: %d replicas in a cluster of three", kv.Bucket(), n)
 		}
 	}
-	nodes[2].Shutdown()
+	nodes[lead].Shutdown()
 	start := time.Now()
 	sp.State = store.Live
 	if err := origin.PutSpace(sp); err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("the origin's write took %s after the bucket's leader went", time.Since(start))
 	within(t, 10*time.Second, "the change on the edge after its server went", func() bool {
 		got, _ := edge.Space(sp.ID)
 		return got.State == store.Live

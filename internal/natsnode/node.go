@@ -212,6 +212,12 @@ func (n *Node) WaitJetStream(timeout time.Duration) error {
 	}
 }
 
+// LeadsStream reports whether this server leads the JetStream stream
+// (of the default account) now: which server to stop to test a leader's loss.
+func (n *Node) LeadsStream(stream string) bool {
+	return n.srv.JetStreamIsStreamLeader(server.DEFAULT_GLOBAL_ACCOUNT, stream)
+}
+
 // Shutdown closes every client and route connection and waits until the
 // server has stopped. It is idempotent.
 func (n *Node) Shutdown() {
