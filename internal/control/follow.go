@@ -21,7 +21,7 @@ const (
 	followHeartbeat = 500 * time.Millisecond
 	followExpiry    = 2 * time.Second
 	followAsk       = 2 * time.Second        // one consumer creation
-	followRetry     = 100 * time.Millisecond // between failed creations
+	followRetry     = 100 * time.Millisecond // after a failed creation, doubling to followAsk
 	followIdle      = 30 * time.Second       // a consumer nobody pulls goes
 )
 
@@ -53,16 +53,19 @@ func (p *Plane) follow(ctx context.Context, js jetstream.JetStream, bucket strin
 }
 
 func (f *follower) run(ctx context.Context) {
+	wait := followRetry
 	for ctx.Err() == nil {
 		cc, name, err := f.consume(ctx)
 		if err != nil {
 			f.p.log.Debug("control: following a bucket", "bucket", f.bucket, "err", err)
 			select {
 			case <-ctx.Done():
-			case <-time.After(followRetry):
+			case <-time.After(wait):
 			}
+			wait = min(2*wait, followAsk) // a cluster without JetStream is not asked 10 times a second
 			continue
 		}
+		wait = followRetry
 		select {
 		case <-ctx.Done():
 		case <-f.restart:
