@@ -87,6 +87,12 @@ type Ticket struct {
 	Number   uint64
 	Position uint64  // how many are ahead (0: admitted)
 	ETA      float64 // seconds until admitted, at the current rate
+	// Stale: the number is not one of this line's (an earlier keeper's
+	// line, or another edge's fallback): its holder draws again, once.
+	Stale bool
+	// Claimed: the number was admitted and used already (at another edge
+	// of a shared line): using it again is a replay.
+	Claimed bool
 }
 
 // Join draws a number for a newcomer and says whether it is in now.

@@ -1,0 +1,53 @@
+package gate
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestTokenKeySharedAcrossEdges: gates built with one cluster token key
+// accept each other's queue tokens and challenges, and a gate restarted
+// with it accepts its predecessor's; another key, no key, or an expired
+// token are refused; a short key is a clear error.
+func TestTokenKeySharedAcrossEdges(t *testing.T) {
+	key := []byte("a cluster secret of 32 bytes....")
+	a := New(Config{TokenKey: key, PoWBase: 8}, nil)
+	b := New(Config{TokenKey: key, PoWBase: 8}, nil)
+	restarted := New(Config{TokenKey: key, PoWBase: 8}, nil)
+	other := New(Config{TokenKey: []byte("another cluster's secret........"), PoWBase: 8}, nil)
+	lone := New(Config{PoWBase: 8}, nil)
+	now := time.Now()
+	tok := a.sign.seal(kindQueue, "sp", 7, unixMilli(now.Add(queueTTL)))
+	expired := a.sign.seal(kindQueue, "sp", 7, unixMilli(now.Add(-time.Second)))
+	join := func(g *Gate, tok string) (uint64, bool) {
+		r := httptest.NewRequest(http.MethodPost, "/", nil)
+		r.Header.Set("Onair-Queue", tok)
+		return g.queued(r, "sp", now)
+	}
+	for name, g := range map[string]*Gate{"another edge": b, "a restarted edge": restarted} {
+		if n, ok := join(g, tok); !ok || n != 7 {
+			t.Errorf("%s refused a queue token of the cluster (%d, %v)", name, n, ok)
+		}
+		ch := a.newChallenge("sp", 8, now)
+		if !g.checkSolution("sp", ch.Token, Solve(ch.Token, 8), now) {
+			t.Errorf("%s refused a challenge of the cluster", name)
+		}
+	}
+	for name, g := range map[string]*Gate{"another cluster": other, "a lone node": lone} {
+		if _, ok := join(g, tok); ok {
+			t.Errorf("%s accepted the cluster's queue token", name)
+		}
+	}
+	if _, ok := join(b, expired); ok {
+		t.Error("an expired queue token was accepted")
+	}
+	if err := CheckTokenKey([]byte("short")); err == nil || !strings.Contains(err.Error(), "at least 16") {
+		t.Errorf("a 5-byte key: %v", err)
+	}
+	if CheckTokenKey(nil) != nil || CheckTokenKey(key) != nil {
+		t.Error("a good key or none refused")
+	}
+}
