@@ -96,7 +96,7 @@ type Load struct {
 type Gate struct {
 	cfg    Config
 	limits map[Class][2]*Limiter // per IP, per prefix
-	admit  *Admission // this node's own controller: its admit rate, its line by default
+	admit  *Admission            // this node's own controller: its admit rate, its line by default
 	line   Line
 	sign   *signer
 	ids    atomic.Uint64
