@@ -34,3 +34,7 @@ func (l localLine) Check(_ string, n uint64, now time.Time) Ticket { return l.Ad
 
 // Follow has nothing to do: the gate drives this Admission itself.
 func (localLine) Follow(float64, bool) {}
+
+// LocalLine is a as a Line: what a gate uses when Config.Line is nil (one
+// line for every space, driven by the gate's controller when a is its own).
+func LocalLine(a *Admission) Line { return localLine{a} }

@@ -1,0 +1,27 @@
+package line
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+)
+
+var (
+	metricDecisions = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "onair_line_decisions_total", Help: "Places in line an edge drew or checked, by the line that decided: shared (the keeper's) or local (the edge's fallback, while the keeper does not answer)."},
+		[]string{"line"})
+	metricFallbacks = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "onair_line_fallbacks_total", Help: "Times an edge lost the keeper of the shared line and fell back to its own line."})
+	metricRequests = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "onair_line_keeper_requests_total", Help: "Requests the keeper of the shared lines answered, by kind (draw, check, ping)."}, []string{"kind"})
+	metricDropped = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "onair_line_dropped_total", Help: "Line messages dropped: malformed, foreign (MAC), stale (too old), no_reply, full (too many spaces) at the keeper; bad_reply at an edge."}, []string{"reason"})
+	metricSpaces = promauto.NewGauge(prometheus.GaugeOpts{
+		Name: "onair_line_spaces", Help: "Spaces whose waiting line the keeper holds."})
+)
+
+var (
+	sharedDecisions = metricDecisions.WithLabelValues("shared")
+	localDecisions  = metricDecisions.WithLabelValues("local")
+)
+
+func drop(reason string) { metricDropped.WithLabelValues(reason).Inc() }
