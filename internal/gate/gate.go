@@ -1,6 +1,8 @@
 package gate
 
 import (
+	"crypto/rand"
+	"encoding/binary"
 	"encoding/json"
 	"hash/maphash"
 	"net/http"
@@ -99,7 +101,7 @@ type Gate struct {
 	admit  *Admission            // this node's own controller: its admit rate, its line by default
 	line   Line
 	sign   *signer
-	ids    atomic.Uint64
+	ids    atomic.Uint64 // challenge ids, from a random start: unique across edges sharing a key
 	spent  spentSet
 	replay replayGuard // the networks each ticket was used from
 	load   func() Load
@@ -135,6 +137,10 @@ func New(cfg Config, load func() Load) *Gate {
 		panic(err)
 	}
 	g := &Gate{cfg: cfg, sign: sign, load: load, admit: NewAdmission(cfg.Admit, time.Now()), tel: cfg.Telemetry}
+	var start [8]byte
+	_, _ = rand.Read(start[:])
+	// Below the spent set's queue bit, and far from any other edge's ids.
+	g.ids.Store(binary.BigEndian.Uint64(start[:]) &^ (queueBit | 1<<62))
 	g.line = cfg.Line
 	if g.line == nil {
 		g.line = localLine{g.admit}

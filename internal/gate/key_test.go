@@ -51,3 +51,22 @@ func TestTokenKeySharedAcrossEdges(t *testing.T) {
 		t.Error("a good key or none refused")
 	}
 }
+
+// TestChallengeAcrossEdges: a challenge one edge gave, solved, is spent at
+// the edge it is used at (once there); it never spends another edge's own
+// challenges, whose ids are apart.
+func TestChallengeAcrossEdges(t *testing.T) {
+	key := []byte("a cluster secret of 32 bytes....")
+	a := New(Config{TokenKey: key, PoWBase: 8}, nil)
+	b := New(Config{TokenKey: key, PoWBase: 8}, nil)
+	now := time.Now()
+	fromA := a.newChallenge("sp", 8, now)
+	sol := Solve(fromA.Token, 8)
+	if !b.checkSolution("sp", fromA.Token, sol, now) || b.checkSolution("sp", fromA.Token, sol, now) {
+		t.Fatal("edge A's solved challenge at edge B: want accepted once")
+	}
+	own := b.newChallenge("sp", 8, now)
+	if !b.checkSolution("sp", own.Token, Solve(own.Token, 8), now) {
+		t.Fatal("edge B's own first challenge refused after A's was spent at B")
+	}
+}
