@@ -115,6 +115,9 @@ func (c *Client) ask(space string, kind byte, n uint64, now time.Time) (reply, b
 		c.fallBack(err)
 		return reply{}, false
 	}
+	if r.status == statusFull {
+		return reply{}, false
+	}
 	c.shared.Add(1)
 	sharedDecisions.Inc()
 	c.mu.Lock()

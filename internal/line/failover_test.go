@@ -41,6 +41,11 @@ func TestKeeperGoneEdgesFallBackAndReturn(t *testing.T) {
 	if got := counted(metricFallbacks) - fallbacks; got != 2 {
 		t.Fatalf("%v fallbacks counted, want 2", got)
 	}
+	c.clients[1].Follow(1, true) // edge B is full: its own line stops, as a lone node's
+	if code, _, _ := join(t, b, ""); code != http.StatusAccepted {
+		t.Fatalf("a full edge, fallen back: %d, want a place in its line", code)
+	}
+	c.clients[1].Follow(500, false)
 	c.gates[0].SetMode(gate.UnderAttack)
 	if code, _, _ := join(t, a, tokA); code != http.StatusOK {
 		t.Fatalf("a waiter of the lost line, under attack: %d, want drawn again locally and in", code)

@@ -23,8 +23,8 @@ type KeeperConfig struct {
 	Admit gate.AdmitConfig
 	// Period is how often Capacity is asked (default 1 s).
 	Period time.Duration
-	// MaxSpaces bounds the lines kept (default 10,000); past it, a request
-	// for a new space is dropped and its edge decides locally.
+	// MaxSpaces bounds the lines kept (default 10,000); past it, the edges
+	// are told to decide a new space's joins locally.
 	MaxSpaces int
 	Log       *slog.Logger
 }
@@ -179,7 +179,7 @@ func (k *Keeper) handle(m *nats.Msg) {
 	q, err := decodeRequest(m.Data)
 	space := strings.TrimPrefix(m.Subject, subjectPrefix)
 	switch {
-	case err != nil:
+	case err != nil || (m.Subject != pingSubject && !subjectToken(space)):
 		drop("malformed")
 		return
 	case m.Reply == "":
@@ -197,12 +197,12 @@ func (k *Keeper) handle(m *nats.Msg) {
 	}
 	var r reply
 	if q.kind != kindPing {
-		l := k.line(space, now)
-		if l == nil {
-			drop("full")
-			return
+		if l := k.line(space, now); l != nil {
+			r = l.answer(q, now)
+		} else {
+			metricRefused.Inc()
+			r.status = statusFull
 		}
-		r = l.answer(q, now)
 	}
 	metricRequests.WithLabelValues(kindName[q.kind]).Inc()
 	_ = m.Respond(appendReply(make([]byte, 0, replyLen), k.mac, q.mac, r))

@@ -34,6 +34,7 @@ const (
 	statusOK      = 0
 	statusStale   = 1
 	statusClaimed = 2
+	statusFull    = 3 // the keeper holds too many lines: decide this one locally
 
 	macLen     = 16
 	requestLen = 2 + 8 + 8 + macLen
@@ -153,7 +154,7 @@ func decodeReply(m *macer, reqMAC, b []byte) (reply, error) {
 	u := func(i int) uint64 { return binary.BigEndian.Uint64(b[3+8*i:]) }
 	f := func(i int) float64 { return math.Float64frombits(u(i)) }
 	r := reply{status: b[2], ticket: gate.Ticket{Number: u(0), Position: u(1), ETA: f(2)}, waiting: u(3), rate: f(4)}
-	if r.status > statusClaimed || !finite(r.ticket.ETA) || !finite(r.rate) {
+	if r.status > statusFull || !finite(r.ticket.ETA) || !finite(r.rate) {
 		return reply{}, errField
 	}
 	r.ticket.Stale, r.ticket.Claimed = r.status == statusStale, r.status == statusClaimed

@@ -110,7 +110,7 @@ func FuzzDecodeReply(f *testing.F) {
 		if string(b) != string(good) {
 			t.Fatalf("a reply the keeper never signed accepted: %x", b)
 		}
-		if r.status > statusClaimed || !finite(r.ticket.ETA) || !finite(r.rate) {
+		if r.status > statusFull || !finite(r.ticket.ETA) || !finite(r.rate) {
 			t.Fatalf("insane reply %+v", r)
 		}
 	})
