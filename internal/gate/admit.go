@@ -152,11 +152,15 @@ func (a *Admission) Feedback(healthy bool) {
 }
 
 // Pause stops admissions while the node is full (listeners at capacity);
-// the line keeps its order.
+// the line keeps its order. Admissions banked while nobody waited are
+// withdrawn, or a full node would still let a burst in.
 func (a *Admission) Pause(full bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.paused = full
+	if full {
+		a.served = min(a.served, float64(a.next))
+	}
 }
 
 // SetRate pins the rate (an operator's override, or a test).

@@ -36,6 +36,7 @@ type Keeper struct {
 	cfg  KeeperConfig
 	subs []*nats.Subscription
 	stop chan struct{}
+	once sync.Once
 	done sync.WaitGroup
 
 	mu    sync.Mutex // the lines and the MAC
@@ -114,11 +115,14 @@ func (k *Keeper) unsubscribe() {
 }
 
 // Close stops answering (a standby that lost the lease, a shutdown): the
-// edges fall back to their own lines until another keeper answers.
+// edges fall back to their own lines until another keeper answers. It is
+// idempotent.
 func (k *Keeper) Close() {
-	k.unsubscribe()
-	close(k.stop)
-	k.done.Wait()
+	k.once.Do(func() {
+		k.unsubscribe()
+		close(k.stop)
+		k.done.Wait()
+	})
 }
 
 func (k *Keeper) run() {
