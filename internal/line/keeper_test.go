@@ -3,6 +3,8 @@ package line
 import (
 	"testing"
 	"time"
+
+	"github.com/onair-live/onair/internal/control"
 )
 
 // The spaces with people waiting share the edges' rate; all edges full
@@ -56,5 +58,26 @@ func TestClaimedSet(t *testing.T) {
 	c.forget(1 << 30) // past everything: nothing kept, no gap allocated
 	if len(c.words) != 0 || !c.claim(1<<30+3) || len(c.words) != 1 {
 		t.Fatalf("after forgetting all: base %d, %d words", c.base, len(c.words))
+	}
+}
+
+func TestEdgeCapacityFromReports(t *testing.T) {
+	reports := []control.Report{
+		{Node: "o", Role: "origin", AdmitRate: 999},
+		{Node: "e1", Role: "edge", Healthy: true, AdmitRate: 100, Capacity: 10, Listeners: map[string]int{"ogg": 10}},
+		{Node: "e2", Role: "edge", Healthy: true, AdmitRate: 50, Capacity: 10, Listeners: map[string]int{"ogg": 3}},
+		{Node: "e3", Role: "edge", Healthy: false, AdmitRate: 70},
+	}
+	c := EdgeCapacity(func() []control.Report { return reports })
+	if rate, full := c(); rate != 150 || full {
+		t.Fatalf("two healthy edges, one full: %v %v, want 150/s, not full", rate, full)
+	}
+	reports[2].Listeners["ogg"] = 10
+	if _, full := c(); !full {
+		t.Fatal("every healthy edge full, and the lines still move")
+	}
+	reports = nil
+	if _, full := c(); !full {
+		t.Fatal("no edge at all, and the lines still move")
 	}
 }
