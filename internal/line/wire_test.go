@@ -73,7 +73,8 @@ func TestWireRoundTripAndRefusals(t *testing.T) {
 // request or an error, and none but the cluster's own verify.
 func FuzzDecodeRequest(f *testing.F) {
 	m := testMacer(f, testKey)
-	now := time.Now()
+	// A fixed clock: the fuzzing workers must make the same good request.
+	now := time.UnixMilli(1_800_000_000_000)
 	good := appendRequest(nil, m, subjectPrefix+"sp", kindDraw, 0, now)
 	f.Add(good)
 	f.Add(appendRequest(nil, m, pingSubject, kindPing, 0, now))
@@ -97,7 +98,7 @@ func FuzzDecodeRequest(f *testing.F) {
 // one the keeper signed for this request is accepted.
 func FuzzDecodeReply(f *testing.F) {
 	m := testMacer(f, testKey)
-	reqMAC := appendRequest(nil, m, subjectPrefix+"sp", kindDraw, 0, time.Now())[requestLen-macLen:]
+	reqMAC := appendRequest(nil, m, subjectPrefix+"sp", kindDraw, 0, time.UnixMilli(1_800_000_000_000))[requestLen-macLen:]
 	good := appendReply(nil, m, reqMAC, reply{ticket: gate.Ticket{Number: 5, Position: 2, ETA: 0.4}, waiting: 2, rate: 5})
 	f.Add(good)
 	f.Add(make([]byte, replyLen))
