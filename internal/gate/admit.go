@@ -170,6 +170,25 @@ func (a *Admission) SetRate(r float64) {
 	a.rate = min(max(r, a.cfg.MinRate), a.cfg.MaxRate)
 }
 
+// Mark is the line's counters: the next number to draw, and how many are
+// served (for a keeper to save).
+func (a *Admission) Mark(now time.Time) (next, served uint64) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.advance(now)
+	return a.next, uint64(min(a.served, float64(a.next)))
+}
+
+// Resume continues a line another process kept, from its counters (a
+// keeper taking over): numbers below served are in, the next drawn is next.
+func (a *Admission) Resume(next, served uint64) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	served = min(served, next)
+	a.next, a.served = next, float64(served)
+	a.claims = claimLog{audited: served}
+}
+
 // Reclaimed is how many admissions went unclaimed and were passed on.
 func (a *Admission) Reclaimed() uint64 {
 	a.mu.Lock()

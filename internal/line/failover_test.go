@@ -1,12 +1,14 @@
 package line
 
 import (
+	"context"
 	"net/http"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/onair-live/onair/internal/gate"
+	"github.com/onair-live/onair/internal/natsnode"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 )
@@ -125,4 +127,53 @@ func counted(c prometheus.Counter) float64 {
 		return -1
 	}
 	return m.GetCounter().GetValue()
+}
+
+// TestKeeperTakeoverResumesTheLine: keepers that save their lines in a KV
+// bucket hand them over: after the keeper is replaced, every waiter still
+// has its place (the same position, at either edge), a newcomer is behind
+// them all, and they are admitted in their order. A saved line forged
+// without the cluster's key is dropped.
+func TestKeeperTakeoverResumesTheLine(t *testing.T) {
+	c := newClusterWith(t, natsnode.Config{JetStream: true, StoreDir: t.TempDir()})
+	r := rig{edges: []string{edge(t, c.gates[0]), edge(t, c.gates[1])}, rate: float64(c.rate.Load()), pause: c.pause}
+	c.pause(true)
+	const n = 6
+	toks := make([]string, n)
+	for i := range n {
+		var code int
+		var pos uint64
+		if code, pos, toks[i] = join(t, r.edges[i%2], ""); code != http.StatusAccepted || pos != uint64(i+1) {
+			t.Fatalf("arrival %d: %d at %d", i, code, pos)
+		}
+	}
+	c.keeper.steer(time.Now()) // a period: the lines are saved
+	forged := appendState(nil, testMacer(t, []byte("another cluster's secret, 32B...")), stateKey("evil"), lineState{tag: newTag(true), next: 9})
+	if _, err := c.state.Put(context.Background(), stateKey("evil"), forged); err != nil {
+		t.Fatal(err)
+	}
+	bad := counted(metricDropped.WithLabelValues("bad_state"))
+	c.keeper.Close()
+	c.startKeeper(t)
+	if got := counted(metricDropped.WithLabelValues("bad_state")) - bad; got != 1 || c.keeper.lines["evil"] != nil {
+		t.Fatalf("a forged saved line: %v dropped, kept %v", got, c.keeper.lines["evil"] != nil)
+	}
+	c.settle(t)
+	for i, tok := range toks {
+		if code, pos, _ := join(t, r.edges[(i+1)%2], tok); code != http.StatusAccepted || pos != uint64(i+1) {
+			t.Fatalf("waiter %d at the new keeper: %d at %d, want still 202 at %d", i, code, pos, i+1)
+		}
+	}
+	code, pos, late := join(t, r.edges[0], "")
+	if code != http.StatusAccepted || pos <= n {
+		t.Fatalf("a newcomer at the new keeper: %d at %d, want behind the %d waiting", code, pos, n)
+	}
+	t.Logf("a newcomer after the takeover is at %d behind %d waiters (the rest are places skipped for draws not saved)", pos, n)
+	c.pause(false)
+	admitInOrder(t, r, append(toks, late))
+	for i, cl := range c.clients {
+		if s := cl.Stats(); s.Fallbacks != 0 {
+			t.Errorf("edge %d fell back: %+v", i, s)
+		}
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/onair-live/onair/internal/gate"
 )
 
@@ -23,6 +24,10 @@ type KeeperConfig struct {
 	Admit gate.AdmitConfig
 	// Period is how often Capacity is asked (default 1 s).
 	Period time.Duration
+	// State is a KV bucket (History 1, TTL an hour or more, replicated)
+	// where the lines' counters are saved each period, for a keeper that
+	// takes over; nil: none, a new keeper starts the lines anew.
+	State jetstream.KeyValue
 	// MaxSpaces bounds the lines kept (default 10,000); past it, the edges
 	// are told to decide a new space's joins locally.
 	MaxSpaces int
@@ -49,10 +54,12 @@ type Keeper struct {
 // spaceLine is one space's line on the keeper.
 type spaceLine struct {
 	tagged
-	drawn   uint64 // places drawn so far
 	claimed claimedSet
 	used    time.Time  // the last request for it
 	marks   []servedAt // the served mark each minute, for forgetting claims
+	saved   lineState  // as last saved
+	pace    uint64     // places drawn in the last period
+	drawn   uint64     // the next place, at the last period
 }
 
 type servedAt struct {
@@ -88,6 +95,9 @@ func NewKeeper(nc *nats.Conn, cfg KeeperConfig) (*Keeper, error) {
 	}
 	k := &Keeper{nc: nc, cfg: cfg, mac: newMacer(key), lines: make(map[string]*spaceLine), stop: make(chan struct{})}
 	k.steer(time.Now())
+	if cfg.State != nil {
+		k.load(time.Now())
+	}
 	for _, subj := range []string{subjectPrefix + "*", pingSubject} {
 		s, err := nc.Subscribe(subj, k.handle)
 		if err != nil {
@@ -144,7 +154,15 @@ func (k *Keeper) run() {
 func (k *Keeper) steer(now time.Time) {
 	rate, full := k.cfg.Capacity()
 	k.mu.Lock()
-	defer k.mu.Unlock()
+	puts := k.adjust(rate, full, now)
+	k.mu.Unlock()
+	if k.cfg.State != nil {
+		k.save(puts)
+	}
+}
+
+// adjust is steer under the lock; it returns the lines' counters to save.
+func (k *Keeper) adjust(rate float64, full bool, now time.Time) map[string][]byte {
 	busy := 0
 	for space, l := range k.lines {
 		if l.adm.Waiting() > 0 {
@@ -160,20 +178,37 @@ func (k *Keeper) steer(now time.Time) {
 		l.adm.SetRate(share)
 		l.adm.Pause(full)
 		l.remember(now)
+		next, _ := l.adm.Mark(now)
+		l.pace, l.drawn = next-min(l.drawn, next), next
 	}
+	if k.cfg.State == nil {
+		return nil
+	}
+	return k.saves(now)
 }
 
 // remember notes the served mark once a minute and forgets the claims of
 // places served a queue token's life ago.
 func (l *spaceLine) remember(now time.Time) {
 	if n := len(l.marks); n == 0 || now.Sub(l.marks[n-1].at) >= time.Minute {
-		l.marks = append(l.marks, servedAt{at: now, served: l.drawn - min(l.adm.Waiting(), l.drawn)})
+		_, served := l.adm.Mark(now)
+		l.marks = append(l.marks, servedAt{at: now, served: served})
 	}
 	i := 0
 	for ; i < len(l.marks) && now.Sub(l.marks[i].at) > lineIdle; i++ {
 		l.claimed.forget(l.marks[i].served)
 	}
 	l.marks = l.marks[i:]
+}
+
+// settled is the served mark a minute or more ago (0: none known).
+func (l *spaceLine) settled(now time.Time) uint64 {
+	for i := len(l.marks) - 1; i >= 0; i-- {
+		if now.Sub(l.marks[i].at) >= time.Minute {
+			return l.marks[i].served
+		}
+	}
+	return l.claimed.base
 }
 
 // handle answers one request; anything malformed or foreign is counted
@@ -237,7 +272,6 @@ func (l *spaceLine) answer(q request, now time.Time) reply {
 	var t gate.Ticket
 	if q.kind == kindDraw {
 		t = l.join(now)
-		l.drawn++
 	} else {
 		t = l.check(q.number, now)
 	}

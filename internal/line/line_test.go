@@ -1,6 +1,7 @@
 package line
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/onair-live/onair/internal/gate"
 	"github.com/onair-live/onair/internal/natsnode"
 )
@@ -79,6 +81,27 @@ func scenario(t *testing.T, r rig) {
 	}
 	start := time.Now()
 	r.pause(false)
+	admitInOrder(t, r, toks)
+	took := time.Since(start)
+	// The first place goes at once, then one every 1/rate s: never faster.
+	if least := time.Duration(float64(n-2) / r.rate * float64(time.Second)); took < least {
+		t.Fatalf("%d admitted in %v, faster than %v/s allows (%v)", n, took, r.rate, least)
+	}
+	t.Logf("%d waiters over %d edge(s) admitted in arrival order in %v at %v/s", n, len(r.edges), took, r.rate)
+	r.pause(true) // a stopped line admits only places already served
+	for i, e := range r.edges {
+		if code, _, _ := join(t, e, toks[0]); code == http.StatusOK {
+			t.Fatalf("a served queue token admitted again at edge %d", i)
+		}
+	}
+}
+
+// admitInOrder brings the waiters holding toks (in arrival order) back
+// until all are in, each at another edge than the one it joined, and
+// fails if one gets in while someone ahead of it still waits.
+func admitInOrder(t *testing.T, r rig, toks []string) {
+	n := len(toks)
+	start := time.Now()
 	admitted := make([]bool, n)
 	for left := n; left > 0; {
 		if time.Since(start) > 20*time.Second {
@@ -104,18 +127,6 @@ func scenario(t *testing.T, r rig) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	took := time.Since(start)
-	// The first place goes at once, then one every 1/rate s: never faster.
-	if least := time.Duration(float64(n-2) / r.rate * float64(time.Second)); took < least {
-		t.Fatalf("%d admitted in %v, faster than %v/s allows (%v)", n, took, r.rate, least)
-	}
-	t.Logf("%d waiters over %d edge(s) admitted in arrival order in %v at %v/s", n, len(r.edges), took, r.rate)
-	r.pause(true) // a stopped line admits only places already served
-	for i, e := range r.edges {
-		if code, _, _ := join(t, e, toks[0]); code == http.StatusOK {
-			t.Fatalf("a served queue token admitted again at edge %d", i)
-		}
-	}
 }
 
 // TestWaitingRoomLocalDefault: one node and its own line, as before.
@@ -137,12 +148,33 @@ type cluster struct {
 	keeper  *Keeper
 	clients []*Client
 	gates   []*gate.Gate
+	state   jetstream.KeyValue
 	rate    atomic.Int64
 	full    atomic.Bool
 }
 
-func newCluster(t *testing.T) *cluster {
-	nodes, err := natsnode.StartCluster(3, nil)
+// bucket is the lines' KV bucket, as a deployment would make it.
+func bucket(t *testing.T, nc *nats.Conn) jetstream.KeyValue {
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	kv, err := js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: "onair-line", History: 1, TTL: 2 * time.Hour,
+		Storage: jetstream.MemoryStorage, Replicas: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kv
+}
+
+func newCluster(t *testing.T) *cluster { return newClusterWith(t, natsnode.Config{}) }
+
+// newClusterWith starts the cluster's servers with base; with JetStream,
+// the keepers save their lines in a bucket.
+func newClusterWith(t *testing.T, base natsnode.Config) *cluster {
+	nodes, err := natsnode.StartClusterWith(3, base)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,6 +184,9 @@ func newCluster(t *testing.T) *cluster {
 		}
 	})
 	c := &cluster{nodes: nodes}
+	if base.JetStream {
+		c.state = bucket(t, connect(t, nodes[0]))
+	}
 	c.rate.Store(20)
 	c.startKeeper(t)
 	for _, nd := range nodes[1:] {
@@ -181,7 +216,7 @@ func connect(t *testing.T, nd *natsnode.Node) *nats.Conn {
 func (c *cluster) startKeeper(t *testing.T) {
 	k, err := NewKeeper(connect(t, c.nodes[0]), KeeperConfig{Key: testKey, Period: time.Hour,
 		Admit:    gate.AdmitConfig{MinRate: 1, Burst: 1},
-		Capacity: c.capacity})
+		Capacity: c.capacity, State: c.state})
 	if err != nil {
 		t.Fatal(err)
 	}
