@@ -116,3 +116,26 @@ func FuzzDecodeReply(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodeState: a saved line's value decodes to sane counters or an
+// error, and only one the cluster saved is accepted.
+func FuzzDecodeState(f *testing.F) {
+	m := testMacer(f, testKey)
+	key := stateKey("sp")
+	good := appendState(nil, m, key, lineState{tag: keptBit | 5<<seqBits, next: 10, served: 4, settled: 2, pace: 3})
+	f.Add(good)
+	f.Add(make([]byte, stateLen))
+	f.Add([]byte{stateVersion})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s, err := decodeState(m, key, b)
+		if err != nil {
+			return
+		}
+		if string(b) != string(good) {
+			t.Fatalf("a saved line the cluster never saved accepted: %x", b)
+		}
+		if s.settled > s.served || s.served > s.next || s.tag&keptBit == 0 {
+			t.Fatalf("insane counters %+v", s)
+		}
+	})
+}
