@@ -12,7 +12,9 @@
 // a line of its own moving at its own admit rate, as a lone node does, and
 // returns to the shared line at the keeper's first answer to its probes.
 // Numbers carry the tag of the line they were drawn in, so a place in a
-// line that is gone (a keeper that failed over, another edge's fallback)
-// is known as stale, and its holder draws again once per edge with no
-// second proof of work.
+// line that is gone (another edge's fallback, a keeper's whose lines were
+// not saved) is known as stale, and its holder draws again once per edge
+// with no second proof of work. Given a KV bucket, the keeper saves each
+// line's counters every period, and a keeper that takes over (the standby
+// origin) resumes the lines under the same tags: waiters keep their places.
 package line
