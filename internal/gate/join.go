@@ -35,7 +35,11 @@ func (g *Gate) Admit(w http.ResponseWriter, r *http.Request, space string) bool 
 		// whole seconds.
 		time.Sleep(time.Duration(t.ETA*float64(time.Second)) + 5*time.Millisecond)
 		now = time.Now()
-		t = g.line.Check(space, t.Number, now)
+		// A place whose line went meanwhile (a keeper lost) is not a place
+		// in: its holder is answered with it, and draws again on return.
+		if again := g.line.Check(space, t.Number, now); !again.Stale {
+			t = again
+		}
 	}
 	if t.Position == 0 && queued && (t.Claimed || !g.spend(num, now)) {
 		// A place in line is used once: a served token shared or replayed

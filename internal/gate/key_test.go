@@ -70,3 +70,33 @@ func TestChallengeAcrossEdges(t *testing.T) {
 		t.Fatal("edge B's own first challenge refused after A's was spent at B")
 	}
 }
+
+// lostLine is a line whose every place goes stale as soon as it is drawn:
+// a shared line whose keeper is lost between a draw and a check.
+type lostLine struct{ Line }
+
+func (lostLine) Join(string, time.Time) Ticket { return Ticket{Number: 7, Position: 1, ETA: 0.01} }
+
+func (lostLine) Check(_ string, n uint64, _ time.Time) Ticket { return Ticket{Number: n, Stale: true} }
+
+// TestStalePlaceIsNotAdmission: a join held for a short wait whose place
+// goes stale meanwhile is answered with its place, not let in; coming back
+// with it, it draws again, spending it.
+func TestStalePlaceIsNotAdmission(t *testing.T) {
+	g := New(Config{Line: lostLine{LocalLine(NewAdmission(AdmitConfig{}, time.Now()))}, Mode: Normal}, nil)
+	w := httptest.NewRecorder()
+	if g.Admit(w, httptest.NewRequest(http.MethodPost, "/", nil), "sp") || w.Code != http.StatusAccepted {
+		t.Fatalf("a place that went stale: admitted, or answered %d", w.Code)
+	}
+	tok := w.Result().Header.Get("Set-Cookie")
+	tok = strings.TrimPrefix(strings.Split(tok, ";")[0], QueueCookie("sp")+"=")
+	r := httptest.NewRequest(http.MethodPost, "/", nil)
+	r.Header.Set("Onair-Queue", tok)
+	w = httptest.NewRecorder()
+	if g.Admit(w, r, "sp") || w.Code != http.StatusAccepted {
+		t.Fatalf("back with the stale place: admitted, or %d", w.Code)
+	}
+	if g.spend(7, time.Now()) {
+		t.Fatal("the stale place was drawn again without being spent")
+	}
+}
