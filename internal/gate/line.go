@@ -24,6 +24,13 @@ type Line interface {
 	Follow(rate float64, full bool)
 }
 
+// Spender is a Line that also spends solved proof-of-work challenges for
+// every edge sharing it, so one solution lets one join through, not one
+// per edge. Spend reports whether challenge id was unspent.
+type Spender interface {
+	Spend(space string, id uint64, now time.Time) bool
+}
+
 // localLine is the node's own Admission as a Line: one line for every
 // space, as a lone node has always had.
 type localLine struct{ *Admission }

@@ -120,6 +120,9 @@ func (c *Client) ask(space string, kind byte, n uint64, now time.Time) (reply, b
 	}
 	c.shared.Add(1)
 	sharedDecisions.Inc()
+	if kind == kindSpend {
+		return r, true
+	}
 	c.mu.Lock()
 	if len(c.seen) > 4096 {
 		clear(c.seen)
@@ -127,6 +130,14 @@ func (c *Client) ask(space string, kind byte, n uint64, now time.Time) (reply, b
 	c.seen[space] = lineSeen{waiting: r.waiting, rate: r.rate, at: now}
 	c.mu.Unlock()
 	return r, true
+}
+
+// Spend implements gate.Spender: a solved challenge lets one join through
+// across the edges. While the keeper cannot be asked, the edge's own
+// spent set alone holds.
+func (c *Client) Spend(space string, id uint64, now time.Time) bool {
+	r, ok := c.ask(space, kindSpend, id, now)
+	return !ok || r.status != statusClaimed
 }
 
 // subjectToken says whether space can be one token of a subject.

@@ -2,6 +2,7 @@ package line
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"testing"
 	"time"
@@ -175,5 +176,51 @@ func TestKeeperTakeoverResumesTheLine(t *testing.T) {
 		if s := cl.Stats(); s.Fallbacks != 0 {
 			t.Errorf("edge %d fell back: %+v", i, s)
 		}
+	}
+}
+
+// TestChallengeSpentOnceAcrossEdges: under attack, a solved challenge lets
+// one join through at one edge; the same solution at another edge is
+// refused (the keeper spent it), and a lone edge's spent set still holds.
+func TestChallengeSpentOnceAcrossEdges(t *testing.T) {
+	c := newCluster(t)
+	a, b := edge(t, c.gates[0]), edge(t, c.gates[1])
+	for _, g := range c.gates {
+		g.SetMode(gate.UnderAttack)
+	}
+	powJoin := func(url, pow string) (int, string) {
+		req, _ := http.NewRequest(http.MethodPost, url, nil)
+		if pow != "" {
+			req.Header.Set("Onair-PoW", pow)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var ch gate.Challenge
+		_ = json.NewDecoder(resp.Body).Decode(&ch)
+		if ch.Token == "" {
+			return resp.StatusCode, ""
+		}
+		return resp.StatusCode, ch.Token + ":" + gate.Solve(ch.Token, ch.Difficulty)
+	}
+	code, solved := powJoin(a, "")
+	if code != http.StatusUnauthorized || solved == "" {
+		t.Fatalf("under attack without a proof: %d", code)
+	}
+	if code, _ := powJoin(a, solved); code == http.StatusUnauthorized {
+		t.Fatal("a solved challenge refused at the edge that gave it")
+	}
+	if code, _ := powJoin(b, solved); code != http.StatusUnauthorized {
+		t.Fatalf("the same solution at the other edge: %d, want refused", code)
+	}
+	c.keeper.Close()
+	_, solved = powJoin(b, "")
+	if code, _ := powJoin(b, solved); code == http.StatusUnauthorized {
+		t.Fatal("a fresh solution refused with the keeper gone")
+	}
+	if code, _ := powJoin(b, solved); code != http.StatusUnauthorized {
+		t.Fatalf("a solution used twice at one edge with the keeper gone: %d", code)
 	}
 }

@@ -49,6 +49,7 @@ type Keeper struct {
 	lines map[string]*spaceLine
 	share float64 // each busy line's rate, as of the last period
 	full  bool
+	spent spentChallenges
 }
 
 // spaceLine is one space's line on the keeper.
@@ -172,6 +173,7 @@ func (k *Keeper) adjust(rate float64, full bool, now time.Time) map[string][]byt
 		}
 	}
 	metricSpaces.Set(float64(len(k.lines)))
+	k.spent.expire(now)
 	share := rate / float64(max(busy, 1))
 	k.share, k.full = share, full
 	for _, l := range k.lines {
@@ -235,7 +237,10 @@ func (k *Keeper) handle(m *nats.Msg) {
 		return
 	}
 	var r reply
-	if q.kind != kindPing {
+	switch {
+	case q.kind == kindSpend:
+		r = k.spent.spend(q.number, now)
+	case q.kind != kindPing:
 		if l := k.line(space, now); l != nil {
 			r = l.answer(q, now)
 		} else {
@@ -247,7 +252,7 @@ func (k *Keeper) handle(m *nats.Msg) {
 	_ = m.Respond(appendReply(make([]byte, 0, replyLen), k.mac, q.mac, r))
 }
 
-var kindName = map[byte]string{kindDraw: "draw", kindCheck: "check", kindPing: "ping"}
+var kindName = map[byte]string{kindDraw: "draw", kindCheck: "check", kindPing: "ping", kindSpend: "spend"}
 
 // line is space's line, made on first use (nil: too many spaces).
 func (k *Keeper) line(space string, now time.Time) *spaceLine {

@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -216,7 +218,7 @@ func connect(t *testing.T, nd *natsnode.Node) *nats.Conn {
 func (c *cluster) startKeeper(t *testing.T) {
 	k, err := NewKeeper(connect(t, c.nodes[0]), KeeperConfig{Key: testKey, Period: time.Hour,
 		Admit:    gate.AdmitConfig{MinRate: 1, Burst: 1},
-		Capacity: c.capacity, State: c.state})
+		Capacity: c.capacity, State: c.state, Log: slog.New(slog.NewTextHandler(testLog{t}, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,6 +251,14 @@ func (c *cluster) answers(cl *Client) bool {
 	}
 	_, err = cl.request(subjectPrefix+"settle", kindCheck, keptBit, time.Now())
 	return err == nil
+}
+
+// testLog sends a keeper's log to the test's.
+type testLog struct{ t *testing.T }
+
+func (l testLog) Write(b []byte) (int, error) {
+	l.t.Log(strings.TrimSpace(string(b)))
+	return len(b), nil
 }
 
 // capacity is the edges' sum of admit rates: a slow one while they are

@@ -72,27 +72,43 @@ func decodeState(m *macer, key string, b []byte) (lineState, error) {
 }
 
 // load resumes the lines saved in the bucket; an unreadable bucket starts
-// the lines anew (logged).
+// the lines anew (logged). A watcher can say it has every value before
+// the last of them came (a bucket replicated, and just written), so values
+// are awaited up to the count the bucket's leader gives, for a while.
 func (k *Keeper) load(now time.Time) {
 	ctx, cancel := context.WithTimeout(context.Background(), loadWait)
 	defer cancel()
+	var want uint64
+	if st, err := k.cfg.State.Status(ctx); err == nil {
+		want = st.Values()
+	}
 	w, err := k.cfg.State.WatchAll(ctx, jetstream.IgnoreDeletes())
 	if err != nil {
 		k.cfg.Log.Warn("line: saved lines unreadable; starting them anew", "err", err)
 		return
 	}
 	defer func() { _ = w.Stop() }()
+	var got uint64
+	var straggle <-chan time.Time // after the watcher's "all in", how long to wait for the rest
 	for {
 		select {
 		case <-ctx.Done():
 			k.cfg.Log.Warn("line: saved lines not all read in time", "resumed", len(k.lines))
 			return
+		case <-straggle:
+			k.cfg.Log.Info("line: resumed the saved lines", "lines", len(k.lines), "values", got, "bucket_values", want)
+			return
 		case e := <-w.Updates():
-			if e == nil { // the saved values are all in
+			if e != nil {
+				k.resume(e.Key(), e.Value(), now)
+				got++
+			} else if straggle == nil {
+				straggle = time.After(time.Second)
+			}
+			if straggle != nil && got >= want {
 				k.cfg.Log.Info("line: resumed the saved lines", "lines", len(k.lines))
 				return
 			}
-			k.resume(e.Key(), e.Value(), now)
 		}
 	}
 }

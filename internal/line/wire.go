@@ -19,7 +19,7 @@ import (
 // with a MAC under a key derived from the cluster's token key, so nobody
 // outside the cluster can draw numbers or answer for the keeper.
 //
-//	request: version kind(draw|check|ping) sent(i64 Unix ms) number(u64) mac(16)
+//	request: version kind(draw|check|ping|spend) sent(i64 Unix ms) number(u64) mac(16)
 //	reply:   version kind=reply status number position eta(f64) waiting(u64) rate(f64) mac(16)
 //
 // A request's MAC covers its subject and body; a reply's covers the
@@ -30,6 +30,7 @@ const (
 	kindCheck   = 2
 	kindPing    = 3
 	kindReply   = 4
+	kindSpend   = 5 // a solved proof-of-work challenge's id, spent once across edges
 
 	statusOK      = 0
 	statusStale   = 1
@@ -107,7 +108,7 @@ func decodeRequest(b []byte) (request, error) {
 	if len(b) != requestLen {
 		return request{}, errLength
 	}
-	if b[0] != wireVersion || b[1] < kindDraw || b[1] > kindPing {
+	if b[0] != wireVersion || b[1] < kindDraw || b[1] > kindSpend || b[1] == kindReply {
 		return request{}, errVersion
 	}
 	ms := int64(binary.BigEndian.Uint64(b[2:]))

@@ -85,7 +85,7 @@ func FuzzDecodeRequest(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if len(b) != requestLen || q.kind < kindDraw || q.kind > kindPing || len(q.mac) != macLen {
+		if len(b) != requestLen || q.kind < kindDraw || q.kind > kindSpend || q.kind == kindReply || len(q.mac) != macLen {
 			t.Fatalf("decoded a malformed request %x: %+v", b, q)
 		}
 		if verify(m, subjectPrefix+"sp", b, q, now) == nil && string(b) != string(good) {
