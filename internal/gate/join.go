@@ -13,8 +13,8 @@ import (
 //
 // A queue token is valid at every edge sharing the token key; a served one
 // is spent in this edge's spent set, and a shared line marks its number
-// claimed, so it admits once across the cluster (a local line: once per
-// edge).
+// claimed, so it admits once across the cluster (a local line, or a shared
+// one fallen back: once per edge). Solved challenges likewise (Spender).
 func (g *Gate) Admit(w http.ResponseWriter, r *http.Request, space string) bool {
 	now := time.Now()
 	t, num, queued, proven := g.place(r, space, now)
