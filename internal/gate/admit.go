@@ -87,6 +87,12 @@ type Ticket struct {
 	Number   uint64
 	Position uint64  // how many are ahead (0: admitted)
 	ETA      float64 // seconds until admitted, at the current rate
+	// Stale: the number is not one of this line's (an earlier keeper's
+	// line, or another edge's fallback): its holder draws again, once.
+	Stale bool
+	// Claimed: the number was admitted and used already (at another edge
+	// of a shared line): using it again is a replay.
+	Claimed bool
 }
 
 // Join draws a number for a newcomer and says whether it is in now.
@@ -146,11 +152,15 @@ func (a *Admission) Feedback(healthy bool) {
 }
 
 // Pause stops admissions while the node is full (listeners at capacity);
-// the line keeps its order.
+// the line keeps its order. Admissions banked while nobody waited are
+// withdrawn, or a full node would still let a burst in.
 func (a *Admission) Pause(full bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.paused = full
+	if full {
+		a.served = min(a.served, float64(a.next))
+	}
 }
 
 // SetRate pins the rate (an operator's override, or a test).
@@ -158,6 +168,25 @@ func (a *Admission) SetRate(r float64) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.rate = min(max(r, a.cfg.MinRate), a.cfg.MaxRate)
+}
+
+// Mark is the line's counters: the next number to draw, and how many are
+// served (for a keeper to save).
+func (a *Admission) Mark(now time.Time) (next, served uint64) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.advance(now)
+	return a.next, uint64(min(a.served, float64(a.next)))
+}
+
+// Resume continues a line another process kept, from its counters (a
+// keeper taking over): numbers below served are in, the next drawn is next.
+func (a *Admission) Resume(next, served uint64) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	served = min(served, next)
+	a.next, a.served = next, float64(served)
+	a.claims = claimLog{audited: served}
 }
 
 // Reclaimed is how many admissions went unclaimed and were passed on.

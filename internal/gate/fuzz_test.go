@@ -17,7 +17,7 @@ import (
 func FuzzJoinRequest(f *testing.F) {
 	g := New(Config{Mode: UnderAttack, PoWBase: 8}, nil)
 	ch := g.newChallenge("sp", 8, time.Now())
-	q := g.sign.seal(kindQueue, "sp", 1)
+	q := g.sign.seal(kindQueue, "sp", 1, unixMilli(time.Now().Add(time.Hour)))
 	f.Add(ch.Token+":123", q, "pow="+ch.Token+":1&q="+q)
 	f.Add(":", "", "")
 	f.Add(strings.Repeat("A", 5000)+":x", "AQ", "pow=%zz")
@@ -34,7 +34,7 @@ func FuzzJoinRequest(f *testing.F) {
 		if g.Admit(w, r, "sp") {
 			// Only a place in line the gate gave (after a proof), or a real
 			// solution to a challenge it signed, may pass.
-			if _, queued := g.queued(r, "sp"); queued {
+			if _, queued := g.queued(r, "sp", time.Now()); queued {
 				return
 			}
 			c, n := powParam(r)

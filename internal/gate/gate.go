@@ -1,6 +1,8 @@
 package gate
 
 import (
+	"crypto/rand"
+	"encoding/binary"
 	"encoding/json"
 	"hash/maphash"
 	"net/http"
@@ -43,6 +45,15 @@ type Config struct {
 	Mode            Mode
 	// TrustedProxies may say whom they forward for (X-Forwarded-For).
 	TrustedProxies []netip.Prefix
+	// Line is the waiting line joins draw numbers from (nil: the node's
+	// own Admission, one line for the node).
+	Line Line
+	// TokenKey is a secret every edge of a cluster shares (at least 16
+	// bytes): the key and epoch that sign queue tokens and proof-of-work
+	// challenges derive from it, so one edge's are valid on any other and
+	// across a restart. Nil: a random key per process (its tokens die with
+	// it). Replays are still refused per edge (see Admit).
+	TokenKey []byte
 	// Telemetry counts every decision for the node's receipts (nil: a
 	// collector of the gate's own, whose records go nowhere).
 	Telemetry *telemetry.Collector
@@ -87,9 +98,10 @@ type Load struct {
 type Gate struct {
 	cfg    Config
 	limits map[Class][2]*Limiter // per IP, per prefix
-	admit  *Admission
+	admit  *Admission            // this node's own controller: its admit rate, its line by default
+	line   Line
 	sign   *signer
-	ids    atomic.Uint64
+	ids    atomic.Uint64 // challenge ids, from a random start: unique across edges sharing a key
 	spent  spentSet
 	replay replayGuard // the networks each ticket was used from
 	load   func() Load
@@ -116,10 +128,23 @@ const (
 )
 
 // New returns a gate; load reports the node's state once per second to the
-// admission controller (nil: never overloaded).
+// admission controller (nil: never overloaded). It panics on a TokenKey that
+// CheckTokenKey refuses: check configuration with it first.
 func New(cfg Config, load func() Load) *Gate {
 	cfg.defaults()
-	g := &Gate{cfg: cfg, sign: newSigner(), load: load, admit: NewAdmission(cfg.Admit, time.Now()), tel: cfg.Telemetry}
+	sign, err := signerFor(cfg.TokenKey)
+	if err != nil {
+		panic(err)
+	}
+	g := &Gate{cfg: cfg, sign: sign, load: load, admit: NewAdmission(cfg.Admit, time.Now()), tel: cfg.Telemetry}
+	var start [8]byte
+	_, _ = rand.Read(start[:])
+	// Below the spent set's queue bit, and far from any other edge's ids.
+	g.ids.Store(binary.BigEndian.Uint64(start[:]) &^ (queueBit | 1<<62))
+	g.line = cfg.Line
+	if g.line == nil {
+		g.line = localLine{g.admit}
+	}
 	g.det.seed = maphash.MakeSeed()
 	g.reason.Store("mode " + string(cfg.Mode) + " at start")
 	per := func(ip, prefix float64) [2]*Limiter {
@@ -162,8 +187,9 @@ func (g *Gate) control(l Load, now time.Time) {
 	full := g.cfg.Capacity > 0 && l.Listeners >= g.cfg.Capacity
 	g.admit.Pause(full)
 	g.admit.Feedback(l.CPU < 0.85 && !full)
+	g.line.Follow(g.admit.Rate(), full)
 	metricRate.Set(g.admit.Rate())
-	metricWaiting.Set(float64(g.admit.Waiting()))
+	metricWaiting.Set(float64(g.line.Waiting()))
 	if on := g.det.tick(now); on != g.attacked.Load() {
 		g.attacked.Store(on)
 		metricModeChanges.WithLabelValues(strconv.FormatBool(on)).Inc()
@@ -178,6 +204,10 @@ func b2f(b bool) float64 {
 	}
 	return 0
 }
+
+// AdmitRate is this node's own admit rate (its controller's), for its load
+// report: a shared line moves at the sum of its edges'.
+func (g *Gate) AdmitRate() float64 { return g.admit.Rate() }
 
 // SetMode is the operator's switch.
 func (g *Gate) SetMode(m Mode) bool {

@@ -71,7 +71,13 @@ func (g *Gate) checkSolution(space, challenge, nonce string, now time.Time) bool
 	if now.UnixMilli() > exp || LeadingZeroBits(challenge, nonce) < difficulty {
 		return false
 	}
-	return g.spent.spend(id, exp)
+	if !g.spent.spend(id, exp) {
+		return false
+	}
+	if sp, ok := g.line.(Spender); ok {
+		return sp.Spend(space, id, now)
+	}
+	return true
 }
 
 // spentSet remembers solved challenges until they expire, so each is used

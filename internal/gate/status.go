@@ -4,7 +4,8 @@ package gate
 type Status struct {
 	Mode        Mode    `json:"mode"`
 	UnderAttack bool    `json:"under_attack"`
-	AdmitRate   float64 `json:"admit_rate"`
+	AdmitRate   float64 `json:"admit_rate"` // this node's own
+	LineRate    float64 `json:"line_rate"`  // the line's: the node's, or a shared line's
 	Waiting     uint64  `json:"waiting"`
 	Reclaimed   uint64  `json:"admissions_passed_on"` // unclaimed numbers whose admission went to the next in line
 	Listeners   int     `json:"listeners"`
@@ -22,8 +23,8 @@ func (g *Gate) Status() Status {
 	for _, lim := range g.limits {
 		keys += lim[0].Len() + lim[1].Len()
 	}
-	return Status{Mode: g.mode.Load().(Mode), UnderAttack: g.UnderAttack(), AdmitRate: g.admit.Rate(),
-		Waiting: g.admit.Waiting(), Reclaimed: g.admit.Reclaimed(), Listeners: l.Listeners, Capacity: g.cfg.Capacity, CPU: l.CPU,
+	return Status{Mode: g.mode.Load().(Mode), UnderAttack: g.UnderAttack(), AdmitRate: g.admit.Rate(), LineRate: g.line.Rate(),
+		Waiting: g.line.Waiting(), Reclaimed: g.admit.Reclaimed(), Listeners: l.Listeners, Capacity: g.cfg.Capacity, CPU: l.CPU,
 		Rejects: g.det.last.Load(), Difficulty: g.difficulty(), TrackedKeys: keys}
 }
 

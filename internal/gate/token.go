@@ -1,12 +1,14 @@
 package gate
 
 import (
+	"crypto/hkdf"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -14,7 +16,7 @@ import (
 // challenges): state travels with the client, the node keeps none.
 type signer struct {
 	key   []byte
-	epoch uint64 // per process: tokens from before a restart are void
+	epoch uint64 // per key: tokens signed under another key or epoch are void
 }
 
 func newSigner() *signer {
@@ -23,6 +25,34 @@ func newSigner() *signer {
 	var e [8]byte
 	_, _ = rand.Read(e[:])
 	return &signer{key: k, epoch: binary.BigEndian.Uint64(e[:])}
+}
+
+// MinTokenKey is the shortest cluster token key accepted, in bytes.
+const MinTokenKey = 16
+
+// CheckTokenKey says what is wrong with a cluster token key, if anything.
+func CheckTokenKey(k []byte) error {
+	if k != nil && len(k) < MinTokenKey {
+		return fmt.Errorf("gate: token key of %d bytes, want at least %d", len(k), MinTokenKey)
+	}
+	return nil
+}
+
+// signerFor derives the signer from a cluster's shared key (HKDF-SHA256, a
+// label of its own so no other use of the key can sign gate tokens), or
+// makes a random one for a lone process (nil key).
+func signerFor(clusterKey []byte) (*signer, error) {
+	if err := CheckTokenKey(clusterKey); err != nil {
+		return nil, err
+	}
+	if clusterKey == nil {
+		return newSigner(), nil
+	}
+	b, err := hkdf.Key(sha256.New, clusterKey, nil, "onair gate tokens v1", 40)
+	if err != nil {
+		return nil, err
+	}
+	return &signer{key: b[:32], epoch: binary.BigEndian.Uint64(b[32:])}, nil
 }
 
 const tagLen = 16

@@ -1,0 +1,248 @@
+package line
+
+import (
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/onair-live/onair/internal/gate"
+)
+
+// ClientConfig configures an edge's view of the shared line.
+type ClientConfig struct {
+	// Key is the cluster's token key (the gates' TokenKey).
+	Key []byte
+	// Timeout bounds a request to the keeper (default 200 ms): a join pays
+	// at most this once when the keeper goes, then decides locally.
+	Timeout time.Duration
+	// Probe is how often, while fallen back, the keeper is pinged (default
+	// 250 ms): the first answer brings the edge back to the shared line.
+	Probe time.Duration
+	// Fallback bounds the local line (give it the gate's own Admit); its
+	// rate follows the gate's controller (Follow).
+	Fallback gate.AdmitConfig
+	Log      *slog.Logger
+}
+
+// Client is a gate.Line for an edge: places come from the keeper's line
+// for the space, or, while the keeper does not answer, from a local line
+// of the edge's own, as a lone node's.
+type Client struct {
+	nc    *nats.Conn
+	cfg   ClientConfig
+	local tagged
+	macs  sync.Pool
+	down  atomic.Bool
+	stop  chan struct{}
+	once  sync.Once
+
+	shared, locals, fallbacks atomic.Uint64
+
+	mu   sync.Mutex
+	seen map[string]lineSeen // each space's line as the keeper last told
+}
+
+type lineSeen struct {
+	waiting uint64
+	rate    float64
+	at      time.Time
+}
+
+// NewClient returns the edge's line over nc.
+func NewClient(nc *nats.Conn, cfg ClientConfig) (*Client, error) {
+	key, err := macKey(cfg.Key)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 200 * time.Millisecond
+	}
+	if cfg.Probe <= 0 {
+		cfg.Probe = 250 * time.Millisecond
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	c := &Client{nc: nc, cfg: cfg, local: newTagged(cfg.Fallback, false, time.Now()), stop: make(chan struct{}), seen: make(map[string]lineSeen)}
+	c.macs.New = func() any { return newMacer(key) }
+	return c, nil
+}
+
+// Close stops probing for the keeper.
+func (c *Client) Close() { c.once.Do(func() { close(c.stop) }) }
+
+// Join implements gate.Line.
+func (c *Client) Join(space string, now time.Time) gate.Ticket {
+	if r, ok := c.ask(space, kindDraw, 0, now); ok {
+		return r.ticket
+	}
+	return c.decideLocally(c.local.join(now))
+}
+
+// Check implements gate.Line. A place in the local line stays there (the
+// fallback keeps moving after the keeper is back); a place in the keeper's
+// line the keeper cannot be asked about is stale: its holder draws again
+// here, rather than wait on a line nobody moves.
+func (c *Client) Check(space string, n uint64, now time.Time) gate.Ticket {
+	if c.local.owns(n) {
+		return c.decideLocally(c.local.check(n, now))
+	}
+	if n&keptBit == 0 { // another edge's fallback, or a lone node's
+		return gate.Ticket{Number: n, Stale: true}
+	}
+	if r, ok := c.ask(space, kindCheck, n, now); ok {
+		return r.ticket
+	}
+	return c.decideLocally(gate.Ticket{Number: n, Stale: true})
+}
+
+func (c *Client) decideLocally(t gate.Ticket) gate.Ticket {
+	c.locals.Add(1)
+	localDecisions.Inc()
+	return t
+}
+
+// ask puts a request to the keeper, unless the edge has fallen back.
+func (c *Client) ask(space string, kind byte, n uint64, now time.Time) (reply, bool) {
+	if c.down.Load() || !subjectToken(space) {
+		return reply{}, false
+	}
+	r, err := c.request(subjectPrefix+space, kind, n, now)
+	if err != nil {
+		c.fallBack(err)
+		return reply{}, false
+	}
+	if r.status == statusFull {
+		return reply{}, false
+	}
+	c.shared.Add(1)
+	sharedDecisions.Inc()
+	if kind == kindSpend {
+		return r, true
+	}
+	c.mu.Lock()
+	if len(c.seen) > 4096 {
+		clear(c.seen)
+	}
+	c.seen[space] = lineSeen{waiting: r.waiting, rate: r.rate, at: now}
+	c.mu.Unlock()
+	return r, true
+}
+
+// Spend implements gate.Spender: a solved challenge lets one join through
+// across the edges. While the keeper cannot be asked, the edge's own
+// spent set alone holds.
+func (c *Client) Spend(space string, id uint64, now time.Time) bool {
+	r, ok := c.ask(space, kindSpend, id, now)
+	return !ok || r.status != statusClaimed
+}
+
+// subjectToken says whether space can be one token of a subject.
+func subjectToken(space string) bool {
+	return space != "" && len(space) <= 255 && !strings.ContainsAny(space, ".*> \t\r\n")
+}
+
+func (c *Client) request(subject string, kind byte, n uint64, now time.Time) (reply, error) {
+	m := c.macs.Get().(*macer)
+	defer c.macs.Put(m)
+	req := appendRequest(make([]byte, 0, requestLen), m, subject, kind, n, now)
+	msg, err := c.nc.Request(subject, req, c.cfg.Timeout)
+	if err != nil {
+		return reply{}, err
+	}
+	r, err := decodeReply(m, req[requestLen-macLen:], msg.Data)
+	if err != nil {
+		drop("bad_reply")
+	}
+	return r, err
+}
+
+// fallBack turns the edge to its own line, once per outage, and probes
+// until the keeper answers again.
+func (c *Client) fallBack(err error) {
+	if !c.down.CompareAndSwap(false, true) {
+		return
+	}
+	c.fallbacks.Add(1)
+	metricFallbacks.Inc()
+	c.cfg.Log.Warn("line: the keeper of the shared line does not answer; admitting from this edge's own line until it does", "err", err)
+	go c.probe()
+}
+
+func (c *Client) probe() {
+	t := time.NewTicker(c.cfg.Probe)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.stop:
+			return
+		case now := <-t.C:
+			if _, err := c.request(pingSubject, kindPing, 0, now); err == nil {
+				c.down.Store(false)
+				c.cfg.Log.Info("line: the keeper answers again; back on the shared line")
+				return
+			}
+			if c.nc.IsClosed() { // it will not come back
+				return
+			}
+		}
+	}
+}
+
+// Shared reports whether the edge draws from the keeper's line now.
+func (c *Client) Shared() bool { return !c.down.Load() }
+
+// Stats counts the decisions made by each line, and the fallbacks.
+type Stats struct {
+	Shared, Local, Fallbacks uint64
+}
+
+// Stats returns the counts so far.
+func (c *Client) Stats() Stats {
+	return Stats{Shared: c.shared.Load(), Local: c.locals.Load(), Fallbacks: c.fallbacks.Load()}
+}
+
+// Waiting implements gate.Line: the waiting in the shared lines this edge
+// heard of in the last seconds, and in its own.
+func (c *Client) Waiting() uint64 {
+	w, _ := c.sums()
+	return w + c.local.adm.Waiting()
+}
+
+// Rate implements gate.Line: the shared lines' rates, or the edge's own
+// while fallen back.
+func (c *Client) Rate() float64 {
+	if c.down.Load() {
+		return c.local.adm.Rate()
+	}
+	_, r := c.sums()
+	if r == 0 {
+		return c.local.adm.Rate()
+	}
+	return r
+}
+
+// seenFor is how long the keeper's word about a line counts.
+const seenFor = 10 * time.Second
+
+func (c *Client) sums() (waiting uint64, rate float64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := time.Now()
+	for _, s := range c.seen {
+		if now.Sub(s.at) < seenFor {
+			waiting += s.waiting
+			rate += s.rate
+		}
+	}
+	return waiting, rate
+}
+
+// Follow implements gate.Line: the local line moves at the edge's own rate.
+func (c *Client) Follow(rate float64, full bool) {
+	c.local.adm.SetRate(rate)
+	c.local.adm.Pause(full)
+}
