@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/onair-live/onair/internal/bus"
 	"github.com/onair-live/onair/internal/control"
+	"github.com/onair-live/onair/internal/line"
 	"github.com/onair-live/onair/internal/telemetry"
 )
 
@@ -49,6 +50,17 @@ func (s *Server) joinCluster() error {
 		return err
 	}
 	s.plane = p
+	if s.cfg.Role == RoleEdge {
+		// One waiting line per space, kept by the origin; queue tokens and
+		// challenges signed with the cluster's key hold at every edge.
+		cl, err := line.NewClient(s.nc, line.ClientConfig{Key: s.cfg.ClusterKey, Fallback: s.cfg.Gate.Admit, Log: s.log})
+		if err != nil {
+			p.Close()
+			return err
+		}
+		s.stops = append(s.stops, cl.Close)
+		s.cfg.Gate.Line, s.cfg.Gate.TokenKey = cl, s.cfg.ClusterKey
+	}
 	s.reports = make(chan control.Report, 1)
 	s.rnd = rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
 	return nil

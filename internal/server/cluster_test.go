@@ -11,6 +11,7 @@ import (
 	"context"
 
 	"github.com/onair-live/onair/internal/bus"
+	"github.com/onair-live/onair/internal/gate"
 	"github.com/onair-live/onair/internal/natsnode"
 	"github.com/onair-live/onair/internal/server"
 )
@@ -28,6 +29,12 @@ const testClusterKey = "test-cluster-key-0123456789"
 
 func startCluster(t *testing.T, edges int) *testCluster {
 	t.Helper()
+	return startClusterWith(t, edges, func(*server.Config) {})
+}
+
+// startClusterWith is startCluster with the edges' config tuned.
+func startClusterWith(t *testing.T, edges int, tuneEdge func(*server.Config)) *testCluster {
+	t.Helper()
 	nodes, err := natsnode.StartClusterWith(3, natsnode.Config{JetStream: true, StoreDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
@@ -38,7 +45,7 @@ func startCluster(t *testing.T, edges int) *testCluster {
 		}
 	})
 	c := &testCluster{nats: nodes}
-	node := func(role server.Role, name string, n int) (*env, *bus.NATS) {
+	node := func(role server.Role, name string, n int, tune func(*server.Config)) (*env, *bus.NATS) {
 		b, err := bus.DialNATS(bus.NATSConfig{URLs: []string{nodes[n].ClientURL()}, Name: name})
 		if err != nil {
 			t.Fatal(err)
@@ -46,11 +53,12 @@ func startCluster(t *testing.T, edges int) *testCluster {
 		t.Cleanup(b.Close) // after the server's shutdown (cleanups run last first)
 		return startServerWith(t, func(cfg *server.Config) {
 			cfg.Gate, cfg.Role, cfg.NodeName, cfg.Bus, cfg.ClusterKey = roomyGate, role, name, b, []byte(testClusterKey)
+			tune(cfg)
 		}), b
 	}
-	c.origin, _ = node(server.RoleOrigin, "origin", 0)
+	c.origin, _ = node(server.RoleOrigin, "origin", 0, tuneEdge) // the line's floor is the origin's
 	for i := range edges {
-		e, b := node(server.RoleEdge, fmt.Sprintf("edge-%d", i+1), (i+1)%3)
+		e, b := node(server.RoleEdge, fmt.Sprintf("edge-%d", i+1), (i+1)%3, tuneEdge)
 		// An edge's tests drive the origin's host port.
 		e.host, e.admin = c.origin.host, c.origin.admin
 		c.edges = append(c.edges, e)
@@ -137,4 +145,49 @@ func TestClusterOriginFeedsEdges(t *testing.T) {
 	if dur := probeDuration(t, e1.pub+"/replay/"+id+".opus"); math.Abs(dur-live) > 1.5 {
 		t.Fatalf("replay through edge-1: %.2f s, live for %.2f s", dur, live)
 	}
+}
+
+// One waiting line per space across edges: newcomers at either edge get
+// places in the order they came, and a place drawn at one edge is served at
+// the other.
+func TestClusterOneWaitingLine(t *testing.T) {
+	c := startClusterWith(t, 2, func(cfg *server.Config) {
+		cfg.Gate.Admit = gate.AdmitConfig{StartRate: 0.2, MinRate: 0.2, MaxRate: 0.2, Burst: 1}
+	})
+	o, e1, e2 := c.origin, c.edges[0], c.edges[1]
+	id, tok := o.space("one line")
+	o.transition(id, tok, "start")
+	waitFor(t, 2*time.Second, "live on both edges", func() bool {
+		_, a := e1.call("GET", e1.pub+"/api/v1/spaces/"+id, "", nil)
+		_, b := e2.call("GET", e2.pub+"/api/v1/spaces/"+id, "", nil)
+		return a["state"] == "live" && b["state"] == "live"
+	})
+	time.Sleep(1500 * time.Millisecond) // the edges' first load reports pace the line
+	var last float64
+	var tokens []string
+	for i := range 8 {
+		e := []*env{e1, e2}[i%2]
+		t0 := time.Now()
+		code, j := e.call("POST", e.pub+"/api/v1/spaces/"+id+"/join", "", nil)
+		t.Logf("join %d at edge-%d: %d %v after %v", i, i%2+1, code, j["position"], time.Since(t0))
+		if code == http.StatusOK {
+			continue // the line's banked second let one in
+		}
+		pos, _ := j["position"].(float64)
+		if code != http.StatusAccepted {
+			t.Fatalf("join %d at edge-%d: %d %v, want a place in line", i, i%2+1, code, j)
+		}
+		last = max(last, pos)
+		tokens = append(tokens, j["queue_token"].(string))
+	}
+	// Two lines, one per edge, would put nobody further back than 4th.
+	if len(tokens) < 6 || last < float64(len(tokens))-1 {
+		t.Fatalf("%d of 8 joins waited, the last %vth in line: not one line across the edges", len(tokens), last)
+	}
+	// The first waiter comes back at the other edge, and is let in there
+	// once its turn comes.
+	waitFor(t, 15*time.Second, "the first waiter admitted at the other edge", func() bool {
+		code, _ := e2.call("POST", e2.pub+"/api/v1/spaces/"+id+"/join?q="+tokens[0], "", nil)
+		return code == http.StatusOK
+	})
 }

@@ -6,6 +6,9 @@ import (
 	"encoding/json"
 	"net/http"
 	"time"
+
+	"github.com/onair-live/onair/internal/gate"
+	"github.com/onair-live/onair/internal/line"
 )
 
 // What only an origin of a cluster runs: it publishes its spaces and
@@ -25,6 +28,15 @@ func (s *Server) startOrigin(ctx context.Context) error {
 		return err
 	}
 	s.stops = append(s.stops, stop)
+	// The one waiting line of each space, paced by the edges' admit rates.
+	// Its floor is the origin's own gate floor (--admit-rate-max bounds each
+	// edge; the line's ceiling is their sum).
+	k, err := line.NewKeeper(s.nc, line.KeeperConfig{Key: s.cfg.ClusterKey, Capacity: line.EdgeCapacity(s.plane.Reports),
+		Admit: gate.AdmitConfig{MinRate: s.cfg.Gate.Admit.MinRate}, Log: s.log})
+	if err != nil {
+		return err
+	}
+	s.stops = append(s.stops, k.Close)
 	go s.syncSpaces(ctx)
 	return nil
 }
