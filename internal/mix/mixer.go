@@ -50,7 +50,7 @@ type Mixer struct {
 	liveAt   time.Time
 
 	enc *opus.Encoder // mixer goroutine only, once live
-	seq uint64        // mixer goroutine only
+	seq uint64        // mixer goroutine only, once live (GoLiveAt sets it before)
 
 	stop, stopped chan struct{}
 	stopOnce      sync.Once
@@ -119,9 +119,18 @@ func (m *Mixer) AddSpeakerOpts(name string, o SpeakerOptions) (*Speaker, error) 
 
 // GoLive starts publishing: the next tick is frame 0 of the program. The
 // encoder has not run before, so the stream's pre-skip is exact.
-func (m *Mixer) GoLive(now time.Time) {
+func (m *Mixer) GoLive(now time.Time) { m.GoLiveAt(now, 0) }
+
+// GoLiveAt is GoLive for a program that goes on from frame seq: a show
+// picked up after its server died, whose recording holds frames 0 to
+// seq-1. The fresh encoder's lookahead then sits at the join, 6.5 ms
+// of delay, not a gap.
+func (m *Mixer) GoLiveAt(now time.Time, seq uint64) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if !m.live {
+		m.seq = seq
+	}
 	m.live, m.liveAt = true, now
 }
 

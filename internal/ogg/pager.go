@@ -50,6 +50,14 @@ func NewPager(serial uint32, framesPerPage, channels int) *Pager {
 		seq: firstAudioSeq}
 }
 
+// ResumeAt makes the pager continue a stream whose last page was numbered
+// seq-1 and ended at granule: a recording picked up after a crash, whose
+// frames go on from there. The End frame alone then makes an EOS page
+// with that granule.
+func (pg *Pager) ResumeAt(seq uint32, granule uint64) {
+	pg.seq, pg.lastEnd = seq, granule
+}
+
 // Headers returns the OpusHead and OpusTags pages, numbered 0 and 1: every
 // stream (the recording, and each listener's through its View) starts
 // with them. libogg takes a first page numbered otherwise for a hole

@@ -42,6 +42,7 @@ type Reader struct {
 	pages   int
 	eos     bool
 	granule uint64 // of the last page read
+	seq     uint32 // of the last page read
 
 	hdr     [headerLen + maxSegments]byte
 	body    []byte
@@ -73,6 +74,30 @@ func (rd *Reader) NextPacket() ([]byte, error) {
 
 // Granule is the granule position of the last page read.
 func (rd *Reader) Granule() uint64 { return rd.granule }
+
+// PageInfo is one whole page read: where it ends in the stream and what its
+// header says.
+type PageInfo struct {
+	End     int64 // byte offset just past the page
+	Granule uint64
+	Seq     uint32
+	EOS     bool
+}
+
+// NextPage reads one whole page, dropping its packets: for finding where a
+// stream cut short (a crash while writing) stops being whole. It returns
+// io.EOF after the last page, and a *FormatError (ErrTruncated for a torn
+// last page) for damage.
+func (rd *Reader) NextPage() (PageInfo, error) {
+	if rd.eos {
+		return PageInfo{}, io.EOF
+	}
+	if err := rd.readPage(); err != nil {
+		return PageInfo{}, err
+	}
+	rd.queue = rd.queue[:0]
+	return PageInfo{End: rd.off, Granule: rd.granule, Seq: rd.seq, EOS: rd.eos}, nil
+}
 
 func (rd *Reader) fail(err error) error { return &FormatError{Offset: rd.off, Err: err} }
 
@@ -140,6 +165,7 @@ func (rd *Reader) checkPage(h, seg []byte) error {
 	rd.pages++
 	rd.eos = flags&FlagEOS != 0
 	rd.granule = binary.LittleEndian.Uint64(h[6:14])
+	rd.seq = binary.LittleEndian.Uint32(h[18:22])
 	return nil
 }
 

@@ -53,12 +53,17 @@ func Start(path string, serial uint32, framesPerPage int, syncEvery time.Duratio
 		os.Remove(path)
 		return nil, err
 	}
-	r := &Recorder{path: path, f: f, mp4: m, pager: ogg.NewPager(serial, framesPerPage, 1),
-		syncEvery: syncEvery, log: log, wake: make(chan struct{}, 1), done: make(chan struct{})}
-	r.result.Path = path
+	r := newRecorder(path, f, m, ogg.NewPager(serial, framesPerPage, 1), syncEvery, log)
 	r.write(r.pager.Headers())
 	go r.run()
 	return r, nil
+}
+
+func newRecorder(path string, f *file, m *mp4Sink, pager *ogg.Pager, syncEvery time.Duration, log *slog.Logger) *Recorder {
+	r := &Recorder{path: path, f: f, mp4: m, pager: pager, syncEvery: syncEvery, log: log,
+		wake: make(chan struct{}, 1), done: make(chan struct{})}
+	r.result.Path = path
+	return r
 }
 
 // Frame queues one program frame; it never blocks. The End frame finalizes

@@ -28,6 +28,9 @@ type Config struct {
 	MaxSpeakers   int
 	FramesPerPage int
 	SyncEvery     time.Duration // how often recordings are fsynced
+	// ResumeWithin is how recent a recording left by a crashed process must
+	// be for Recover to take its show back on air (default 10 minutes).
+	ResumeWithin time.Duration
 	// OnEvent, when set, hears every show event as it happens (the
 	// receipts log them). It must not block.
 	OnEvent func(Event)
@@ -81,6 +84,9 @@ func NewManager(st *store.Store, b bus.Bus, cfg Config, log *slog.Logger) (*Mana
 	if cfg.FramesPerPage <= 0 {
 		cfg.FramesPerPage = 5
 	}
+	if cfg.ResumeWithin <= 0 {
+		cfg.ResumeWithin = 10 * time.Minute
+	}
 	if err := os.MkdirAll(filepath.Join(cfg.DataDir, "recordings"), 0o755); err != nil {
 		return nil, err
 	}
@@ -94,8 +100,12 @@ func (m *Manager) RecordingPath(id string) string {
 	return filepath.Join(m.cfg.DataDir, "recordings", id+".opus")
 }
 
-// Recover ends spaces left live by a process that died without a clean
-// shutdown: their recording holds everything up to the last sync.
+// Recover deals with spaces left live by a process that died without a
+// clean shutdown. A show whose recording was written lately (within
+// ResumeWithin: a crash and a restart, not a machine gone for a day) goes
+// on: live again, its recording continued from the last whole page, so
+// speakers reconnect and the replay plays across the restart. An older
+// one is ended, its recording closed at its last whole page.
 func (m *Manager) Recover() error {
 	spaces, err := m.st.Spaces()
 	if err != nil {
@@ -105,9 +115,14 @@ func (m *Manager) Recover() error {
 		if sp.State != store.Live {
 			continue
 		}
-		// The fMP4 copy is indexed by its fragments; whatever was synced
-		// before the crash is the replay.
-		secs := record.RecoveredSeconds(m.RecordingPath(sp.ID))
+		if m.recent(sp.ID) {
+			err := m.resume(sp)
+			if err == nil {
+				continue
+			}
+			m.log.Error("cannot resume the show; ending it", "space", sp.ID, "err", err)
+		}
+		secs := m.closeRecording(sp.ID)
 		m.log.Warn("space was live when the server stopped; ending it", "space", sp.ID, "recorded_s", secs)
 		_, err := m.st.UpdateSpace(sp.ID, func(s *store.Space) error {
 			s.State, s.EndedAt, s.RecordedSeconds = store.Ended, time.Now().UTC(), secs
@@ -118,6 +133,48 @@ func (m *Manager) Recover() error {
 		}
 	}
 	return nil
+}
+
+// recent reports whether the space's recording was written within
+// ResumeWithin.
+func (m *Manager) recent(id string) bool {
+	fi, err := os.Stat(m.RecordingPath(id))
+	return err == nil && time.Since(fi.ModTime()) < m.cfg.ResumeWithin
+}
+
+// resume takes a space left live back on air, its recording continued.
+func (m *Manager) resume(sp store.Space) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	rec, next, err := record.Resume(m.RecordingPath(sp.ID), program.Serial(sp.ID), m.cfg.FramesPerPage, m.cfg.SyncEvery, m.log)
+	if err != nil {
+		return err
+	}
+	rt, err := m.runtimeLocked(sp.ID)
+	if err != nil {
+		rec.Frame(program.Frame{Seq: next, PTS: next * program.FrameSamples, End: true})
+		<-rec.Done()
+		return err
+	}
+	secs := record.Seconds(next * program.FrameSamples)
+	m.log.Warn("space was live when the server stopped; resuming it", "space", sp.ID, "recorded_s", secs)
+	m.goLiveLocked(sp.ID, rt, rec, next)
+	return nil
+}
+
+// closeRecording ends the recording of a show that will not go on: cut at
+// its last whole page, with an end of stream. It returns its duration.
+func (m *Manager) closeRecording(id string) float64 {
+	path := m.RecordingPath(id)
+	rec, next, err := record.Resume(path, program.Serial(id), m.cfg.FramesPerPage, m.cfg.SyncEvery, m.log)
+	if err != nil {
+		if !errors.Is(err, os.ErrNotExist) {
+			m.log.Warn("recording left as it is", "space", id, "err", err)
+		}
+		return record.RecoveredSeconds(path)
+	}
+	rec.Frame(program.Frame{Seq: next, PTS: next * program.FrameSamples, End: true})
+	return rec.Result().Seconds
 }
 
 // Speaker attaches a speaker to the space's mixer. Before the space is live
@@ -197,8 +254,20 @@ func (m *Manager) startBy(id, by string) (store.Space, error) {
 	if err != nil {
 		return sp, err
 	}
-	rt.rec = rec
 	rec.OnFirstAudio(func() { m.event(Event{Space: id, Name: "first_record_byte"}) })
+	now := m.goLiveLocked(id, rt, rec, 0)
+	m.log.Info("space live", "space", id, "title", sp.Title, "by", by, "delay_ms", now.Sub(sp.StartsAt).Milliseconds())
+	m.event(Event{Space: id, Name: "start", At: now, Scheduled: sp.StartsAt, Detail: "started by " + by})
+	return m.st.UpdateSpace(id, func(s *store.Space) error {
+		s.State, s.StartedAt, s.ScheduledAt, s.StartedBy = store.Live, now, s.StartsAt, by
+		return nil
+	})
+}
+
+// goLiveLocked records the space's program into rec and takes its mixer
+// live from frame seq; it returns when.
+func (m *Manager) goLiveLocked(id string, rt *runtime, rec *record.Recorder, seq uint64) time.Time {
+	rt.rec = rec
 	// Subscribe before going live so the recording holds the first frame.
 	now := time.Now().UTC()
 	var first sync.Once
@@ -206,13 +275,8 @@ func (m *Manager) startBy(id, by string) (store.Space, error) {
 		first.Do(func() { metricStartDelay.Observe(time.Since(now).Seconds()) })
 		rec.Frame(f)
 	})
-	rt.mixer.GoLive(now)
-	m.log.Info("space live", "space", id, "title", sp.Title, "by", by, "delay_ms", now.Sub(sp.StartsAt).Milliseconds())
-	m.event(Event{Space: id, Name: "start", At: now, Scheduled: sp.StartsAt, Detail: "started by " + by})
-	return m.st.UpdateSpace(id, func(s *store.Space) error {
-		s.State, s.StartedAt, s.ScheduledAt, s.StartedBy = store.Live, now, s.StartsAt, by
-		return nil
-	})
+	rt.mixer.GoLiveAt(now, seq)
+	return now
 }
 
 // End ends the show: listeners get the end of stream, the recording is
