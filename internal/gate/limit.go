@@ -14,6 +14,7 @@ import (
 // the table's memory, because an entry whose theoretical arrival time has
 // passed is as good as absent and may be evicted freely.
 type Limiter struct {
+	epoch    time.Time     // times are kept as durations since: see Allow
 	interval time.Duration // one request per interval, sustained
 	burst    time.Duration // how far ahead of the schedule a key may run (burst × interval)
 	shards   [64]limShard
@@ -23,13 +24,13 @@ type Limiter struct {
 
 type limShard struct {
 	mu  sync.Mutex
-	tat map[netip.Addr]int64 // theoretical arrival time, Unix ns
+	tat map[netip.Addr]int64 // theoretical arrival time, ns since the limiter's epoch
 }
 
 // NewLimiter allows rate requests per second per key with bursts of burst,
 // tracking at most maxKeys keys.
 func NewLimiter(rate float64, burst int, maxKeys int) *Limiter {
-	l := &Limiter{interval: time.Duration(float64(time.Second) / rate), seed: maphash.MakeSeed(),
+	l := &Limiter{epoch: time.Now(), interval: time.Duration(float64(time.Second) / rate), seed: maphash.MakeSeed(),
 		perShard: max(1, maxKeys/64)}
 	l.burst = time.Duration(burst) * l.interval
 	for i := range l.shards {
@@ -41,9 +42,13 @@ func NewLimiter(rate float64, burst int, maxKeys int) *Limiter {
 // Allow reports whether key (an address, or a prefix's first address) may
 // make a request at now; when not, it says how long until it may. Keys are
 // addresses, not strings, so the check allocates nothing per request.
+// now is taken as its distance from the limiter's epoch, which for two
+// readings of time.Now is on the monotonic clock: on Unix time, a step of
+// the wall clock back (NTP) would put every schedule that far ahead, and
+// refuse every source, the accept budget's single key included, for as long.
 func (l *Limiter) Allow(key netip.Addr, now time.Time) (bool, time.Duration) {
 	sh := &l.shards[maphash.Comparable(l.seed, key)%64]
-	t := now.UnixNano()
+	t := int64(now.Sub(l.epoch))
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	tat, ok := sh.tat[key]

@@ -181,6 +181,10 @@ func (m *Mixer) run() {
 		}
 		// Catch up on ticks missed while the process was starved, so the
 		// program keeps real-time pace; past a second behind, skip ahead.
+		// next only ever moves by whole frames from the first reading:
+		// time.Now's monotonic clock paces it, and frames' capture times
+		// (the HLS PROGRAM-DATE-TIME) follow that reading, so a step of the
+		// wall clock (NTP) moves neither the cadence nor the timestamps.
 		now := time.Now()
 		if st := m.cfg.Stats; st != nil {
 			st.Late.Observe(max(0, now.Sub(next)))
@@ -191,7 +195,7 @@ func (m *Mixer) run() {
 			if st := m.cfg.Stats; st != nil {
 				st.Skipped.Add(skipped)
 			}
-			next = now
+			next = next.Add(time.Duration(skipped) * program.FrameDuration)
 		}
 		for !next.After(now) {
 			m.tick(next)

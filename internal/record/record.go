@@ -22,6 +22,12 @@ type Result struct {
 	Err     error   // first write or sync error, if any (the file then has a gap, or ends early)
 }
 
+// QueueFrames bounds the frames a recorder holds for a disk that is not
+// keeping up (a write or an fsync stalling): 30 s of program. Past it the
+// recorder drops frames, with a log line and onair_recording_dropped_frames_total,
+// rather than make the mixer wait or grow without end.
+const QueueFrames = 1500
+
 // Recorder appends pages to a file on its own goroutine: the mixer hands it
 // frames without ever waiting on the disk.
 type Recorder struct {
@@ -32,12 +38,14 @@ type Recorder struct {
 	syncEvery time.Duration
 	log       *slog.Logger
 
-	mu      sync.Mutex
-	queue   []program.Frame
-	onFirst func() // called once the first audio page is written
-	wake    chan struct{}
-	done    chan struct{}
-	result  Result
+	mu       sync.Mutex
+	queue    []program.Frame
+	maxQueue int
+	dropping int    // frames dropped since the queue last had room
+	onFirst  func() // called once the first audio page is written
+	wake     chan struct{}
+	done     chan struct{}
+	result   Result
 }
 
 // Start creates path (which must not exist: a recording is never overwritten)
@@ -61,15 +69,27 @@ func Start(path string, serial uint32, framesPerPage int, syncEvery time.Duratio
 
 func newRecorder(path string, f *file, m *mp4Sink, pager *ogg.Pager, syncEvery time.Duration, log *slog.Logger) *Recorder {
 	r := &Recorder{path: path, f: f, mp4: m, pager: pager, syncEvery: syncEvery, log: log,
-		wake: make(chan struct{}, 1), done: make(chan struct{})}
+		maxQueue: QueueFrames, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	r.result.Path = path
 	return r
 }
 
 // Frame queues one program frame; it never blocks. The End frame finalizes
-// the file (EOS page, sync, close).
+// the file (EOS page, sync, close) and is always taken; another frame is
+// dropped when QueueFrames are waiting for the disk.
 func (r *Recorder) Frame(f program.Frame) {
 	r.mu.Lock()
+	if len(r.queue) >= r.maxQueue && !f.End {
+		r.dropping++
+		first := r.dropping == 1
+		r.mu.Unlock()
+		metricDropped.Inc()
+		if first {
+			r.log.Error("recording falls behind: the disk has not taken the last frames; dropping frames until it does (the show goes on)",
+				"path", r.path, "queued_s", float64(r.maxQueue)*program.FrameDuration.Seconds())
+		}
+		return
+	}
 	r.queue = append(r.queue, f)
 	r.mu.Unlock()
 	select {
@@ -109,8 +129,12 @@ func (r *Recorder) run() {
 		}
 		r.mu.Lock()
 		batch, r.queue = r.queue, batch[:0]
-		first := r.onFirst
+		first, dropped := r.onFirst, r.dropping
+		r.dropping = 0
 		r.mu.Unlock()
+		if dropped > 0 {
+			r.log.Warn("recording caught up with the show", "path", r.path, "dropped_frames", dropped)
+		}
 		for _, f := range batch {
 			r.mp4.push(f)
 			if page, ok := r.pager.Push(f); ok {

@@ -36,6 +36,8 @@ type Config struct {
 	OnEvent func(Event)
 	// MixStats counts how every mixer keeps time (nil: not counted).
 	MixStats *mix.Stats
+	// Now is the wall clock that schedules are read on (nil: time.Now).
+	Now func() time.Time
 }
 
 // Event is something that happened to a show, for the record.
@@ -67,7 +69,8 @@ type Manager struct {
 	mu sync.Mutex
 	rt map[string]*runtime
 
-	sched scheduler // auto-starts (schedule.go)
+	sched   scheduler     // auto-starts (schedule.go)
+	recheck time.Duration // scheduleRecheck (shorter in tests)
 }
 
 type runtime struct {
@@ -90,7 +93,10 @@ func NewManager(st *store.Store, b bus.Bus, cfg Config, log *slog.Logger) (*Mana
 	if err := os.MkdirAll(filepath.Join(cfg.DataDir, "recordings"), 0o755); err != nil {
 		return nil, err
 	}
-	m := &Manager{st: st, bus: b, cfg: cfg, log: log, rt: make(map[string]*runtime)}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	m := &Manager{st: st, bus: b, cfg: cfg, log: log, rt: make(map[string]*runtime), recheck: scheduleRecheck}
 	spaces.add(m)
 	return m, nil
 }

@@ -42,8 +42,35 @@ func (m *Manager) Schedule(sp store.Space) {
 	if t := s.timers[sp.ID]; t != nil {
 		t.Stop()
 	}
-	id := sp.ID
-	s.timers[id] = time.AfterFunc(time.Until(sp.StartsAt), func() { m.autoStart(id) })
+	s.timers[sp.ID] = m.armAt(sp.ID, sp.StartsAt)
+}
+
+// scheduleRecheck bounds how long an auto-start timer runs before the
+// wall clock is read again. A timer runs on the monotonic clock, and a
+// schedule is in wall time ("on air at 20:00"): were the wall clock
+// stepped (NTP) after arming, a single timer would fire off by the step.
+// Re-reading it this often starts a show at most this late after a step
+// forward, and never early after a step back.
+const scheduleRecheck = 10 * time.Second
+
+// armAt arms the start of id at the wall time at, re-armed until then.
+// It runs with sched.mu held, as do the re-arms, so a timer that fires
+// knows itself from the one Schedule may have put in its place.
+func (m *Manager) armAt(id string, at time.Time) *time.Timer {
+	wait := at.Sub(m.cfg.Now())
+	if wait <= 0 {
+		return time.AfterFunc(0, func() { m.autoStart(id) })
+	}
+	var self *time.Timer
+	self = time.AfterFunc(min(wait, m.recheck), func() {
+		s := &m.sched
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.timers[id] == self && !s.stopped {
+			s.timers[id] = m.armAt(id, at)
+		}
+	})
+	return self
 }
 
 // ArmSchedules arms every auto-start space in the store: at start-up, after
@@ -54,9 +81,9 @@ func (m *Manager) ArmSchedules() error {
 		return err
 	}
 	for _, sp := range spaces {
-		if sp.AutoStart && sp.State == store.Scheduled && time.Until(sp.StartsAt) < 0 {
+		if sp.AutoStart && sp.State == store.Scheduled && sp.StartsAt.Before(m.cfg.Now()) {
 			m.log.Warn("auto-start fell due while the node was down; starting now",
-				"space", sp.ID, "late_s", time.Since(sp.StartsAt).Seconds())
+				"space", sp.ID, "late_s", m.cfg.Now().Sub(sp.StartsAt).Seconds())
 		}
 		m.Schedule(sp)
 	}

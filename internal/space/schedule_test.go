@@ -4,6 +4,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -121,4 +122,30 @@ func TestAutoStartSurvivesRestart(t *testing.T) {
 	if st := e.state(gone.ID).State; st != store.Ended {
 		t.Fatalf("the ended space is %s", st)
 	}
+}
+
+// TestAutoStartFollowsTheWallClockThroughSteps: schedules are wall time, and
+// timers run on the monotonic clock; with the wall clock stepped (NTP, here
+// an injected clock) an hour back, a show due in 300 ms does not start
+// early, and stepped an hour forward past both, the show that was an hour
+// off and the one due soon start within a recheck.
+func TestAutoStartFollowsTheWallClockThroughSteps(t *testing.T) {
+	e := newEnv(t)
+	var step atomic.Int64
+	e.m.cfg.Now = func() time.Time { return time.Now().Add(time.Duration(step.Load())).Round(0) }
+	e.m.recheck = 50 * time.Millisecond
+	later := e.createAuto("an hour from now", time.Now().Add(time.Hour).UTC())
+	soon := e.createAuto("soon", time.Now().Add(300*time.Millisecond).UTC())
+	e.m.Schedule(later)
+	e.m.Schedule(soon)
+	step.Store(int64(-time.Hour))
+	time.Sleep(600 * time.Millisecond)
+	if st := e.state(soon.ID).State; st != store.Scheduled {
+		t.Fatalf("with the clock stepped an hour back, the show due in 300 ms is %s after 600 ms; want scheduled", st)
+	}
+	step.Store(int64(time.Hour + time.Second))
+	stepped := time.Now()
+	e.waitLive(later.ID, 2*time.Second)
+	e.waitLive(soon.ID, 2*time.Second)
+	t.Logf("after the step forward both shows were live within %v", time.Since(stepped).Round(time.Millisecond))
 }
