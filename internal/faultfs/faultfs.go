@@ -1,0 +1,106 @@
+// Package faultfs mounts a real file system that misbehaves on demand, for
+// fault tests: a FUSE loopback of a directory whose writes and fsyncs stall.
+package faultfs
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+)
+
+// Disk is a mounted loopback of a backing directory. While stalled, every
+// write and fsync under it waits in the kernel, as on a dying disk or a
+// saturated network volume: the caller's syscall blocks, nothing fails.
+type Disk struct {
+	Dir string // where it is mounted
+	srv *fuse.Server
+
+	mu      sync.Mutex
+	until   time.Time     // stalled until then
+	longest time.Duration // the longest a call was held
+}
+
+// Mount mounts a loopback of backing at dir (both existing directories).
+// It needs root and /dev/fuse; the error says when they are missing.
+func Mount(dir, backing string) (*Disk, error) {
+	var st syscall.Stat_t
+	if err := syscall.Stat(backing, &st); err != nil {
+		return nil, err
+	}
+	d := &Disk{Dir: dir}
+	root := &fs.LoopbackRoot{Path: backing, Dev: st.Dev}
+	root.NewNode = func(r *fs.LoopbackRoot, _ *fs.Inode, _ string, _ *syscall.Stat_t) fs.InodeEmbedder {
+		return &node{LoopbackNode: fs.LoopbackNode{RootData: r}, disk: d}
+	}
+	root.RootNode = root.NewNode(root, nil, "", &st)
+	srv, err := fs.Mount(dir, root.RootNode, &fs.Options{MountOptions: fuse.MountOptions{
+		DirectMountStrict: true, FsName: "faultfs", Name: "faultfs"}})
+	if err != nil {
+		return nil, fmt.Errorf("mount FUSE at %s: %w", dir, err)
+	}
+	d.srv = srv
+	return d, nil
+}
+
+// Unmount ends any stall and unmounts.
+func (d *Disk) Unmount() error {
+	d.Stall(0)
+	return d.srv.Unmount()
+}
+
+// Stall makes every write and fsync from now on wait until dur from now.
+func (d *Disk) Stall(dur time.Duration) {
+	d.mu.Lock()
+	d.until = time.Now().Add(dur)
+	d.mu.Unlock()
+}
+
+// Held is the longest a write or fsync was made to wait.
+func (d *Disk) Held() time.Duration {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.longest
+}
+
+func (d *Disk) wait() {
+	d.mu.Lock()
+	wait := time.Until(d.until)
+	d.mu.Unlock()
+	if wait <= 0 {
+		return
+	}
+	time.Sleep(wait)
+	d.mu.Lock()
+	d.longest = max(d.longest, wait)
+	d.mu.Unlock()
+}
+
+// node is a loopback file or directory whose writes and fsyncs go through
+// the disk's stall.
+type node struct {
+	fs.LoopbackNode
+	disk *Disk
+}
+
+var (
+	_ fs.NodeWriter  = (*node)(nil)
+	_ fs.NodeFsyncer = (*node)(nil)
+)
+
+func (n *node) Write(ctx context.Context, f fs.FileHandle, data []byte, off int64) (uint32, syscall.Errno) {
+	n.disk.wait()
+	return f.(fs.FileWriter).Write(ctx, data, off)
+}
+
+func (n *node) Fsync(ctx context.Context, f fs.FileHandle, flags uint32) syscall.Errno {
+	n.disk.wait()
+	if s, ok := f.(fs.FileFsyncer); ok {
+		return s.Fsync(ctx, flags)
+	}
+	return 0
+}
