@@ -58,11 +58,16 @@ func TestCrash(t *testing.T) {
 	}
 	pushTone(t, s, sp, "a", 440)
 	s.waitSpeaker(t, sp)
+	l := listen(t, s.join(t, sp.id)) // a listener of the show that goes on
 	time.Sleep(5 * time.Second)
 	if err := hostCall(s, sp, "end"); err != nil {
 		t.Fatal(err)
 	}
 	after := time.Since(resumedAt).Seconds()
+	<-l.done
+	if got := l.seconds(); got < 4 {
+		t.Errorf("a listener after the restart heard %.2f s of 5 s live", got)
+	}
 
 	// The replay, as listeners get it: the Ogg file and the VOD HLS.
 	want := before - 2 + after - 0.2
