@@ -28,17 +28,13 @@ type Disk struct {
 // Mount mounts a loopback of backing at dir (both existing directories).
 // It needs root and /dev/fuse; the error says when they are missing.
 func Mount(dir, backing string) (*Disk, error) {
-	var st syscall.Stat_t
-	if err := syscall.Stat(backing, &st); err != nil {
+	root, err := fs.NewLoopbackRoot(backing)
+	if err != nil {
 		return nil, err
 	}
 	d := &Disk{Dir: dir}
-	root := &fs.LoopbackRoot{Path: backing, Dev: st.Dev}
-	root.NewNode = func(r *fs.LoopbackRoot, _ *fs.Inode, _ string, _ *syscall.Stat_t) fs.InodeEmbedder {
-		return &node{LoopbackNode: fs.LoopbackNode{RootData: r}, disk: d}
-	}
-	root.RootNode = root.NewNode(root, nil, "", &st)
-	srv, err := fs.Mount(dir, root.RootNode, &fs.Options{MountOptions: fuse.MountOptions{
+	top := &node{LoopbackNode: root.(*fs.LoopbackNode), disk: d}
+	srv, err := fs.Mount(dir, top, &fs.Options{MountOptions: fuse.MountOptions{
 		DirectMountStrict: true, FsName: "faultfs", Name: "faultfs"}})
 	if err != nil {
 		return nil, fmt.Errorf("mount FUSE at %s: %w", dir, err)
@@ -81,16 +77,21 @@ func (d *Disk) wait() {
 }
 
 // node is a loopback file or directory whose writes and fsyncs go through
-// the disk's stall.
+// the disk's stall; the nodes it makes are wrapped alike.
 type node struct {
-	fs.LoopbackNode
+	*fs.LoopbackNode
 	disk *Disk
 }
 
 var (
-	_ fs.NodeWriter  = (*node)(nil)
-	_ fs.NodeFsyncer = (*node)(nil)
+	_ fs.NodeWriter      = (*node)(nil)
+	_ fs.NodeFsyncer     = (*node)(nil)
+	_ fs.NodeWrapChilder = (*node)(nil)
 )
+
+func (n *node) WrapChild(_ context.Context, ops fs.InodeEmbedder) fs.InodeEmbedder {
+	return &node{LoopbackNode: ops.(*fs.LoopbackNode), disk: n.disk}
+}
 
 func (n *node) Write(ctx context.Context, f fs.FileHandle, data []byte, off int64) (uint32, syscall.Errno) {
 	n.disk.wait()
