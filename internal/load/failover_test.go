@@ -368,3 +368,30 @@ func FuzzAnswerTarget(f *testing.F) {
 		}
 	})
 }
+
+// TestLoadArrivalSkipsDeadEdge: listeners arriving after their target
+// edge died join on the next target instead, and those on it fail over.
+func TestLoadArrivalSkipsDeadEdge(t *testing.T) {
+	if testing.Short() {
+		t.Skip("streams for seconds")
+	}
+	t.Parallel()
+	c := newFakeCluster()
+	a, b := c.edge(t, "a"), c.edge(t, "b")
+	a.alternates, b.alternates = []*fakeEdge{b}, []*fakeEdge{a}
+	const n = 6 // arriving every 1/3 s; a dies after the fourth
+	cfg := Config{Target: a.ts.URL + "," + b.ts.URL, Space: "fake", Listeners: n, Shape: ShapeRamp, Window: 2 * time.Second,
+		Duration: 1500 * time.Millisecond, Grace: 2 * time.Second}
+	time.AfterFunc(1150*time.Millisecond, func() { kill(a) })
+	rep := runFake(t, cfg)
+	if l := rep.Listeners; l.Joined != n || l.Completed != n || rep.Failover.GaveUp != 0 {
+		t.Fatalf("listeners %+v, failover %+v: want all %d through", l, rep.Failover, n)
+	}
+	if refused := rep.Errors["connect: refused"]; refused < 1 || a.joins.Load()+b.joins.Load() != n || a.joins.Load() > 2 {
+		t.Errorf("%d arrivals refused, joins a %d b %d: want the late ones for a on b", refused, a.joins.Load(), b.joins.Load())
+	}
+	if eb := edgeReport(rep, b); eb.Completed != n {
+		t.Errorf("b %+v: want everyone to end there", eb)
+	}
+	checkEdgesAddUp(t, rep)
+}
