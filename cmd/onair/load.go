@@ -42,8 +42,10 @@ func runLoad(args []string) error {
 			"targets only, unless --allow-remote.\n\n"+
 			"Several edges: --target takes several URLs, comma-separated; joins go round-robin over\n"+
 			"them (a listener whose edge cannot be reached tries the next ones) and follow a 307 to\n"+
-			"another edge, and a listener streams from the media URL its join answered (when the\n"+
-			"answer names an edge, that edge's, perhaps not the one asked). A\n"+
+			"another edge, and a listener streams from the media URL its join answered, perhaps on\n"+
+			"another edge, when a cluster answered (the answer lists alternates) or the URL is on one\n"+
+			"of the targets (otherwise one process answered with its public URL, which may name what\n"+
+			"is in front of it: the stream stays on the server joined). A\n"+
 			"listener whose stream ends or fails before its stay is over re-joins with its ticket (a\n"+
 			"renewal: no queue) on its join answer's alternates first, then the other targets, at once\n"+
 			"and then every 100 ms, 200 ms, ... up to 1 s until its stay ends, and streams on\n"+

@@ -190,7 +190,7 @@ func TestLoadFailover(t *testing.T) {
 	t.Parallel()
 	c := newFakeCluster()
 	a, b := c.edge(t, "a"), c.edge(t, "b")
-	a.sendTo, a.alternates, b.alternates = b, []*fakeEdge{b}, []*fakeEdge{a}
+	a.sendTo, b.alternates = b, []*fakeEdge{a} // a lists no alternates: b is followed as a --target
 	const n = 6
 	const refuse = time.Second
 	cfg := Config{Target: a.ts.URL + "," + b.ts.URL, Space: "fake", Listeners: n, Duration: 5 * time.Second,
@@ -276,6 +276,25 @@ func TestLoadJoinRedirect(t *testing.T) {
 	checkEdgesAddUp(t, rep)
 	if cl := rep.Claims(); len(cl) != 1 || cl[0].Target != b.ts.URL || cl[0].Edge == nil {
 		t.Errorf("claims %+v: want one, to the edge that served the listeners", cl)
+	}
+
+	// A cluster's answer (it lists alternates) sends listeners to another
+	// edge than the --target: they stream from it. Without alternates, and
+	// not on a --target (one process's public URL, a proxy bypassed), they
+	// stay on the server they joined.
+	for _, alts := range [][]*fakeEdge{{a}, nil} {
+		d := c.edge(t, "d")
+		d.sendTo, d.alternates = b, alts
+		streams := b.streams.Load()
+		rep := runFake(t, Config{Target: d.ts.URL, Space: "fake", Listeners: 2, Duration: time.Second, Grace: 2 * time.Second})
+		want := d
+		if alts != nil {
+			want = b
+		}
+		if rep.Listeners.Completed != 2 || len(rep.Edges) != 1 || rep.Edges[0].Edge != want.addr() ||
+			b.streams.Load()-streams+d.streams.Load() != 2 {
+			t.Errorf("alternates %d: listeners %+v, edges %+v: want both on %s", len(alts), rep.Listeners, rep.Edges, want.name)
+		}
 	}
 }
 
