@@ -49,7 +49,8 @@ func (c *fakeCluster) valid(t string) bool {
 // fakeEdge is one edge. A fresh join is redirected (307) to redirect's
 // join when set, else answered with media URLs on sendTo (nil: itself); a
 // renewal (Onair-Ticket) is answered with its own media URLs, or refused
-// with 503 until refuseUntil.
+// with 503 until refuseUntil, or sent to staleTo until staleUntil (a stale
+// view of the cluster: an edge that died).
 type fakeEdge struct {
 	c           *fakeCluster
 	name        string
@@ -58,6 +59,8 @@ type fakeEdge struct {
 	redirect    *fakeEdge
 	alternates  []*fakeEdge
 	refuseUntil atomic.Int64
+	staleTo     *fakeEdge
+	staleUntil  atomic.Int64
 
 	joins, redirects, renewals, refused, streams atomic.Int32
 }
@@ -105,6 +108,9 @@ func (e *fakeEdge) join(w http.ResponseWriter, r *http.Request) {
 			e.refused.Add(1)
 			http.Error(w, `{"error":"no bus","code":"no_bus"}`, http.StatusServiceUnavailable)
 			return
+		}
+		if time.Now().UnixNano() < e.staleUntil.Load() {
+			media = e.staleTo
 		}
 	case e.redirect != nil:
 		if !preflight {
@@ -389,7 +395,8 @@ func FuzzAnswerTarget(f *testing.F) {
 }
 
 // TestLoadArrivalSkipsDeadEdge: listeners arriving after their target
-// edge died join on the next target instead, and those on it fail over.
+// edge died join on the next target instead, and those on it fail over,
+// though the survivor first sends their renewals back to the dead edge.
 func TestLoadArrivalSkipsDeadEdge(t *testing.T) {
 	if testing.Short() {
 		t.Skip("streams for seconds")
@@ -400,14 +407,21 @@ func TestLoadArrivalSkipsDeadEdge(t *testing.T) {
 	a.alternates, b.alternates = []*fakeEdge{b}, []*fakeEdge{a}
 	const n = 6 // arriving every 1/3 s; a dies after the fourth
 	cfg := Config{Target: a.ts.URL + "," + b.ts.URL, Space: "fake", Listeners: n, Shape: ShapeRamp, Window: 2 * time.Second,
-		Duration: 1500 * time.Millisecond, Grace: 2 * time.Second}
-	time.AfterFunc(1150*time.Millisecond, func() { kill(a) })
+		Duration: 3 * time.Second, Grace: 2 * time.Second}
+	b.staleTo = a // for half a second, b sends renewals to the dead edge
+	time.AfterFunc(1150*time.Millisecond, func() {
+		b.staleUntil.Store(time.Now().Add(500 * time.Millisecond).UnixNano())
+		kill(a)
+	})
 	rep := runFake(t, cfg)
 	if l := rep.Listeners; l.Joined != n || l.Completed != n || rep.Failover.GaveUp != 0 {
 		t.Fatalf("listeners %+v, failover %+v: want all %d through", l, rep.Failover, n)
 	}
 	if refused := rep.Errors["connect: refused"]; refused < 1 || a.joins.Load()+b.joins.Load() != n || a.joins.Load() > 2 {
 		t.Errorf("%d arrivals refused, joins a %d b %d: want the late ones for a on b", refused, a.joins.Load(), b.joins.Load())
+	}
+	if stale := rep.Errors["rejoin media connect: refused"]; stale < rep.Failover.Lost || rep.Failover.Lost == 0 {
+		t.Errorf("%d renewals sent to the dead edge for %d lost streams: want at least one each", stale, rep.Failover.Lost)
 	}
 	if eb := edgeReport(rep, b); eb.Completed != n {
 		t.Errorf("b %+v: want everyone to end there", eb)

@@ -179,6 +179,8 @@ func (ln *listener) answered(ja *joinAnswer, closed bool) bool {
 	ln.setEdge(t)
 	switch {
 	case t.addr != ln.at.addr:
+		ln.dialing = "media connect" // the answer's edge, not the one that answered
+		defer func() { ln.dialing = "" }()
 		return ln.connectTo(t)
 	case closed:
 		return ln.redial()

@@ -49,6 +49,7 @@ type listener struct {
 	lostEdge *edgeStats
 	lossFrom int64 // the last audio before the loss (or the loss, if none)
 	attempt  int
+	dialing  string // what a connect is for, in errors ("": connect)
 }
 
 func (r *run) listen(k, g int) {
@@ -134,8 +135,12 @@ func (ln *listener) dial() (net.Conn, error) {
 	c, err := dial(ctx, ln.at.addr, r.sources.At(ln.g), r.cfg.ConnectTimeout)
 	if err != nil {
 		if !ln.l.stopped.Load() {
+			what := ln.dialing
+			if what == "" {
+				what = "connect"
+			}
 			ln.lost = true
-			ln.fail("connect: "+errClass(err), err)
+			ln.fail(what+": "+errClass(err), err)
 		}
 		return nil, err
 	}
