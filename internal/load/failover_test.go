@@ -237,7 +237,7 @@ func TestLoadFailover(t *testing.T) {
 		t.Errorf("stalls %+v, failover stalls %d, on b %d, on a %d: want one per listener, charged to the lost edge",
 			rep.Stalls, f.Stalls, eb.Stalls, ea.Stalls)
 	}
-	if f.MissedS < n*1.0 || f.MissedS > n*2.0 || f.RepeatedS != 0 {
+	if f.MissedS < n*0.9 || f.MissedS > n*2.3 || f.RepeatedS != 0 {
 		t.Errorf("missed %.2f s across the failovers, want about %d × 1.3 s", f.MissedS, n)
 	}
 	var lossErrs int64
