@@ -41,8 +41,11 @@ func runLoad(args []string) error {
 			"errors by kind, its own CPU and memory, and the server's with --server-pid. Loopback\n"+
 			"targets only, unless --allow-remote.\n\n"+
 			"Several edges: --target takes several URLs, comma-separated; joins go round-robin over\n"+
-			"them and follow a 307 to another edge, and a listener streams from the media URL its join\n"+
-			"answered (when the answer names an edge, that edge's, perhaps not the one asked). A\n"+
+			"them (a listener whose edge cannot be reached tries the next ones) and follow a 307 to\n"+
+			"another edge, and a listener streams from the media URL its join answered, perhaps on\n"+
+			"another edge, when a cluster answered (the answer lists alternates) or the URL is on one\n"+
+			"of the targets (otherwise one process answered with its public URL, which may name what\n"+
+			"is in front of it: the stream stays on the server joined). A\n"+
 			"listener whose stream ends or fails before its stay is over re-joins with its ticket (a\n"+
 			"renewal: no queue) on its join answer's alternates first, then the other targets, at once\n"+
 			"and then every 100 ms, 200 ms, ... up to 1 s until its stay ends, and streams on\n"+
@@ -78,7 +81,7 @@ func runLoad(args []string) error {
 	fs.BoolVar(&cfg.AllowRemote, "allow-remote", false, "allow a target that is not a loopback address (load only servers that are yours)")
 	fs.IntVar(&cfg.Procs, "procs", 1, "spread the listeners over this many processes (one process holds at most its open-file limit of sockets)")
 	fs.DurationVar(&cfg.StallThreshold, "stall-threshold", time.Second, "a listener stalls when its audio falls this far behind real time")
-	fs.BoolVar(&cfg.NoReconnect, "no-reconnect", false, "a listener whose stream ends or fails before its stay is over stops there, instead of re-joining with its ticket on another edge")
+	fs.BoolVar(&cfg.NoReconnect, "no-reconnect", false, "a listener whose stream ends or fails before its stay is over stops there, instead of re-joining with its ticket on another edge (and one whose edge cannot be reached does not try the next)")
 	fs.DurationVar(&cfg.ConnectTimeout, "connect-timeout", 10*time.Second, "bound on each TCP connect (and on the preflight join)")
 	fs.IntVar(&cfg.ServerPID, "server-pid", 0, "pid of the server, when it runs on this machine: sample its CPU and RSS from /proc every second (and for one idle second before the run)")
 	load.AttackFlags(fs, &cfg.Attack)

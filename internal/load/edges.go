@@ -15,6 +15,7 @@ import (
 type edgeStats struct {
 	name string
 	idx  int32 // 1-based, as lstate.edge holds it
+
 	listeners, completed, bytes, listenerNs, stalls, stalledNs atomic.Int64
 	reconnects, lost, peak                                     atomic.Int64
 }

@@ -127,7 +127,7 @@ func (ln *listener) candidates() []target {
 type failoverCounts struct {
 	lost, reconnects, attempts, failed, gaveUp, stalls atomic.Int64
 	missedNs, repeatedNs                               atomic.Int64
-	failingNow                                                   atomic.Int64 // listeners between a loss and audio again
+	failingNow                                         atomic.Int64 // listeners between a loss and audio again
 }
 
 // report returns the counts for the result.

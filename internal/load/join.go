@@ -147,9 +147,13 @@ func (ln *listener) follow(location string, closed bool) string {
 }
 
 // answered takes a join's 200: the ticket, the alternates, and the stream
-// to play. When the answer names an edge, the stream is at its media URL,
-// perhaps on another edge than the one asked; without one (one process,
-// whose public URL may be a name in front of it), on the server asked.
+// to play. When a cluster answered (the answer names an edge and lists
+// alternates) or the media URL is on one of the --target edges, the stream
+// is at that URL, perhaps on another edge than the one asked. Otherwise it
+// is on the server asked: one process answers with its public URL, which
+// may be a name for what we reach another way (a proxy, a TLS terminator);
+// so it is too when the URL cannot be followed (https; not loopback,
+// without --allow-remote), which is noted once.
 func (ln *listener) answered(ja *joinAnswer, closed bool) bool {
 	h := ln.r.hosts
 	ln.ticket = ja.Ticket
@@ -160,21 +164,23 @@ func (ln *listener) answered(ja *joinAnswer, closed bool) bool {
 		}
 	}
 	ln.oggPath, ln.hlsPath = requestURI(ja.Ogg), requestURI(ja.HLS)
+	media := ja.Ogg
+	if ln.r.cfg.Protocol == ProtoHLS {
+		media = ja.HLS
+	}
 	t := ln.at
-	if ja.Edge != "" {
-		media := ja.Ogg
-		if ln.r.cfg.Protocol == ProtoHLS {
-			media = ja.HLS
-		}
-		var err error
-		if t, _, err = h.answerTarget(ln.at, media); err != nil {
-			ln.fail("join: bad media URL", err)
-			return false
+	if u, err := url.Parse(media); err == nil && ja.Edge != "" && (len(ja.Alternates) > 0 || ln.r.isTarget(hostTarget(u).addr)) {
+		if mt, _, err := h.answerTarget(ln.at, media); err == nil {
+			t = mt
+		} else {
+			h.cannotFollow(err)
 		}
 	}
 	ln.setEdge(t)
 	switch {
 	case t.addr != ln.at.addr:
+		ln.dialing = "media connect" // the answer's edge, not the one that answered
+		defer func() { ln.dialing = "" }()
 		return ln.connectTo(t)
 	case closed:
 		return ln.redial()

@@ -49,6 +49,7 @@ type listener struct {
 	lostEdge *edgeStats
 	lossFrom int64 // the last audio before the loss (or the loss, if none)
 	attempt  int
+	dialing  string // what a connect is for, in errors ("": connect)
 }
 
 func (r *run) listen(k, g int) {
@@ -61,17 +62,8 @@ func (r *run) listen(k, g int) {
 	if r.cfg.Protocol == ProtoHLS {
 		bufSize = hlsBufSize
 	}
-	c, err := ln.dial()
-	if err != nil {
-		return
-	}
-	ln.hc = newHconn(c, ln.at.host, bufSize)
-	if ln.at.path != "" { // --url: no join API
-		ln.oggPath = ln.at.path
-		ln.setEdge(ln.at)
-		r.h.join.Record(ln.k, (time.Now().UnixNano()-ln.t0)/1000)
-		r.joined.Add(1)
-	} else if !ln.join(false) {
+	ln.hc = newHconn(nil, ln.at.host, bufSize)
+	if !ln.arrive() {
 		ln.l.stop()
 		return
 	}
@@ -85,6 +77,40 @@ func (r *run) listen(k, g int) {
 	}
 	ln.finish(ok)
 	ln.l.stop()
+}
+
+// arrive connects and joins on the listener's own target; when that cannot
+// be reached (its edge is down), on the next targets in turn, each once and
+// at once (not with --no-reconnect).
+func (ln *listener) arrive() bool {
+	r := ln.r
+	tries := len(r.tgs)
+	if r.cfg.NoReconnect {
+		tries = 1
+	}
+	for i := range tries {
+		ln.lost = false
+		if ln.connectTo(r.tgs[(ln.g+i)%len(r.tgs)]) {
+			if ln.at.path == "" {
+				if ln.join(false) {
+					return true
+				}
+				if !ln.lost {
+					return false
+				}
+				continue
+			}
+			ln.oggPath = ln.at.path // --url: no join API
+			ln.setEdge(ln.at)
+			r.h.join.Record(ln.k, (time.Now().UnixNano()-ln.t0)/1000)
+			r.joined.Add(1)
+			return true
+		}
+		if !ln.lost {
+			return false
+		}
+	}
+	return false
 }
 
 // stream plays the stream the join answered; true if the listener stayed
@@ -109,8 +135,12 @@ func (ln *listener) dial() (net.Conn, error) {
 	c, err := dial(ctx, ln.at.addr, r.sources.At(ln.g), r.cfg.ConnectTimeout)
 	if err != nil {
 		if !ln.l.stopped.Load() {
+			what := ln.dialing
+			if what == "" {
+				what = "connect"
+			}
 			ln.lost = true
-			ln.fail("connect: "+errClass(err), err)
+			ln.fail(what+": "+errClass(err), err)
 		}
 		return nil, err
 	}
@@ -130,7 +160,9 @@ func (ln *listener) redial() bool {
 
 // connectTo replaces the connection with one to t.
 func (ln *listener) connectTo(t target) bool {
-	ln.hc.c.Close()
+	if ln.hc.c != nil {
+		ln.hc.c.Close()
+	}
 	ln.at = t
 	c, err := ln.dial()
 	if err != nil {

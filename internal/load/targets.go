@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // Where listeners connect: the --target edges (joins spread round-robin
@@ -114,11 +115,30 @@ func checkHost(hostport string, allowRemote bool) error {
 	return nil
 }
 
+// isTarget reports whether addr (host:port) is one of the --target edges.
+func (r *run) isTarget(addr string) bool {
+	for _, t := range r.tgs {
+		if t.addr == addr {
+			return true
+		}
+	}
+	return false
+}
+
 // hostChecks remembers the verdict on each host a join answer named, so
 // that 19,000 listeners sent to the same edge cost one look-up.
 type hostChecks struct {
 	allowRemote bool
 	m           sync.Map // host:port → error (nil: fine)
+	noted       atomic.Bool
+}
+
+// cannotFollow notes, once a run, that a join's media URL cannot be
+// followed, so its listeners stream from the server they joined.
+func (h *hostChecks) cannotFollow(err error) {
+	if !h.noted.Swap(true) {
+		fmt.Fprintf(stderr, "note: a join answered media URLs that cannot be followed (%v): their listeners stream from the server they joined\n", err)
+	}
 }
 
 func (h *hostChecks) check(hostport string) error {
@@ -142,7 +162,7 @@ func (h *hostChecks) answerTarget(from target, s string) (target, *url.URL, erro
 		u.Scheme, u.Host = "http", from.host
 	}
 	if u.Scheme != "http" {
-		return target{}, nil, fmt.Errorf("%s: only http:// is supported", s)
+		return target{}, nil, fmt.Errorf("%s://%s: only http:// is supported", u.Scheme, u.Host)
 	}
 	t := hostTarget(u)
 	if t.addr == from.addr {
