@@ -4,8 +4,10 @@ import "github.com/onair-live/onair/internal/control"
 
 // EdgeCapacity is a keeper's Capacity from the control plane's fresh load
 // reports (pass Plane.Reports): the sum of the healthy edges' admit rates,
-// and whether every one of them is full. With no healthy edge, nobody can
-// be let in anywhere: the lines stop.
+// and whether every one of them is full. Before any edge has reported (a
+// cluster just started, or every report lost with a NATS server), the
+// lines move at a lone node's start rate rather than stop: the edge that
+// asks is there, and its own controller still bounds what it lets in.
 func EdgeCapacity(reports func() []control.Report) func() (float64, bool) {
 	return func() (float64, bool) {
 		rate, edges, full := 0.0, 0, 0
@@ -19,6 +21,13 @@ func EdgeCapacity(reports func() []control.Report) func() (float64, bool) {
 				full++
 			}
 		}
+		if edges == 0 {
+			return unknownRate, false
+		}
 		return rate, full == edges
 	}
 }
+
+// unknownRate is the lines' pace while no edge has reported: gate's
+// default start rate.
+const unknownRate = 500

@@ -132,6 +132,10 @@ func (s *Server) noteSecond(r *telemetry.Record) {
 	s.reports <- rep
 }
 
+// edgeFresh is how recent an edge's load report must be for joins to be
+// sent to it.
+const edgeFresh = 2 * time.Second
+
 // busUp reports whether the node can be fed: always on one process.
 func (s *Server) busUp() bool {
 	if s.nc == nil {
@@ -148,11 +152,14 @@ func maxFiles() int {
 	return int(rl.Cur)
 }
 
-// edges are the fresh reports of edges that take listeners now.
+// edges are the fresh reports of edges that take listeners now: a report
+// comes every second, so one 2 s old is from an edge that may be gone
+// (the plane keeps them 3 s, for the audience's count).
 func (s *Server) edges() []control.Report {
 	var out []control.Report
+	fresh := time.Now().Add(-edgeFresh)
 	for _, r := range s.plane.Reports() {
-		if r.Role == string(RoleEdge) && r.Healthy && r.PublicURL != "" {
+		if r.Role == string(RoleEdge) && r.Healthy && r.PublicURL != "" && r.At.After(fresh) {
 			out = append(out, r)
 		}
 	}
@@ -162,7 +169,10 @@ func (s *Server) edges() []control.Report {
 // mediaBase chooses the edge a newcomer's media URLs point at: the one
 // with the most headroom (control.Choose), this node when nothing is known
 // of the others; alternates are the other edges, best first.
-func (s *Server) mediaBase() (base, node string, alternates []string) {
+//
+// A renewal stays here: it is a listener whose edge went away, and this
+// edge is alive, while the others' reports may still show the dead one.
+func (s *Server) mediaBase(renewal bool) (base, node string, alternates []string) {
 	base, node = s.cfg.PublicURL, s.nodeName()
 	if s.plane == nil {
 		return base, node, nil
@@ -172,6 +182,15 @@ func (s *Server) mediaBase() (base, node string, alternates []string) {
 	s.rndMu.Unlock()
 	if !ok {
 		return base, node, nil
+	}
+	if renewal {
+		alternates = make([]string, 0, len(alts)+1)
+		for _, r := range append([]control.Report{best}, alts...) {
+			if r.Node != node {
+				alternates = append(alternates, r.PublicURL)
+			}
+		}
+		return base, node, alternates
 	}
 	for _, a := range alts {
 		alternates = append(alternates, a.PublicURL)

@@ -82,7 +82,7 @@ func (s *Server) handleJoin(w http.ResponseWriter, r *http.Request) {
 	s.hub.Stream(sp.ID) // packaging starts now, so the playlist is ready when the player asks
 	http.SetCookie(w, &http.Cookie{Name: ticketCookie(sp.ID), Value: tok, Path: "/", Expires: c.Expires.Add(hlsGrace),
 		HttpOnly: true, SameSite: http.SameSiteLaxMode})
-	base, edge, alts := s.mediaBase()
+	base, edge, alts := s.mediaBase(renewing)
 	if alts == nil {
 		alts = s.alternateEdges(sp.ID)
 	}
