@@ -1,0 +1,378 @@
+package server_test
+
+import (
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/onair-live/onair/internal/bus"
+	"github.com/onair-live/onair/internal/server"
+	"github.com/onair-live/onair/internal/ticket"
+)
+
+// edgePair is two full nodes that carry the same spaces, as edges of one
+// cluster do: one program bus, one set of ticket keys, each listing the
+// other as the alternate edge. a's public port is reached through a proxy
+// the test can cut, so a vanishes as a killed process does (connections
+// reset, the port refuses) while its mixer goes on feeding the bus.
+type edgePair struct {
+	a, b *env
+	aURL string // a's public base URL, through the proxy
+	cut  func()
+}
+
+func startEdgePair(t *testing.T) *edgePair {
+	t.Helper()
+	shared, keys := bus.NewLocal(), ticket.NewKeyring(ticket.NewKey(1))
+	px := startCutProxy(t)
+	p := &edgePair{aURL: px.url, cut: px.cut}
+	var bURL string
+	aAddr := "127.0.0.1:" + nginxFreePort(t)
+	p.a = startServerWith(t, func(c *server.Config) {
+		c.Gate, c.Bus, c.Keys, c.Listen, c.PublicURL = roomyGate, shared, keys, aAddr, px.url
+		c.Alternates = func(string) []string { return []string{bURL} }
+	})
+	px.forward(aAddr)
+	p.b = startServerWith(t, func(c *server.Config) {
+		c.Gate, c.Bus, c.Keys = roomyGate, shared, keys
+		c.Alternates = func(string) []string { return []string{px.url} }
+	})
+	bURL = p.b.pub
+	return p
+}
+
+// liveSpace starts a show on a with an in-process speaker, copies the space
+// to b (as an edge learns it from the control plane) and has a listener on
+// b, so b carries the space before anyone fails over to it.
+func (p *edgePair) liveSpace(t *testing.T) string {
+	t.Helper()
+	id, tok := p.a.space("Two edges")
+	synthSpeaker(t, p.a, id)
+	p.a.transition(id, tok, "start")
+	sp, err := p.a.srv.Store().Space(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.b.srv.Store().Put(sp); err != nil {
+		t.Fatal(err)
+	}
+	oggListener(t, p.b, id)
+	return id
+}
+
+// cutProxy forwards TCP to a target until cut, which resets every
+// connection and closes the port.
+type cutProxy struct {
+	ln  net.Listener
+	url string
+	mu  sync.Mutex
+	cs  map[net.Conn]struct{}
+	off bool
+}
+
+func startCutProxy(t *testing.T) *cutProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &cutProxy{ln: ln, url: "http://" + ln.Addr().String(), cs: map[net.Conn]struct{}{}}
+	t.Cleanup(p.cut)
+	return p
+}
+
+func (p *cutProxy) forward(target string) {
+	go func() {
+		for {
+			c, err := p.ln.Accept()
+			if err != nil {
+				return
+			}
+			go p.pipe(c, target)
+		}
+	}()
+}
+
+func (p *cutProxy) pipe(c net.Conn, target string) {
+	up, err := net.Dial("tcp", target)
+	if err != nil || !p.track(c, up) {
+		c.Close()
+		if up != nil {
+			up.Close()
+		}
+		return
+	}
+	go func() { _, _ = io.Copy(up, c); up.Close() }()
+	_, _ = io.Copy(c, up)
+	c.Close()
+}
+
+func (p *cutProxy) track(cs ...net.Conn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range cs {
+		p.cs[c] = struct{}{}
+	}
+	return !p.off
+}
+
+// cut is the kill: the port closes and every open connection is reset
+// (SO_LINGER 0 sends RST, not FIN), as when the process dies.
+func (p *cutProxy) cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.off = true
+	p.ln.Close()
+	for c := range p.cs {
+		if tc, ok := c.(*net.TCPConn); ok {
+			_ = tc.SetLinger(0)
+		}
+		c.Close()
+	}
+}
+
+// TestJoinOffersRedundantHLS: with another edge carrying the space, the
+// join's HLS URL is a multivariant playlist listing the stream on this edge
+// and then on the other, each opened by the listener's ticket, kept by no
+// shared cache. On one process the join still gives the media playlist.
+func TestJoinOffersRedundantHLS(t *testing.T) {
+	p := startEdgePair(t)
+	id := p.liveSpace(t)
+	j := p.a.joinAt(p.aURL, id)
+	main := j["hls"].(string)
+	if !strings.HasPrefix(main, p.aURL+"/hls/"+id+"/main.m3u8?t=") {
+		t.Fatalf("join's hls %q, want the multivariant playlist on a", main)
+	}
+	if alts, _ := j["alternates"].([]any); len(alts) != 1 || alts[0] != p.b.pub {
+		t.Fatalf("alternates %v", j["alternates"])
+	}
+	resp, body := getResp(t, main)
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/vnd.apple.mpegurl" ||
+		resp.Header.Get("Cache-Control") != "private, max-age=5" {
+		t.Fatalf("multivariant: %d %v\n%s", resp.StatusCode, resp.Header, body)
+	}
+	var uris []string
+	for _, l := range strings.Split(body, "\n") {
+		if l != "" && !strings.HasPrefix(l, "#") {
+			uris = append(uris, l)
+		}
+	}
+	q := "/hls/" + id + "/index.m3u8?t=" + j["ticket"].(string)
+	if len(uris) != 2 || uris[0] != p.aURL+q || uris[1] != p.b.pub+q || strings.Count(body, "#EXT-X-STREAM-INF:") != 2 {
+		t.Fatalf("variants %q, want a then b with the ticket:\n%s", uris, body)
+	}
+	for _, u := range uris { // the one ticket opens both edges' playlists
+		if code, pl := get(t, u); code != 200 || !strings.Contains(pl, "#EXT-X-PART:") {
+			t.Fatalf("%s: %d\n%s", u, code, pl)
+		}
+	}
+	for _, bad := range []string{"", "?t=forged"} {
+		if code, _ := get(t, p.aURL+"/hls/"+id+"/main.m3u8"+bad); code != 401 && code != 403 {
+			t.Errorf("multivariant with ticket %q: %d, want 401/403", bad, code)
+		}
+	}
+
+	one := startServer(t)
+	oid, otok := one.space("One process")
+	one.transition(oid, otok, "start")
+	if h := one.join(oid)["hls"].(string); !strings.Contains(h, "/hls/"+oid+"/index.m3u8?t=") {
+		t.Fatalf("one process: join's hls %q, want the media playlist", h)
+	}
+}
+
+// joinAt joins space id at base (a's proxy URL, not its own listener).
+func (e *env) joinAt(base, id string) map[string]any {
+	e.t.Helper()
+	code, j := e.call("POST", base+"/api/v1/spaces/"+id+"/join", "", nil)
+	if code != http.StatusOK {
+		e.t.Fatalf("join at %s: %d %v", base, code, j)
+	}
+	return j
+}
+
+func getResp(t *testing.T, url string) (*http.Response, string) {
+	t.Helper()
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+// TestJoinCORSOnlyForOtherEdges: a listener page from the space's other
+// edge may renew its ticket here (preflight, then POST with Onair-Ticket);
+// other origins, other methods and ticketless joins get no CORS grant, and
+// one process grants none.
+func TestJoinCORSOnlyForOtherEdges(t *testing.T) {
+	p := startEdgePair(t)
+	id := p.liveSpace(t)
+	join := p.b.pub + "/api/v1/spaces/" + id + "/join"
+	pre := func(url, origin, method string) *http.Response {
+		req, _ := http.NewRequest("OPTIONS", url, nil)
+		req.Header.Set("Origin", origin)
+		req.Header.Set("Access-Control-Request-Method", method)
+		req.Header.Set("Access-Control-Request-Headers", "onair-ticket")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	r := pre(join, p.aURL, "POST")
+	h := r.Header
+	if r.StatusCode != 204 || h.Get("Access-Control-Allow-Origin") != p.aURL || h.Get("Access-Control-Allow-Methods") != "POST" ||
+		h.Get("Access-Control-Allow-Headers") != "Onair-Ticket" {
+		t.Fatalf("preflight from the other edge: %d %v", r.StatusCode, h)
+	}
+	for _, c := range []struct{ url, origin, method string }{
+		{join, "http://evil.example", "POST"},
+		{join, p.aURL, "DELETE"},
+		{strings.Replace(join, p.b.pub, startServer(t).pub, 1), p.aURL, "POST"},
+	} {
+		if r := pre(c.url, c.origin, c.method); r.StatusCode != 403 || r.Header.Get("Access-Control-Allow-Origin") != "" {
+			t.Errorf("preflight %+v: %d %v", c, r.StatusCode, r.Header)
+		}
+	}
+
+	tok := p.a.joinAt(p.aURL, id)["ticket"].(string)
+	post := func(origin, tk string) (int, string, map[string]any) {
+		req, _ := http.NewRequest("POST", join, nil)
+		req.Header.Set("Origin", origin)
+		if tk != "" {
+			req.Header.Set("Onair-Ticket", tk)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var body map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&body)
+		return resp.StatusCode, resp.Header.Get("Access-Control-Allow-Origin"), body
+	}
+	code, acao, body := post(p.aURL, tok)
+	if code != 200 || acao != p.aURL || !strings.HasPrefix(body["ogg"].(string), p.b.pub+"/live/") {
+		t.Fatalf("renewal from the other edge's page: %d, ACAO %q, %v", code, acao, body)
+	}
+	if _, acao, _ := post("http://evil.example", tok); acao != "" {
+		t.Errorf("renewal from another origin granted %q", acao)
+	}
+	if _, acao, _ := post(p.aURL, ""); acao != "" {
+		t.Errorf("a join without a ticket granted %q", acao)
+	}
+}
+
+// TestFFprobeReadsMultivariant: ffprobe takes the multivariant playlist of
+// two edges, one program per edge, Opus in each.
+func TestFFprobeReadsMultivariant(t *testing.T) {
+	needFFmpeg(t)
+	p := startEdgePair(t)
+	id := p.liveSpace(t)
+	main := p.a.joinAt(p.aURL, id)["hls"].(string)
+	get(t, strings.Replace(main, "main.m3u8", "index.m3u8", 1)) // waits for a's first whole segment
+	out, err := exec.Command("ffprobe", "-v", "error", "-show_entries",
+		"program=program_id:stream=codec_name,sample_rate,channels", "-of", "json", main).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ffprobe %s: %v\n%s", main, err, out)
+	}
+	var pr struct {
+		Programs []struct {
+			Streams []struct {
+				CodecName  string `json:"codec_name"`
+				SampleRate string `json:"sample_rate"`
+				Channels   int
+			}
+		}
+	}
+	if err := json.Unmarshal(out, &pr); err != nil || len(pr.Programs) != 2 {
+		t.Fatalf("ffprobe: want 2 programs (one per edge): %v\n%s", err, out)
+	}
+	for _, prog := range pr.Programs {
+		if len(prog.Streams) != 1 || prog.Streams[0].CodecName != "opus" || prog.Streams[0].SampleRate != "48000" {
+			t.Fatalf("ffprobe program %+v, want one opus 48 kHz stream\n%s", prog, out)
+		}
+	}
+	t.Logf("ffprobe: %s", strings.Join(strings.Fields(string(out)), " "))
+}
+
+// TestPageFailsOverToAnotherEdge plays a live show on the listener page
+// from edge a (the progressive Ogg stream), kills a, and has the page
+// back on air from edge b within 5 s: it re-joins there with its ticket.
+func TestPageFailsOverToAnotherEdge(t *testing.T) {
+	p := startEdgePair(t)
+	id := p.liveSpace(t)
+	b := launchBrowser(t, p.aURL, 2*time.Minute)
+	b.also = []string{p.b.pub}
+	b.run(chromedp.Navigate(p.aURL+"/s/"+id+"?player=ogg"), chromedp.WaitVisible(chromedp.ID("play")),
+		chromedp.Click(chromedp.ID("play")))
+	b.waitFor("live Ogg playback on a", `document.getElementById('space').dataset.phase === 'playing'`, 20*time.Second)
+	b.assertAdvances(2*time.Second, 1500*time.Millisecond)
+
+	p.cut()
+	back := b.waitOnAir(p.b.pub, `document.getElementById('audio').currentTime > 0.3`, 5*time.Second)
+	t.Logf("Ogg page back on air from edge b %v after edge a died", back.Round(10*time.Millisecond))
+	m := b.assertAdvances(3*time.Second, 2500*time.Millisecond)
+	if m.Source != "live" || m.Mode != "ogg" {
+		t.Fatalf("after the failover: %+v", m)
+	}
+	if n := b.countRequests(p.b.pub + "/api/v1/spaces/" + id + "/join"); n == 0 {
+		t.Fatalf("the page plays from b without joining there\n%s", b.report())
+	}
+	b.checkClean()
+}
+
+// TestPageHLSSwitchesEdgeByItself plays a live show with hls.js from the
+// multivariant playlist, kills edge a, and has hls.js go on from edge b's
+// variant by itself: the audio plays past what it had buffered from a
+// within 5 s, and the page never had to join again.
+func TestPageHLSSwitchesEdgeByItself(t *testing.T) {
+	p := startEdgePair(t)
+	id := p.liveSpace(t)
+	b := launchBrowser(t, p.aURL, 2*time.Minute)
+	b.also = []string{p.b.pub}
+	b.run(chromedp.Navigate(p.aURL+"/s/"+id+"?player=hls.js"), chromedp.WaitVisible(chromedp.ID("play")),
+		chromedp.Click(chromedp.ID("play")))
+	b.waitFor("live hls.js playback on a", `document.getElementById('space').dataset.phase === 'playing'`, 20*time.Second)
+	b.assertAdvances(3*time.Second, 2*time.Second)
+	if b.countRequests(p.aURL+"/hls/"+id+"/main.m3u8") == 0 {
+		t.Fatalf("hls.js did not load the multivariant playlist\n%s", b.report())
+	}
+	joins := b.countRequests("/join")
+
+	// What a had delivered: hls.js may play it out after a is gone.
+	buffered := eval[float64](b, `(() => { const a = document.getElementById('audio'), r = a.buffered;
+		return r.length ? r.end(r.length - 1) : a.currentTime; })()`)
+	p.cut()
+	back := b.waitOnAir(p.b.pub, `document.getElementById('audio').currentTime > `+strconv.FormatFloat(buffered+0.5, 'f', 3, 64), 5*time.Second)
+	t.Logf("hls.js playing from edge b %v after edge a died (%.2f s had been buffered)", back.Round(10*time.Millisecond), buffered)
+	b.assertAdvances(3*time.Second, 2500*time.Millisecond)
+	if n := b.countRequests(p.b.pub + "/hls/" + id + "/"); n == 0 {
+		t.Fatalf("no HLS request to edge b\n%s", b.report())
+	}
+	if n := b.countRequests("/join"); n != joins {
+		t.Fatalf("the page joined again (%d joins, %d before): hls.js did not switch by itself\n%s", n, joins, b.report())
+	}
+	b.checkClean()
+}
+
+// waitOnAir waits until the page plays from edge (its data-edge) with cond
+// holding, and returns how long that took.
+func (b *browser) waitOnAir(edge, cond string, limit time.Duration) time.Duration {
+	b.t.Helper()
+	start := time.Now()
+	b.waitFor("on air from "+edge, `(() => { const s = document.getElementById('space');
+		return s.dataset.phase === 'playing' && s.dataset.edge === '`+edge+`' && (`+cond+`); })()`, limit)
+	return time.Since(start)
+}
