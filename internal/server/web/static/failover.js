@@ -28,22 +28,31 @@ window.onair.failover = (() => {
     return null;
   }
 
-  // watch calls onStall once when audio, having played, stops advancing
-  // for ms while nobody paused it: a progressive stream whose edge went
-  // away may neither end nor fail for a long time.
+  // watch calls onStall once when a live progressive stream, having
+  // played, stops arriving (no 'progress' for ms: browsers fire it every
+  // few hundred ms while bytes come) or stops playing (currentTime still
+  // for ms while nobody paused it). The first is early: the player may
+  // hold seconds of audio, but it is the edge's last, and the sooner the
+  // page re-joins, the shorter the silence. A stream cut by its edge
+  // dying may otherwise neither end nor fail for a long time.
   function watch(audio, ms, onStall) {
-    let last = audio.currentTime, since = performance.now();
+    let last = audio.currentTime, moved = performance.now(), fed = moved;
+    const progress = () => { fed = performance.now(); };
+    audio.addEventListener('progress', progress);
+    const stop = () => { clearInterval(timer); audio.removeEventListener('progress', progress); };
     const timer = setInterval(() => {
       const now = performance.now(), t = audio.currentTime;
       if (t !== last || t === 0 || (audio.paused && !audio.ended)) {
         last = t;
-        since = now;
-      } else if (now - since >= ms) {
-        clearInterval(timer);
+        moved = now;
+      }
+      if (t === 0) fed = now; // still starting: nothing to lose yet
+      if (now - moved >= ms || now - fed >= ms) {
+        stop();
         onStall();
       }
     }, 250);
-    return () => clearInterval(timer);
+    return stop;
   }
 
   // origin is the scheme://host:port of url.

@@ -31,7 +31,7 @@
   let unwatch = null;   // stops the stall watchdog of a live Ogg stream
   let switching = false; // a failover is under way
   const at = (path) => edge + path;
-  const STALL_MS = 2000; // a live stream that stops this long has lost its edge
+  const STALL_MS = 1500; // a live stream that stops this long has lost its edge
 
   // ---- playback paths ----
 
