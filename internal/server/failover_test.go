@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -424,4 +425,51 @@ func (b *browser) waitOnAir(edge, cond string, limit time.Duration) time.Duratio
 	b.waitFor("on air from "+edge, `(() => { const s = document.getElementById('space');
 		return s.dataset.phase === 'playing' && s.dataset.edge === '`+edge+`' && (`+cond+`); })()`, limit)
 	return time.Since(start)
+}
+
+// TestNginxPassesMultivariant: behind the documented nginx, a crowd asking
+// for its multivariant playlists at once each gets its own (its ticket in
+// every variant), none from the cache, without waiting in line.
+func TestNginxPassesMultivariant(t *testing.T) {
+	if _, err := exec.LookPath(nginxBin); err != nil {
+		t.Skipf("%s not installed (scripts/deps.sh test installs nginx-light)", nginxBin)
+	}
+	p := startEdgePair(t)
+	id := p.liveSpace(t)
+	cdn := startNginx(t, p.aURL)
+	c := &http.Client{Timeout: 10 * time.Second}
+	const players = 20
+	tickets := make([]string, players)
+	for i := range tickets {
+		tickets[i] = joinVia(t, c, cdn, id)
+	}
+	start := time.Now()
+	errs := make(chan error, players)
+	for _, tk := range tickets {
+		go func() {
+			resp, err := c.Get(cdn + "/hls/" + id + "/main.m3u8?t=" + tk)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			switch {
+			case resp.StatusCode != 200:
+				err = fmt.Errorf("%d %s", resp.StatusCode, body)
+			case strings.Count(string(body), "?t="+tk) != 2:
+				err = fmt.Errorf("another listener's playlist (X-Cache-Status %s):\n%s", resp.Header.Get("X-Cache-Status"), body)
+			}
+			errs <- err
+		}()
+	}
+	for range players {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	// nginx's cache lock would hand them out 500 ms apart.
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("%d multivariant playlists through nginx took %v", players, d)
+	}
 }
