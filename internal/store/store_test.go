@@ -102,6 +102,9 @@ func TestRotateTicketKeys(t *testing.T) {
 		if dropped := i == 0; dropped != errors.Is(err, ticket.ErrUnknownKey) || !dropped && err != nil {
 			t.Errorf("ticket of key %d: %v", i+1, err)
 		}
+	}
+}
+
 // TestPutCopiesASpace: a space copied from another node reads back the
 // same, id and state included, but gives no host access here.
 func TestPutCopiesASpace(t *testing.T) {

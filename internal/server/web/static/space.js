@@ -500,9 +500,10 @@
     else setPhase('waiting', 'You are in. The show plays as soon as it starts.');
   }
 
-  // Live HLS: the join's playlist once the space has other edges (one
-  // variant per edge), the media playlist here as always otherwise.
-  const liveHLS = () => (edge || alternates.length ? ticket.hls : '/hls/' + enc + '/index.m3u8');
+  // Live HLS: the join's playlist when it is another edge's or the space
+  // has other edges (then one variant per edge), the media playlist here
+  // as always otherwise (the ticket cookie, renewed, opens it).
+  const liveHLS = () => (alternates.length || /^https?:/.test(ticket.hls) ? ticket.hls : '/hls/' + enc + '/index.m3u8');
   const startLive = () => play({ kind: 'live', hls: liveHLS(), ogg: ticket.ogg });
   const startReplay = () => play({ kind: 'replay', hls: at('/replay/' + enc + '/index.m3u8'), ogg: at('/replay/' + enc + '.opus') });
 
