@@ -250,6 +250,14 @@ func TestJoinCORSOnlyForOtherEdges(t *testing.T) {
 		}
 	}
 
+	// The page on a may reach b (fetches, media), and nothing more.
+	resp, _ := getResp(t, p.aURL+"/s/"+id)
+	csp := resp.Header.Get("Content-Security-Policy")
+	if !strings.Contains(csp, "connect-src 'self' "+p.b.pub+";") || !strings.Contains(csp, "media-src 'self' blob: "+p.b.pub+";") ||
+		!strings.HasPrefix(csp, "default-src 'self';") || strings.Count(csp, p.b.pub) != 2 {
+		t.Errorf("listener page CSP with another edge: %q", csp)
+	}
+
 	tok := p.a.joinAt(p.aURL, id)["ticket"].(string)
 	post := func(origin, tk string) (int, string, map[string]any) {
 		req, _ := http.NewRequest("POST", join, nil)
@@ -275,6 +283,23 @@ func TestJoinCORSOnlyForOtherEdges(t *testing.T) {
 	}
 	if _, acao, _ := post(p.aURL, ""); acao != "" {
 		t.Errorf("a join without a ticket granted %q", acao)
+	}
+}
+
+// TestMultivariantRefusesABadAlternate: an alternate edge's URL that
+// would break the playlist (a configuration mistake) is a clear error, not
+// a playlist with a forged line.
+func TestMultivariantRefusesABadAlternate(t *testing.T) {
+	e := startServerWith(t, func(c *server.Config) {
+		c.Gate = roomyGate
+		c.Alternates = func(string) []string { return []string{"http://edge\n#EXT-X-ENDLIST"} }
+	})
+	id, tok := e.space("Bad alternate")
+	e.transition(id, tok, "start")
+	main := e.join(id)["hls"].(string)
+	code, body := get(t, main)
+	if code != http.StatusInternalServerError || !strings.Contains(body, "bad_alternate") || strings.Contains(body, "#EXT") {
+		t.Fatalf("multivariant with a bad alternate: %d %s", code, body)
 	}
 }
 
