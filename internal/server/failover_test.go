@@ -498,3 +498,48 @@ func TestNginxPassesMultivariant(t *testing.T) {
 		t.Errorf("%d multivariant playlists through nginx took %v", players, d)
 	}
 }
+
+// TestClusterJoinOffersEveryEdge: on a real cluster (origin, two edges,
+// NATS, the control plane), the join's HLS is the multivariant playlist of
+// the edge chosen for its headroom, listing the other edge next; the one
+// ticket opens both, and the other edge lets the chosen one's page renew.
+func TestClusterJoinOffersEveryEdge(t *testing.T) {
+	c := startCluster(t, 2)
+	o, e1 := c.origin, c.edges[0]
+	id, tok := o.space("cluster redundancy")
+	synthSpeaker(t, o, id)
+	o.transition(id, tok, "start")
+	var j map[string]any
+	waitFor(t, 5*time.Second, "a join listing the other edge", func() bool {
+		code, body := e1.call("POST", e1.pub+"/api/v1/spaces/"+id+"/join", "", nil)
+		alts, _ := body["alternates"].([]any)
+		j = body
+		return code == http.StatusOK && len(alts) == 1
+	})
+	chosen := strings.SplitN(j["hls"].(string), "/hls/", 2)[0]
+	other := j["alternates"].([]any)[0].(string)
+	if chosen == other || !strings.HasSuffix(strings.SplitN(j["hls"].(string), "?", 2)[0], "/main.m3u8") {
+		t.Fatalf("join: hls %v, alternates %v", j["hls"], j["alternates"])
+	}
+	_, body := getResp(t, j["hls"].(string))
+	q := "/hls/" + id + "/index.m3u8?t=" + j["ticket"].(string)
+	if !strings.Contains(body, "\n"+chosen+q+"\n") || !strings.HasSuffix(body, "\n"+other+q+"\n") {
+		t.Fatalf("multivariant on %s, want it then %s:\n%s", chosen, other, body)
+	}
+	for _, base := range []string{chosen, other} {
+		if code, pl := get(t, base+q); code != 200 || !strings.Contains(pl, "#EXT-X-PART:") {
+			t.Fatalf("%s: %d\n%s", base+q, code, pl)
+		}
+	}
+	req, _ := http.NewRequest("OPTIONS", other+"/api/v1/spaces/"+id+"/join", nil)
+	req.Header.Set("Origin", chosen)
+	req.Header.Set("Access-Control-Request-Method", "POST")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 204 || resp.Header.Get("Access-Control-Allow-Origin") != chosen {
+		t.Fatalf("preflight on the other edge from the chosen one's page: %d %v", resp.StatusCode, resp.Header)
+	}
+}
