@@ -39,18 +39,17 @@ func startEdgePair(t *testing.T) *edgePair {
 	shared, keys := bus.NewLocal(), ticket.NewKeyring(ticket.NewKey(1))
 	px := startCutProxy(t)
 	p := &edgePair{aURL: px.url, cut: px.cut}
-	var bURL string
-	aAddr := "127.0.0.1:" + nginxFreePort(t)
+	// Both addresses are known before either node starts: each names the other.
+	aAddr, bAddr := "127.0.0.1:"+nginxFreePort(t), "127.0.0.1:"+nginxFreePort(t)
 	p.a = startServerWith(t, func(c *server.Config) {
 		c.Gate, c.Bus, c.Keys, c.Listen, c.PublicURL = roomyGate, shared, keys, aAddr, px.url
-		c.Alternates = func(string) []string { return []string{bURL} }
+		c.Alternates = func(string) []string { return []string{"http://" + bAddr} }
 	})
 	px.forward(aAddr)
 	p.b = startServerWith(t, func(c *server.Config) {
-		c.Gate, c.Bus, c.Keys = roomyGate, shared, keys
+		c.Gate, c.Bus, c.Keys, c.Listen = roomyGate, shared, keys, bAddr
 		c.Alternates = func(string) []string { return []string{px.url} }
 	})
-	bURL = p.b.pub
 	return p
 }
 
