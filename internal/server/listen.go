@@ -88,7 +88,7 @@ func (s *Server) handleJoin(w http.ResponseWriter, r *http.Request) {
 	}
 	resp := joinResp{Ticket: tok, Expires: c.Expires, State: sp.State, StartsAt: sp.StartsAt, Title: sp.Title,
 		Ogg:    base + "/live/" + sp.ID + ".opus?t=" + tok,
-		HLS:    base + "/hls/" + sp.ID + "/index.m3u8?t=" + tok,
+		HLS:    hlsURL(base, sp.ID, tok, alts),
 		Prefer: "hls", Edge: edge, Alternates: alts}
 	if s.whepWelcome() {
 		resp.WHEP, resp.Prefer = base+"/whep/"+sp.ID+"?t="+tok, "whep"
@@ -142,12 +142,7 @@ func (s *Server) checkTicket(w http.ResponseWriter, r *http.Request, id string) 
 
 // checkTicketAt is checkTicket with the ticket judged as of at.
 func (s *Server) checkTicketAt(w http.ResponseWriter, r *http.Request, id string, at time.Time) (ticket.Claims, bool) {
-	tok := r.URL.Query().Get("t")
-	if tok == "" {
-		if c, err := r.Cookie(ticketCookie(id)); err == nil {
-			tok = c.Value
-		}
-	}
+	tok := requestTicket(r, id)
 	if tok == "" {
 		s.gate.CountFrom(r, "ticket", "rejected", "no_ticket")
 		writeError(w, http.StatusUnauthorized, "no_ticket", "missing ticket: POST /api/v1/spaces/"+id+"/join first, then pass ?t=TICKET")

@@ -125,7 +125,7 @@ func (s *Server) handleSpacePage(w http.ResponseWriter, r *http.Request) {
 		s.render(w, http.StatusNotFound, "notfound.html", nil)
 		return
 	}
-	s.render(w, http.StatusOK, "space.html", s.public(sp))
+	s.renderWith(w, http.StatusOK, "space.html", s.public(sp), s.spacePolicy(sp.ID))
 }
 
 // pagePolicy is the headers a kind of page is served with.

@@ -104,3 +104,37 @@ func TestRotateTicketKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestPutCopiesASpace: a space copied from another node reads back the
+// same, id and state included, but gives no host access here.
+func TestPutCopiesASpace(t *testing.T) {
+	a, err := Open(filepath.Join(t.TempDir(), "a.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := Open(filepath.Join(t.TempDir(), "b.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	now := time.Now().UTC().Truncate(time.Second)
+	sp, tok, err := a.CreateSpace("Talk", now, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp.State, sp.StartedAt = Live, now
+	if err := b.Put(sp); err != nil {
+		t.Fatal(err)
+	}
+	got, err := b.Space(sp.ID)
+	if err != nil || got.ID != sp.ID || got.State != Live || !got.StartedAt.Equal(now) || got.Title != "Talk" {
+		t.Fatalf("copy reads back %+v, %v", got, err)
+	}
+	if id := b.SpaceForToken(tok); id != "" {
+		t.Fatalf("the copy's host token opens %q here", id)
+	}
+	if err := b.Put(Space{Title: "no id"}); err == nil {
+		t.Fatal("a space without an id was stored")
+	}
+}

@@ -24,6 +24,14 @@
   let ticket = null;   // the last join: {ticket, ogg, expires}
   let endTimer = 0, joinTimer = 0, pollTimer = 0;
   let seeking = false; // the listener drags the replay's position
+  // The edge the page talks to: '' is the page's own origin; after a
+  // failover, the base URL of another edge carrying the space.
+  let edge = '';
+  let alternates = [];  // the last join's other edges, in its order
+  let unwatch = null;   // stops the stall watchdog of a live Ogg stream
+  let switching = false; // a failover is under way
+  const at = (path) => edge + path;
+  const STALL_MS = 1500; // a live stream that stops this long has lost its edge
 
   // ---- playback paths ----
 
@@ -55,7 +63,7 @@
   // hls.js adds the current ticket to each playlist request, so a re-join
   // keeps a long show going (media parts need no ticket).
   function xhrSetup(xhr, url) {
-    if (ticket && url.includes('/index.m3u8') && url.includes('/hls/')) {
+    if (ticket && /\/hls\/[^/]+\/(index|main)\.m3u8/.test(url)) {
       const u = new URL(url, location.href);
       u.searchParams.set('t', ticket.ticket);
       xhr.open('GET', u.href, true);
@@ -80,6 +88,9 @@
       hls = new Hls({ lowLatencyMode: src.kind === 'live', enableWorker: false, xhrSetup });
       hls.on(Hls.Events.MANIFEST_PARSED, () => start(src));
       hls.on(Hls.Events.ERROR, (_, d) => { if (d.fatal) fallback(src, d.details); });
+      // hls.js moves to another edge's variant by itself when one fails:
+      // the page's own requests (stage, renewals) follow it there.
+      hls.on(Hls.Events.LEVEL_LOADED, (_, d) => follow(d.details && d.details.url));
       hls.loadSource(src.hls);
       hls.attachMedia(audio);
     } else {
@@ -90,6 +101,9 @@
 
   function start(src) {
     if (source !== src) return;
+    if (src.kind === 'live' && src.mode === 'ogg' && alternates.length && !unwatch) {
+      unwatch = window.onair.failover.watch(audio, STALL_MS, () => { unwatch = null; failover('the stream stalled'); });
+    }
     audio.play().catch((e) => {
       if (source !== src || e.name === 'AbortError') return;
       if (e.name === 'NotAllowedError') { // the browser wants a fresh tap
@@ -121,6 +135,7 @@
   }
 
   function failed(src) {
+    if (src.kind === 'live' && wanted && alternates.length) return failover('the stream failed');
     if (src.kind === 'live' && wanted) { // a network blip: join again shortly
       detach();
       setPhase('connecting', 'Connection lost. Reconnecting…');
@@ -133,6 +148,7 @@
 
   function detach() {
     clearTimeout(endTimer);
+    if (unwatch) { unwatch(); unwatch = null; }
     if (hls) { hls.destroy(); hls = null; }
     source = null;
     root.dataset.mode = root.dataset.source = '';
@@ -161,7 +177,8 @@
     const headers = { Accept: 'application/json' };
     if (queue && queue.token) headers['Onair-Queue'] = queue.token;
     if (proof) headers['Onair-PoW'] = proof;
-    const r = await fetch('/api/v1/spaces/' + enc + '/join', { method: 'POST', headers, cache: 'no-store', signal });
+    if (edge && ticket) headers['Onair-Ticket'] = ticket.ticket; // no cookie crosses origins
+    const r = await fetch(at('/api/v1/spaces/' + enc + '/join'), { method: 'POST', headers, cache: 'no-store', signal });
     const body = await r.json().catch(() => ({}));
     const log = (root.dataset.joins ? root.dataset.joins.split(' ') : []).concat(String(r.status)).slice(-20);
     root.dataset.joins = log.join(' '); // for the curious and the tests
@@ -223,7 +240,8 @@
   }
 
   function admitted(body) {
-    ticket = { ticket: body.ticket, ogg: sameOrigin(body.ogg), expires: new Date(body.expires) };
+    ticket = { ticket: body.ticket, ogg: local(body.ogg), hls: local(body.hls), expires: new Date(body.expires) };
+    alternates = Array.isArray(body.alternates) ? body.alternates : [];
     const ms = ticket.expires - Date.now() - 60000; // join again a minute before expiry
     clearTimeout(joinTimer);
     joinTimer = setTimeout(rejoin, Math.max(ms, 10000));
@@ -409,10 +427,57 @@
     }
   }
 
-  // URLs of this page's origin, so the page's CSP ('self') allows them.
-  function sameOrigin(url) {
+  // URLs of this page's origin as paths, so the page's CSP ('self') allows
+  // them; another edge's stay whole (the CSP lists the space's edges).
+  function local(url) {
     const u = new URL(url, location.href);
-    return u.pathname + u.search;
+    return u.origin === location.origin ? u.pathname + u.search : u.href;
+  }
+
+  // ---- failover: the edge went away ----
+
+  // setEdge makes base (a URL's origin) the edge the page talks to.
+  function setEdge(base) {
+    edge = base === location.origin ? '' : base;
+    root.dataset.edge = base;
+  }
+
+  // follow moves the page's requests to the edge hls.js now plays from.
+  function follow(url) {
+    if (!url || !alternates.length) return;
+    const base = window.onair.failover.origin(url);
+    if (base !== (edge || location.origin)) setEdge(base);
+  }
+
+  // failover re-joins on the other edges of the space, in the join's order
+  // (this one last: it may be back), with the ticket held, and plays from
+  // the first that renews it; round again until one does.
+  async function failover(why) {
+    if (switching || !ticket) return;
+    switching = true;
+    console.warn('onair: ' + why + ' on ' + (edge || location.origin) + '; trying another edge');
+    detach();
+    setPhase('connecting', 'Connection lost. Switching to another server…');
+    const here = edge || location.origin;
+    const order = alternates.filter((a) => a !== here).concat(here);
+    try {
+      for (;;) {
+        const got = await window.onair.failover.renew(order, enc, ticket.ticket);
+        if (!wanted || source) return; // stopped, or playing again meanwhile
+        if (got) {
+          setEdge(got.base);
+          root.dataset.failovers = String(Number(root.dataset.failovers || 0) + 1);
+          if (got.status === 410) return toReplay();
+          admitted(got.body);
+          if (space.state === 'live') startLive();
+          else setPhase('waiting', 'You are in. The show plays as soon as it starts.');
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    } finally {
+      switching = false;
+    }
   }
 
   // listen starts what the listener asked for: the live show, a wait for it, or the replay.
@@ -435,8 +500,12 @@
     else setPhase('waiting', 'You are in. The show plays as soon as it starts.');
   }
 
-  const startLive = () => play({ kind: 'live', hls: '/hls/' + enc + '/index.m3u8', ogg: ticket.ogg });
-  const startReplay = () => play({ kind: 'replay', hls: '/replay/' + enc + '/index.m3u8', ogg: '/replay/' + enc + '.opus' });
+  // Live HLS: the join's playlist when it is another edge's or the space
+  // has other edges (then one variant per edge), the media playlist here
+  // as always otherwise (the ticket cookie, renewed, opens it).
+  const liveHLS = () => (alternates.length || /^https?:/.test(ticket.hls) ? ticket.hls : '/hls/' + enc + '/index.m3u8');
+  const startLive = () => play({ kind: 'live', hls: liveHLS(), ogg: ticket.ogg });
+  const startReplay = () => play({ kind: 'replay', hls: at('/replay/' + enc + '/index.m3u8'), ogg: at('/replay/' + enc + '.opus') });
 
   // The live show is over: play the replay from the start if the listener was listening.
   function toReplay() {
@@ -479,7 +548,7 @@
   async function poll() {
     clearTimeout(pollTimer);
     try {
-      const { ok, body } = await getJSON('/stage/' + enc + '.json', { cache: 'no-cache' });
+      const { ok, body } = await getJSON(at('/stage/' + enc + '.json'), { cache: 'no-cache' });
       if (ok) {
         $('listener-count').textContent = body.listeners;
         space.startsAt = new Date(body.starts_at);
@@ -606,7 +675,9 @@
   });
   audio.addEventListener('ended', () => {
     if (!source) return;
-    if (source.kind === 'live') toReplay();
+    // Over, or only this edge's stream? Another edge knows (410 if over).
+    if (source.kind === 'live' && alternates.length && space.state !== 'ended') failover('the stream ended');
+    else if (source.kind === 'live') toReplay();
     else setPhase('done');
   });
   audio.addEventListener('error', () => {
