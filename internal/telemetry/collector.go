@@ -24,6 +24,9 @@ type Collector struct {
 	sink Sink
 	log  *slog.Logger
 	proc procMeter
+	// closing is held while a second is closed: the ticker's and the
+	// shutdown's last one must not interleave (the proc meter, the takes).
+	closing sync.Mutex
 
 	mu     sync.Mutex // the fill function, appends and the recent records
 	fill   func(*Record)
@@ -100,6 +103,8 @@ func (c *Collector) Run(ctx context.Context) {
 
 // Second closes second t now: takes the counts, fills the state, appends.
 func (c *Collector) Second(t int64) Record {
+	c.closing.Lock()
+	defer c.closing.Unlock()
 	r := c.record(t)
 	c.append(r)
 	return r
