@@ -63,12 +63,16 @@ var ErrNoProgram = errors.New("no program audio arrived")
 // sending the response header, so the header can carry its capture time;
 // firstWait bounds that wait (0: until ctx is done, for a show not started).
 func (s *Stream) Serve(ctx context.Context, w http.ResponseWriter, firstWait time.Duration) (ListenStats, error) {
+	return s.serve(ctx, w, firstWait, s.cfg.BurstPages)
+}
+
+func (s *Stream) serve(ctx context.Context, w http.ResponseWriter, firstWait time.Duration, burst int) (ListenStats, error) {
 	var st ListenStats
 	s.listeners.Add(1)
 	metricListeners.Inc()
 	defer func() { s.listeners.Add(-1); metricListeners.Dec() }()
 
-	cursor, first, err := s.waitFirst(ctx, firstWait)
+	cursor, first, err := s.waitFirst(ctx, firstWait, burst)
 	if err != nil {
 		return st, err
 	}
@@ -91,7 +95,7 @@ func (s *Stream) Serve(ctx context.Context, w http.ResponseWriter, firstWait tim
 
 // waitFirst returns the cursor a new listener starts at (a short burst behind
 // the live edge) and that first page.
-func (s *Stream) waitFirst(ctx context.Context, firstWait time.Duration) (uint64, ogg.Page, error) {
+func (s *Stream) waitFirst(ctx context.Context, firstWait time.Duration, burst int) (uint64, ogg.Page, error) {
 	var timeout <-chan time.Time
 	if firstWait > 0 {
 		t := time.NewTimer(firstWait)
@@ -102,7 +106,7 @@ func (s *Stream) waitFirst(ctx context.Context, firstWait time.Duration) (uint64
 	// after every wake-up would, with no burst, always land on the page not
 	// yet written, and the listener would never start.
 	start := s.ring.Oldest()
-	if head, b := s.ring.Head(), uint64(s.cfg.BurstPages); head > start+b {
+	if head, b := s.ring.Head(), uint64(max(burst, 0)); head > start+b {
 		start = head - b
 	}
 	for {

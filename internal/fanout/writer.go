@@ -26,15 +26,22 @@ import (
 // the caller may still answer (ErrNoProgram, ctx errors); when the
 // connection cannot be taken over it falls back to Serve.
 func (s *Stream) Attach(ctx context.Context, w http.ResponseWriter, firstWait time.Duration) error {
+	return s.AttachBurst(ctx, w, firstWait, s.cfg.BurstPages)
+}
+
+// AttachBurst is Attach with a start-up burst of its own: a player that
+// lost its edge and starts again (Chromium waits for some 30 KB of Ogg
+// before it plays) is sent more of what was just on air, at once.
+func (s *Stream) AttachBurst(ctx context.Context, w http.ResponseWriter, firstWait time.Duration, burst int) error {
 	hj, ok := w.(http.Hijacker)
 	if !ok {
-		_, err := s.Serve(ctx, w, firstWait)
+		_, err := s.serve(ctx, w, firstWait, burst)
 		return err
 	}
 	s.listeners.Add(1)
 	metricListeners.Inc()
 	s.stats.OggArrived.Add(1)
-	cursor, first, err := s.waitFirst(ctx, firstWait)
+	cursor, first, err := s.waitFirst(ctx, firstWait, burst)
 	if err != nil {
 		s.listenerLeft()
 		return err

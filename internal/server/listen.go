@@ -174,6 +174,12 @@ func (s *Server) checkTicketAt(w http.ResponseWriter, r *http.Request, id string
 	return c, true
 }
 
+// resumeBurst is the start-up burst, in 100 ms pages, of a listener page
+// that lost its edge (?resume=1): Chromium plays a live Ogg stream only
+// once it has about 30 KB, 5 s at 48 kb/s, so the page gets that at once
+// and is on air again in about a second rather than five.
+const resumeBurst = 50
+
 // handleLive streams the program as progressive Ogg/Opus.
 func (s *Server) handleLive(w http.ResponseWriter, r *http.Request) {
 	id, ok := strings.CutSuffix(r.PathValue("file"), ".opus")
@@ -201,7 +207,11 @@ func (s *Server) handleLive(w http.ResponseWriter, r *http.Request) {
 	if sp.State == store.Live {
 		firstWait = 5 * time.Second
 	}
-	err := s.hub.Stream(id).Attach(r.Context(), w, firstWait)
+	burst := s.hub.Config().BurstPages
+	if r.URL.Query().Get("resume") == "1" {
+		burst = resumeBurst
+	}
+	err := s.hub.Stream(id).AttachBurst(r.Context(), w, firstWait, burst)
 	if errors.Is(err, fanout.ErrNoProgram) {
 		writeError(w, http.StatusServiceUnavailable, "no_program", "the program is not available; try again")
 	}

@@ -469,6 +469,7 @@
           root.dataset.failovers = String(Number(root.dataset.failovers || 0) + 1);
           if (got.status === 410) return toReplay();
           admitted(got.body);
+          ticket.ogg += '&resume=1'; // a start-up burst of the last seconds: Chromium plays Ogg again at once
           if (space.state === 'live') startLive();
           else setPhase('waiting', 'You are in. The show plays as soon as it starts.');
           return;
