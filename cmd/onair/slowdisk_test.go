@@ -100,7 +100,10 @@ func TestSlowDiskNeverStallsListeners(t *testing.T) {
 	before, _ := pages.gap(from.Add(-2*time.Second), from)
 	t.Logf("the disk held a call %v; meanwhile the listener got %d pages, the longest wait %v (%v in the 2 s before: the writer's batching)",
 		disk.Held().Round(time.Millisecond), n, gap.Round(time.Millisecond), before.Round(time.Millisecond))
-	if disk.Held() < 2500*time.Millisecond {
+	// The first write or fsync to reach the stall may come a few hundred ms
+	// into it (seen: 2.46 s held of 3 s): held 2 s or more is a
+	// stall the show lived through.
+	if disk.Held() < 2*time.Second {
 		t.Fatalf("the disk held no call for long (%v): the stall did not happen, nothing was tested", disk.Held())
 	}
 	// No longer than the writes' usual spacing, give or take scheduling,

@@ -336,8 +336,9 @@ func TestUnknownSpace(t *testing.T) {
 	}
 }
 
-// A process that died with a show live left it live in the store; the next
-// one ends it on start-up, and it stays ended.
+// A process that died with a show live left it live in the store; when its
+// recording cannot be continued (here: no whole headers), the next one ends
+// it on start-up, and it stays ended (recover_test.go: the shows it resumes).
 func TestRecoverEndsSpacesLeftLive(t *testing.T) {
 	e := newEnv(t)
 	left := e.create("left live")

@@ -102,7 +102,10 @@ func TestSlowDiskNeverStallsTheProgram(t *testing.T) {
 	want := int(to.Sub(from) / program.FrameDuration)
 	t.Logf("disk held a call %v; while it stalled, %d frames of %d due, longest gap %v; %d ticks skipped; recorded %.2f s",
 		disk.Held().Round(time.Millisecond), n, want, gap.Round(time.Millisecond), stats.Skipped.Load(), ended.RecordedSeconds)
-	if disk.Held() < 2500*time.Millisecond {
+	// The first write or fsync to reach the stall may come a few hundred ms
+	// into it (seen: 2.46 s held of 3 s): held 2 s or more is a
+	// stall the show lived through.
+	if disk.Held() < 2*time.Second {
 		t.Fatalf("the disk held no call for long (%v): the stall did not happen, nothing was tested", disk.Held())
 	}
 	if n < want-5 || gap > 100*time.Millisecond || !contiguous || stats.Skipped.Load() != 0 {
