@@ -358,14 +358,16 @@ func TestPageFailsOverToAnotherEdge(t *testing.T) {
 
 // TestPageFailsOverOggOnly is the same with the page held to the Ogg
 // stream (?player=ogg, as a browser without MSE or HLS): on b it is Ogg
-// again, and chromium needs about 32 KB of a stream (~4.7 s of a 48 kb/s
-// program) before it starts one, which bounds this failover.
+// again. Chromium needs about 32 KB of a stream (~4.7 s of a 48 kb/s
+// program) before it starts one, so the page asks b for a start-up burst
+// of that much (?resume=1): back on air within the 5 s an edge's death may
+// cost.
 func TestPageFailsOverOggOnly(t *testing.T) {
 	p := startEdgePair(t)
 	id := p.liveSpace(t)
 	b := launchBrowser(t, p.aURL, 2*time.Minute)
 	b.also = []string{p.b.pub}
-	if m := b.failOver(p, "/s/"+id+"?player=ogg", 9*time.Second); m.Mode != "ogg" {
+	if m := b.failOver(p, "/s/"+id+"?player=ogg", 5*time.Second); m.Mode != "ogg" {
 		t.Fatalf("after the failover: %+v, want ogg", m)
 	}
 	b.checkClean()
