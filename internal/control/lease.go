@@ -1,0 +1,206 @@
+package control
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// The lease that makes one origin of several the active one: the holder of
+// key "origin" in a bucket whose entries expire TTL after their last write.
+// The active renews it (an update at the revision it wrote, so a lease
+// someone else took is never renewed by mistake); a standby creates it
+// once it has expired.
+const (
+	BucketLease     = "onair_lease"
+	leaseKey        = "origin"
+	DefaultLeaseTTL = 3 * time.Second
+)
+
+// Holder is who holds the lease, as the entry names it.
+type Holder struct {
+	Node    string    `json:"node"`
+	HostURL string    `json:"host_url"` // where speakers and operators reach it
+	Since   time.Time `json:"since"`
+}
+
+// Lease is one origin's part in the election. Run it; Active says who
+// holds the lease as last seen.
+type Lease struct {
+	p   *Plane
+	kv  jetstream.KeyValue
+	me  Holder
+	ttl time.Duration
+
+	mu      sync.Mutex
+	holder  Holder
+	known   bool // holder is from an entry read (or written) within ttl
+	mine    bool
+	rev     uint64
+	renewed time.Time // when the last renewal that took was sent
+}
+
+// OpenLease binds the lease bucket (creating it, replicated as the other
+// buckets) for an origin named node, reached at hostURL. ttl 0 is
+// DefaultLeaseTTL; the nodes' ttl must agree, and is the longest time the
+// cluster goes without an active origin when one dies.
+func (p *Plane) OpenLease(node, hostURL string, ttl time.Duration) (*Lease, error) {
+	if !validName(node) {
+		return nil, fmt.Errorf("control: node name %q: want 1 to 64 of a-z A-Z 0-9 - _", node)
+	}
+	if ttl == 0 {
+		ttl = DefaultLeaseTTL
+	}
+	if ttl < 300*time.Millisecond {
+		return nil, fmt.Errorf("control: lease of %s, want 300ms or more", ttl)
+	}
+	js, err := jetstream.New(p.nc)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), openWait)
+	defer cancel()
+	kv, err := p.bucketRetry(ctx, js, jetstream.KeyValueConfig{Bucket: BucketLease, Description: "onair active origin",
+		History: 1, TTL: ttl, Storage: jetstream.MemoryStorage})
+	if err != nil {
+		return nil, err
+	}
+	return &Lease{p: p, kv: kv, me: Holder{Node: node, HostURL: hostURL}, ttl: ttl}, nil
+}
+
+// Run takes part in the election until ctx ends or the lease is lost:
+// it calls gained once this node holds the lease, and returns
+// ErrLeaseLost once it can no longer be sure it does (renewal refused, or
+// none taken for 3/4 of the TTL: the entry may have expired and another
+// origin taken over). The caller must stop acting as the active origin
+// then, before the TTL has passed.
+func (l *Lease) Run(ctx context.Context, gained func()) error {
+	try := time.NewTicker(l.ttl / 6)
+	defer try.Stop()
+	for {
+		mine := l.Mine()
+		if mine {
+			if err := l.renew(ctx); err != nil {
+				return err
+			}
+		} else if l.take(ctx) {
+			gained()
+		}
+		select {
+		case <-ctx.Done():
+			if l.Mine() {
+				l.release()
+			}
+			return ctx.Err()
+		case <-try.C:
+		}
+	}
+}
+
+// ErrLeaseLost: this node held the lease and cannot renew it.
+var ErrLeaseLost = errors.New("control: the origin lease was lost")
+
+// take creates the lease if nobody holds it, else reads who does.
+func (l *Lease) take(ctx context.Context) bool {
+	me := l.me
+	me.Since = time.Now().UTC()
+	data, err := l.p.seal.wrap(BucketLease, leaseKey, me, false)
+	if err != nil {
+		return false
+	}
+	sent := time.Now()
+	cctx, cancel := context.WithTimeout(ctx, l.ttl/3)
+	rev, err := l.kv.Create(cctx, leaseKey, data)
+	cancel()
+	if err == nil {
+		l.mu.Lock()
+		l.holder, l.known, l.mine, l.rev, l.renewed = me, true, true, rev, sent
+		l.mu.Unlock()
+		l.p.log.Info("origin lease taken: this origin is active", "node", me.Node)
+		return true
+	}
+	l.readHolder(ctx)
+	return false
+}
+
+// readHolder reads the lease entry to name the active origin.
+func (l *Lease) readHolder(ctx context.Context) {
+	gctx, cancel := context.WithTimeout(ctx, l.ttl/3)
+	e, err := l.kv.Get(gctx, leaseKey)
+	cancel()
+	var h Holder
+	if err == nil {
+		if err = l.p.seal.unwrap(BucketLease, leaseKey, e.Value(), &h, false); err != nil {
+			l.p.dropEntry(BucketLease+"/"+leaseKey, err)
+		}
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.holder, l.known = h, err == nil
+}
+
+// renew rewrites the lease at the revision this node last wrote.
+func (l *Lease) renew(ctx context.Context) error {
+	l.mu.Lock()
+	me, rev, renewed := l.holder, l.rev, l.renewed
+	l.mu.Unlock()
+	data, err := l.p.seal.wrap(BucketLease, leaseKey, me, false)
+	if err != nil {
+		return err
+	}
+	sent := time.Now()
+	cctx, cancel := context.WithTimeout(ctx, l.ttl/4)
+	next, err := l.kv.Update(cctx, leaseKey, data, rev)
+	cancel()
+	if err == nil {
+		l.mu.Lock()
+		l.rev, l.renewed = next, sent
+		l.mu.Unlock()
+		return nil
+	}
+	var apiErr *jetstream.APIError
+	refused := errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
+		errors.Is(err, jetstream.ErrKeyNotFound)
+	if refused || time.Since(renewed) >= l.ttl*3/4 {
+		l.mu.Lock()
+		l.mine, l.known = false, false
+		l.mu.Unlock()
+		l.p.log.Error("origin lease lost: stepping down", "node", me.Node, "err", err, "since_renewal", time.Since(renewed))
+		return fmt.Errorf("%w: %v", ErrLeaseLost, err)
+	}
+	l.p.log.Warn("origin lease: renewal failed, retrying", "err", err)
+	return nil
+}
+
+// release deletes the lease this node holds (a clean shutdown), so a
+// standby takes over without waiting for the TTL.
+func (l *Lease) release() {
+	l.mu.Lock()
+	rev := l.rev
+	l.mine, l.known = false, false
+	l.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), l.ttl/3)
+	defer cancel()
+	if err := l.kv.Delete(ctx, leaseKey, jetstream.LastRevision(rev)); err != nil {
+		l.p.log.Warn("origin lease: release", "err", err)
+	}
+}
+
+// Mine reports whether this node holds the lease.
+func (l *Lease) Mine() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.mine
+}
+
+// Active is the lease's holder as last seen; false when nobody is known
+// to hold it.
+func (l *Lease) Active() (Holder, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.holder, l.known
+}

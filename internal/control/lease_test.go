@@ -1,0 +1,137 @@
+package control
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/onair-live/onair/internal/bus"
+)
+
+// Two origins on different servers of a 3-server cluster: one takes the
+// lease, the other stands by and names it. When the active one loses
+// NATS, it steps down before the standby takes over (never two actives),
+// and the standby takes over within the TTL and a half.
+func TestLeaseOneActiveAndTakeover(t *testing.T) {
+	nodes := jsCluster(t, 3)
+	const ttl = time.Second
+	ba, err := bus.DialNATS(bus.NATSConfig{URLs: []string{nodes[0].ClientURL()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ba.Close()
+	pa := open(t, ba.Conn(), Config{})
+	pb := open(t, conn(t, nodes[2]), Config{})
+	la, err := pa.OpenLease("origin-a", "http://a", ttl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lb, err := pb.OpenLease("origin-b", "http://b", ttl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var actives atomic.Int32
+	var lostAt, gainedAt atomic.Int64
+	aGained := make(chan struct{})
+	aDone := make(chan error, 1)
+	go func() {
+		aDone <- la.Run(context.Background(), func() { actives.Add(1); close(aGained) })
+		actives.Add(-1)
+		lostAt.Store(time.Now().UnixNano())
+	}()
+	<-aGained
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	bGained := make(chan struct{})
+	go func() {
+		_ = lb.Run(ctx, func() {
+			if actives.Add(1) != 1 {
+				t.Error("two active origins at once")
+			}
+			gainedAt.Store(time.Now().UnixNano())
+			close(bGained)
+		})
+	}()
+	within(t, 2*time.Second, "the standby names the active origin", func() bool {
+		h, ok := lb.Active()
+		return ok && h.Node == "origin-a" && h.HostURL == "http://a"
+	})
+	time.Sleep(2 * ttl) // renewals keep it: the standby does not take over
+	if lb.Mine() || !la.Mine() {
+		t.Fatal("the lease moved while its holder renewed it")
+	}
+
+	killed := time.Now()
+	ba.Close() // origin a is cut off: its renewals fail
+	select {
+	case err := <-aDone:
+		if !errors.Is(err, ErrLeaseLost) {
+			t.Fatalf("the cut-off origin's Run returned %v, want ErrLeaseLost", err)
+		}
+	case <-time.After(2 * ttl):
+		t.Fatal("the cut-off origin did not step down")
+	}
+	select {
+	case <-bGained:
+	case <-time.After(3 * ttl):
+		t.Fatal("the standby did not take over")
+	}
+	if lostAt.Load() > gainedAt.Load() {
+		t.Fatal("the standby took over before the cut-off origin stepped down")
+	}
+	took := time.Duration(gainedAt.Load() - killed.UnixNano())
+	t.Logf("cut off → stepped down %s, → standby active %s (ttl %s)", time.Duration(lostAt.Load()-killed.UnixNano()), took, ttl)
+	if took > ttl*3/2+500*time.Millisecond {
+		t.Fatalf("takeover took %s, want within %s", took, ttl*3/2+500*time.Millisecond)
+	}
+	if h, ok := lb.Active(); !ok || h.Node != "origin-b" {
+		t.Fatalf("after takeover the holder is %+v (%t)", h, ok)
+	}
+}
+
+// A clean stop releases the lease: the standby takes over at once, not
+// after the TTL.
+func TestLeaseReleasedOnStop(t *testing.T) {
+	nodes := jsCluster(t, 3)
+	const ttl = 3 * time.Second
+	la, err := open(t, conn(t, nodes[0]), Config{}).OpenLease("origin-a", "http://a", ttl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lb, err := open(t, conn(t, nodes[1]), Config{}).OpenLease("origin-b", "http://b", ttl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	actx, stopA := context.WithCancel(context.Background())
+	aGained, aDone := make(chan struct{}), make(chan struct{})
+	go func() { _ = la.Run(actx, func() { close(aGained) }); close(aDone) }()
+	<-aGained
+	bctx, stopB := context.WithCancel(context.Background())
+	defer stopB()
+	bGained := make(chan struct{})
+	go func() { _ = lb.Run(bctx, func() { close(bGained) }) }()
+	time.Sleep(200 * time.Millisecond)
+	stopped := time.Now()
+	stopA()
+	<-aDone
+	select {
+	case <-bGained:
+		t.Logf("released → standby active in %s", time.Since(stopped))
+	case <-time.After(ttl * 2 / 3):
+		t.Fatal("the standby waited for the TTL after a clean stop")
+	}
+}
+
+// A lease shorter than the loop can keep is refused, as is a bad name.
+func TestLeaseBadConfig(t *testing.T) {
+	nodes := jsCluster(t, 1)
+	p := open(t, conn(t, nodes[0]), Config{})
+	if _, err := p.OpenLease("a", "http://a", 100*time.Millisecond); err == nil {
+		t.Fatal("a 100 ms lease was accepted")
+	}
+	if _, err := p.OpenLease("a.b", "http://a", 0); err == nil {
+		t.Fatal("a node name with a dot was accepted")
+	}
+}
