@@ -1,0 +1,123 @@
+package control
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/onair-live/onair/internal/store"
+)
+
+// BucketOrigin is what a standby origin needs to take over: every space
+// with its host token hash and every invite, as the active origin keeps
+// them, encrypted with the cluster key (edges never read it).
+const BucketOrigin = "onair_origin"
+
+// Mirror is the active origin's state for the standbys.
+type Mirror struct {
+	p  *Plane
+	kv jetstream.KeyValue
+}
+
+// OpenMirror binds (or creates) the origins' bucket.
+func (p *Plane) OpenMirror() (*Mirror, error) {
+	js, err := jetstream.New(p.nc)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), openWait)
+	defer cancel()
+	kv, err := p.bucketRetry(ctx, js, jetstream.KeyValueConfig{Bucket: BucketOrigin, Description: "onair origin state, for standbys",
+		History: 1, Storage: jetstream.FileStorage})
+	if err != nil {
+		return nil, err
+	}
+	return &Mirror{p: p, kv: kv}, nil
+}
+
+// PutSpace writes sp, secrets included.
+func (m *Mirror) PutSpace(sp store.Space) error {
+	if !validName(sp.ID) {
+		return fmt.Errorf("control: space id %q: want 1 to 64 of a-z A-Z 0-9 - _", sp.ID)
+	}
+	return m.put("space."+sp.ID, sp)
+}
+
+// PutInvite writes inv, its token hash included.
+func (m *Mirror) PutInvite(inv store.Invite) error {
+	if !validName(inv.TokenHash) || !validName(inv.Space) {
+		return fmt.Errorf("control: invite of space %q with a malformed token hash", inv.Space)
+	}
+	return m.put("invite."+inv.TokenHash, storedInvite{Invite: inv, Hash: inv.TokenHash})
+}
+
+// storedInvite carries the hash the store's Invite keeps out of JSON.
+type storedInvite struct {
+	store.Invite
+	Hash string `json:"token_hash"`
+}
+
+func (m *Mirror) put(key string, v any) error {
+	data, err := m.p.seal.wrap(BucketOrigin, key, v, true)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
+	defer cancel()
+	if _, err := m.kv.Put(ctx, key, data); err != nil {
+		return fmt.Errorf("control: mirror %s: %w", key, err)
+	}
+	return nil
+}
+
+// Load reads every space and invite the active origin mirrored. Entries
+// that are forged, foreign or malformed are counted and left out.
+func (m *Mirror) Load(ctx context.Context) ([]store.Space, []store.Invite, error) {
+	keys, err := m.kv.ListKeys(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("control: list %s: %w", BucketOrigin, err)
+	}
+	var spaces []store.Space
+	var invites []store.Invite
+	for key := range keys.Keys() {
+		e, err := m.kv.Get(ctx, key)
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("control: get %s/%s: %w", BucketOrigin, key, err)
+		}
+		switch kind, id, _ := strings.Cut(key, "."); kind {
+		case "space":
+			var sp store.Space
+			err = m.p.seal.unwrap(BucketOrigin, key, e.Value(), &sp, true)
+			if err == nil && (sp.ID != id || sp.HostTokenHash == "") {
+				err = drop(reasonForeign, "space %q without its token hash, or under %q", sp.ID, key)
+			}
+			if err == nil {
+				spaces = append(spaces, sp)
+			}
+		case "invite":
+			var si storedInvite
+			err = m.p.seal.unwrap(BucketOrigin, key, e.Value(), &si, true)
+			if err == nil && (si.Hash != id || si.ID == "" || si.Space == "") {
+				err = drop(reasonForeign, "invite %q under %q", si.ID, key)
+			}
+			si.Invite.TokenHash = si.Hash
+			if err == nil {
+				invites = append(invites, si.Invite)
+			}
+		default:
+			err = drop(reasonForeign, "key %q", key)
+		}
+		if err != nil {
+			m.p.dropEntry(BucketOrigin+"/"+key, err)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	return spaces, invites, nil
+}
