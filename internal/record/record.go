@@ -43,6 +43,7 @@ type Recorder struct {
 	maxQueue int
 	dropping int    // frames dropped since the queue last had room
 	onFirst  func() // called once the first audio page is written
+	detach   bool   // close without the end of stream once the queue is written
 	wake     chan struct{}
 	done     chan struct{}
 	result   Result
@@ -129,7 +130,7 @@ func (r *Recorder) run() {
 		}
 		r.mu.Lock()
 		batch, r.queue = r.queue, batch[:0]
-		first, dropped := r.onFirst, r.dropping
+		first, dropped, detach := r.onFirst, r.dropping, r.detach
 		r.dropping = 0
 		r.mu.Unlock()
 		if dropped > 0 {
@@ -153,6 +154,25 @@ func (r *Recorder) run() {
 				return
 			}
 		}
+		if detach {
+			r.mp4.flush()
+			r.finish()
+			return
+		}
+	}
+}
+
+// Detach writes the frames queued and closes the files without an end of
+// stream, as a crash would leave them but whole up to a page: Resume goes
+// on from there. A standby origin records the active one's show so, and
+// detaches when it takes the show over. Done is closed once it is on disk.
+func (r *Recorder) Detach() {
+	r.mu.Lock()
+	r.detach = true
+	r.mu.Unlock()
+	select {
+	case r.wake <- struct{}{}:
+	default:
 	}
 }
 
