@@ -149,7 +149,11 @@ func runServe(args []string) error {
 	fs.StringVar(&role, "role", "all", "what this node does: all (everything in one process, the default), "+
 		"origin (host port: spaces, ingest, WHIP, studio, the mix and the recording; no listeners) or "+
 		"edge (public port: joins, Ogg, HLS, WHEP, pages, replays, fed by the origin; its --host-listen port serves only /metrics and /healthz); "+
-		"origin and edge need --nats and --cluster-key")
+		"origin and edge need --nats and --cluster-key; run --role origin twice or more for a standby that takes over "+
+		"(one active, chosen by a lease: see --lease-ttl)")
+	fs.DurationVar(&cfg.LeaseTTL, "lease-ttl", 3*time.Second, "with two or more --role origin: the active origin renews a lease in the control plane "+
+		"every third of this; when it dies a standby takes over once the lease has gone unrenewed this long (the same on every origin; "+
+		"shorter fails over faster, but a NATS hiccup that long makes the active one step down)")
 	fs.StringVar(&clusterKey, "cluster-key", "", "the cluster's shared secret, the same on every origin and edge (16 characters or more): "+
 		"nodes sign their load reports with it, so a node without it cannot steer joins")
 	if err := parse(fs, args); err != nil {
@@ -204,7 +208,13 @@ func runServe(args []string) error {
 func waitAndShutdown(srv *server.Server, log *slog.Logger) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	<-ctx.Done()
+	select {
+	case <-ctx.Done():
+	case <-srv.Fenced():
+		// Another origin holds the lease now: stop at once, shows left
+		// live for it (a clean shutdown would end them).
+		return errors.New("this origin lost its lease to a standby and stopped; restart it to stand by")
+	}
 	stop() // a second signal kills at once
 	log.Info("shutting down: ending live shows, finalizing recordings")
 	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)

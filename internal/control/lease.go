@@ -82,12 +82,11 @@ func (l *Lease) Run(ctx context.Context, gained func()) error {
 	try := time.NewTicker(l.ttl / 6)
 	defer try.Stop()
 	for {
-		mine := l.Mine()
-		if mine {
+		if l.Mine() {
 			if err := l.renew(ctx); err != nil {
 				return err
 			}
-		} else if l.take(ctx) {
+		} else if l.Take(ctx) {
 			gained()
 		}
 		select {
@@ -104,8 +103,12 @@ func (l *Lease) Run(ctx context.Context, gained func()) error {
 // ErrLeaseLost: this node held the lease and cannot renew it.
 var ErrLeaseLost = errors.New("control: the origin lease was lost")
 
-// take creates the lease if nobody holds it, else reads who does.
-func (l *Lease) take(ctx context.Context) bool {
+// Take makes one attempt at the lease: it creates it if nobody holds it,
+// else reads who does. A lease held under this node's own name and host
+// URL is this node's from before a restart (two live origins cannot share
+// a host URL), and is taken back at once rather than after its TTL.
+// Run calls it; a node may call it once before Run to start active.
+func (l *Lease) Take(ctx context.Context) bool {
 	me := l.me
 	me.Since = time.Now().UTC()
 	data, err := l.p.seal.wrap(BucketLease, leaseKey, me, false)
@@ -114,8 +117,13 @@ func (l *Lease) take(ctx context.Context) bool {
 	}
 	sent := time.Now()
 	cctx, cancel := context.WithTimeout(ctx, l.ttl/3)
+	defer cancel()
 	rev, err := l.kv.Create(cctx, leaseKey, data)
-	cancel()
+	if err != nil {
+		if h, hrev := l.readHolder(cctx); h.Node == me.Node && h.HostURL == me.HostURL {
+			rev, err = l.kv.Update(cctx, leaseKey, data, hrev)
+		}
+	}
 	if err == nil {
 		l.mu.Lock()
 		l.holder, l.known, l.mine, l.rev, l.renewed = me, true, true, rev, sent
@@ -123,17 +131,17 @@ func (l *Lease) take(ctx context.Context) bool {
 		l.p.log.Info("origin lease taken: this origin is active", "node", me.Node)
 		return true
 	}
-	l.readHolder(ctx)
 	return false
 }
 
-// readHolder reads the lease entry to name the active origin.
-func (l *Lease) readHolder(ctx context.Context) {
-	gctx, cancel := context.WithTimeout(ctx, l.ttl/3)
-	e, err := l.kv.Get(gctx, leaseKey)
-	cancel()
+// readHolder reads the lease entry to name the active origin, and returns
+// it with its revision.
+func (l *Lease) readHolder(ctx context.Context) (Holder, uint64) {
+	e, err := l.kv.Get(ctx, leaseKey)
 	var h Holder
+	var rev uint64
 	if err == nil {
+		rev = e.Revision()
 		if err = l.p.seal.unwrap(BucketLease, leaseKey, e.Value(), &h, false); err != nil {
 			l.p.dropEntry(BucketLease+"/"+leaseKey, err)
 		}
@@ -141,6 +149,7 @@ func (l *Lease) readHolder(ctx context.Context) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.holder, l.known = h, err == nil
+	return h, rev
 }
 
 // renew rewrites the lease at the revision this node last wrote.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/onair-live/onair/internal/store"
+	"github.com/onair-live/onair/internal/ticket"
 )
 
 // BucketOrigin is what a standby origin needs to take over: every space
@@ -120,4 +121,23 @@ func (m *Mirror) Load(ctx context.Context) ([]store.Space, []store.Invite, error
 		return nil, nil, err
 	}
 	return spaces, invites, nil
+}
+
+// StoredKeys reads the ticket keyring from its bucket (nil when no origin
+// has put one yet): a standby taking over signs with the cluster's keys,
+// so tickets already given out still verify.
+func (p *Plane) StoredKeys(ctx context.Context) (*ticket.Keyring, error) {
+	e, err := p.keys.Get(ctx, keyRing)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("control: get ticket keys: %w", err)
+	}
+	var w wireRing
+	if err := p.seal.unwrap(BucketKeys, keyRing, e.Value(), &w, true); err != nil {
+		p.dropEntry(BucketKeys+"/"+keyRing, err)
+		return nil, err
+	}
+	return w.keyring()
 }

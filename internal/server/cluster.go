@@ -28,6 +28,7 @@ type cluster struct {
 	stops    []func()
 	rndMu    sync.Mutex
 	rnd      *rand.Rand
+	elect    election // origins only: active or standing by (standby.go)
 }
 
 // joinCluster connects the control plane when the node is one of several.
@@ -61,6 +62,12 @@ func (s *Server) joinCluster() error {
 		s.stops = append(s.stops, cl.Close)
 		s.cfg.Gate.Line, s.cfg.Gate.TokenKey = cl, s.cfg.ClusterKey
 	}
+	if s.cfg.Role == RoleOrigin {
+		if err := s.openElection(); err != nil {
+			p.Close()
+			return err
+		}
+	}
 	s.reports = make(chan control.Report, 1)
 	s.rnd = rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
 	return nil
@@ -84,9 +91,7 @@ func (s *Server) runCluster(ctx context.Context) {
 		return
 	}
 	if s.cfg.Role == RoleOrigin {
-		if err := s.startOrigin(ctx); err != nil {
-			s.log.Error("cluster: origin", "err", err)
-		}
+		s.runElection(ctx) // startOrigin once this origin holds the lease
 	}
 	go s.sendReports(ctx)
 }
@@ -124,6 +129,9 @@ func (s *Server) noteSecond(r *telemetry.Record) {
 	}
 	if s.cfg.Role == RoleOrigin {
 		rep.PublicURL = s.cfg.HostURL // where edges fetch replays
+		if !s.Active() {
+			rep.Role = roleStandby // not where edges fetch them
+		}
 	}
 	select {
 	case <-s.reports: // an unsent older one is stale now

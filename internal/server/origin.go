@@ -56,6 +56,9 @@ func (s *Server) rotateKeys(ctx context.Context, period time.Duration) {
 			return
 		case <-t.C:
 		}
+		if !s.Active() { // a standby takes the active origin's keys over
+			continue
+		}
 		kr, err := s.st.RotateTicketKeys(3)
 		if err != nil {
 			s.log.Error("rotate ticket keys", "err", err)

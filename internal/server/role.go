@@ -23,6 +23,9 @@ const (
 	RoleEdge Role = "edge"
 )
 
+// roleStandby is how a standing-by origin names itself in load reports.
+const roleStandby = "standby"
+
 // ParseRole reads a --role value.
 func ParseRole(s string) (Role, error) {
 	switch r := Role(s); r {

@@ -64,7 +64,11 @@ type Config struct {
 	// Alternates lists the base URLs of other edges that carry a space,
 	// for join responses and redundant HLS pathways (nil: none).
 	Alternates func(space string) []string
-	Log        *slog.Logger
+	// LeaseTTL is how long the active origin of a cluster holds its lease
+	// without renewing it (0: control.DefaultLeaseTTL): the longest a
+	// cluster goes without an active origin when one dies.
+	LeaseTTL time.Duration
+	Log      *slog.Logger
 }
 
 // Server is one running node (origin and edge in one process).
@@ -169,7 +173,7 @@ func New(cfg Config) (*Server, error) {
 		s.pubSrv = &http.Server{Handler: s.publicRoutes(), ReadHeaderTimeout: 5 * time.Second, ConnContext: gate.ConnContext,
 			IdleTimeout: 60 * time.Second, MaxHeaderBytes: 16 << 10, ErrorLog: slog.NewLogLogger(cfg.Log.Handler(), slog.LevelDebug)}
 	}
-	s.hostSrv = &http.Server{Handler: s.hostRoutes(), ReadHeaderTimeout: 5 * time.Second,
+	s.hostSrv = &http.Server{Handler: s.standbyGuard(s.hostRoutes()), ReadHeaderTimeout: 5 * time.Second,
 		IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10, ErrorLog: slog.NewLogLogger(cfg.Log.Handler(), slog.LevelDebug)}
 	return s, nil
 }
@@ -219,6 +223,9 @@ func (s *Server) openState() error {
 		MaxSpeakers: s.cfg.MaxSpeakers, OnEvent: s.showEvent, MixStats: &s.mixStats}, s.log)
 	if err != nil {
 		return fail(err)
+	}
+	if s.clusteredOrigin() {
+		return nil // its shows are taken on with the lease (standby.go)
 	}
 	return s.mgr.Recover()
 }
@@ -362,7 +369,7 @@ func (s *Server) Serve() {
 	go s.rotateKeys(s.ctx, s.cfg.KeyRotation)
 	// Once both ports answer: a show that fell due while the node was down
 	// starts now, for listeners who are already waiting.
-	if s.mgr != nil {
+	if s.mgr != nil && !s.clusteredOrigin() { // a clustered origin arms them with the lease
 		if err := s.mgr.ArmSchedules(); err != nil {
 			s.log.Error("arm auto-starts", "err", err)
 		}
@@ -388,6 +395,7 @@ func (s *Server) shutdown(ctx context.Context) error {
 	s.whip.Sessions().CloseAll()
 	s.whep.Sessions().CloseAll()
 	if s.mgr != nil {
+		s.mgr.StopShadows()
 		s.mgr.Shutdown()
 	}
 	s.hub.Close()

@@ -70,6 +70,7 @@ type Manager struct {
 	rt map[string]*runtime
 
 	sched   scheduler     // auto-starts (schedule.go)
+	shadows shadows       // a standby's copies of the active origin's shows (shadow.go)
 	recheck time.Duration // scheduleRecheck (shorter in tests)
 }
 
