@@ -77,11 +77,12 @@ func startNATSCluster(t *testing.T, dir string) *clusterProcs {
 var roleServingRE = regexp.MustCompile(`msg="onair serving" public=(\S*) host=(\S+)`)
 
 // startRole runs `onair serve --role ROLE` on the NATS server at natsURL
-// (it learns the others from it and fails over to them).
-func startRole(t *testing.T, role, name, data, natsURL string) *node {
+// (it learns the others from it and fails over to them), with extra flags.
+func startRole(t *testing.T, role, name, data, natsURL string, extra ...string) *node {
 	t.Helper()
-	p := startProc(t, cleanEnv(), onairBin(t), "serve", "--role", role, "--node-name", name, "--nats", natsURL,
-		"--cluster-key", clusterKey, "--listen", "127.0.0.1:0", "--host-listen", "127.0.0.1:0", "--data", data)
+	args := append([]string{"serve", "--role", role, "--node-name", name, "--nats", natsURL,
+		"--cluster-key", clusterKey, "--listen", "127.0.0.1:0", "--host-listen", "127.0.0.1:0", "--data", data}, extra...)
+	p := startProc(t, cleanEnv(), onairBin(t), args...)
 	n := &node{proc: p, data: data}
 	poll(t, 30*time.Second, name+" to log its URLs", func() bool {
 		if !p.running() {

@@ -120,8 +120,10 @@ func (l *Lease) Take(ctx context.Context) bool {
 	defer cancel()
 	rev, err := l.kv.Create(cctx, leaseKey, data)
 	if err != nil {
-		if h, hrev := l.readHolder(cctx); h.Node == me.Node && h.HostURL == me.HostURL {
-			rev, err = l.kv.Update(cctx, leaseKey, data, hrev)
+		gctx, cancel := context.WithTimeout(ctx, l.ttl/3)
+		defer cancel()
+		if h, hrev := l.readHolder(gctx); h.Node == me.Node && h.HostURL == me.HostURL {
+			rev, err = l.kv.Update(gctx, leaseKey, data, hrev)
 		}
 	}
 	if err == nil {
@@ -145,6 +147,9 @@ func (l *Lease) readHolder(ctx context.Context) (Holder, uint64) {
 		if err = l.p.seal.unwrap(BucketLease, leaseKey, e.Value(), &h, false); err != nil {
 			l.p.dropEntry(BucketLease+"/"+leaseKey, err)
 		}
+	}
+	if err != nil {
+		l.p.log.Debug("origin lease: holder unknown", "err", err)
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -62,12 +62,6 @@ func (s *Server) joinCluster() error {
 		s.stops = append(s.stops, cl.Close)
 		s.cfg.Gate.Line, s.cfg.Gate.TokenKey = cl, s.cfg.ClusterKey
 	}
-	if s.cfg.Role == RoleOrigin {
-		if err := s.openElection(); err != nil {
-			p.Close()
-			return err
-		}
-	}
 	s.reports = make(chan control.Report, 1)
 	s.rnd = rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
 	return nil

@@ -151,6 +151,11 @@ func New(cfg Config) (*Server, error) {
 		return fail(err)
 	}
 	undo = append(undo, s.closeListeners)
+	if s.clusteredOrigin() { // once the host URL is known: the lease names it
+		if err := s.openElection(); err != nil {
+			return fail(err)
+		}
+	}
 	s.hub = fanout.NewHub(s.bus, fanout.Config{BurstPages: 5, WriteBatch: cfg.OggBatch})
 	s.hub.Stats().Left = s.tel.Flows.Left
 	settle := newSettler()
