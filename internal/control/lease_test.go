@@ -135,3 +135,31 @@ func TestLeaseBadConfig(t *testing.T) {
 		t.Fatal("a node name with a dot was accepted")
 	}
 }
+
+// An origin restarted after kill -9 (its lease still in the bucket under
+// its own name and host URL) takes it back at once; another name does not.
+func TestLeaseTakenBackAfterRestart(t *testing.T) {
+	nodes := jsCluster(t, 1)
+	p := open(t, conn(t, nodes[0]), Config{})
+	const ttl = 5 * time.Second
+	first, err := p.OpenLease("origin-a", "http://a", ttl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if !first.Take(ctx) {
+		t.Fatal("the first origin did not take a free lease")
+	}
+	// The process dies without releasing; it restarts, and a stranger tries.
+	stranger, _ := p.OpenLease("origin-b", "http://a", ttl)
+	if stranger.Take(ctx) {
+		t.Fatal("another node took a lease held under origin-a")
+	}
+	again, _ := p.OpenLease("origin-a", "http://a", ttl)
+	if !again.Take(ctx) {
+		t.Fatal("the restarted origin did not take its own lease back")
+	}
+	if err := first.renew(ctx); !errors.Is(err, ErrLeaseLost) {
+		t.Fatalf("the dead process's renewal: %v, want ErrLeaseLost (its revision is stale)", err)
+	}
+}
