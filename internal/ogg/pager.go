@@ -88,6 +88,15 @@ func (pg *Pager) Push(f program.Frame) (Page, bool) {
 	return pg.flush(FlagEOS), true
 }
 
+// Flush returns the frames pending as a page without the end of stream,
+// false when none are: a recording closed to be resumed keeps them all.
+func (pg *Pager) Flush() (Page, bool) {
+	if len(pg.pending) == 0 {
+		return Page{}, false
+	}
+	return pg.flush(0), true
+}
+
 func (pg *Pager) flush(flags byte) Page {
 	p := Page{Seq: pg.seq, Granule: pg.lastEnd, Frames: len(pg.pending),
 		Capture: pg.first.Capture, EOS: flags&FlagEOS != 0}

@@ -155,6 +155,9 @@ func (r *Recorder) run() {
 			}
 		}
 		if detach {
+			if page, ok := r.pager.Flush(); ok {
+				r.write(page.Data)
+			}
 			r.mp4.flush()
 			r.finish()
 			return
