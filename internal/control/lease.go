@@ -35,6 +35,9 @@ type Lease struct {
 	kv  jetstream.KeyValue
 	me  Holder
 	ttl time.Duration
+	// rivals reports whether another origin may take the lease: nil is
+	// always. Run sets it.
+	rivals func() bool
 
 	mu      sync.Mutex
 	holder  Holder
@@ -74,11 +77,15 @@ func (p *Plane) OpenLease(node, hostURL string, ttl time.Duration) (*Lease, erro
 
 // Run takes part in the election until ctx ends or the lease is lost:
 // it calls gained once this node holds the lease, and returns
-// ErrLeaseLost once it can no longer be sure it does (renewal refused, or
-// none taken for 3/4 of the TTL: the entry may have expired and another
-// origin taken over). The caller must stop acting as the active origin
-// then, before the TTL has passed.
-func (l *Lease) Run(ctx context.Context, gained func()) error {
+// ErrLeaseLost once it can no longer be sure it does: its renewal refused
+// (another origin wrote the lease), or none taken for 3/4 of the TTL while
+// rivals says a standby is there to take over (the entry may have expired
+// and the standby taken it). The caller must stop acting as the active
+// origin then, before the TTL has passed. Without a rival a lone origin
+// keeps its show on air through a NATS fault and goes on renewing; rivals
+// nil means one may always be there.
+func (l *Lease) Run(ctx context.Context, gained func(), rivals func() bool) error {
+	l.rivals = rivals
 	try := time.NewTicker(l.ttl / 6)
 	defer try.Stop()
 	for {
@@ -176,10 +183,14 @@ func (l *Lease) renew(ctx context.Context) error {
 		l.mu.Unlock()
 		return nil
 	}
+	if errors.Is(err, jetstream.ErrKeyNotFound) && l.recreate(ctx, data, sent) {
+		return nil // it expired while renewals stalled, and nobody took it
+	}
 	var apiErr *jetstream.APIError
 	refused := errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
 		errors.Is(err, jetstream.ErrKeyNotFound)
-	if refused || time.Since(renewed) >= l.ttl*3/4 {
+	late := time.Since(renewed) >= l.ttl*3/4 && (l.rivals == nil || l.rivals())
+	if refused || late {
 		l.mu.Lock()
 		l.mine, l.known = false, false
 		l.mu.Unlock()
@@ -188,6 +199,21 @@ func (l *Lease) renew(ctx context.Context) error {
 	}
 	l.p.log.Warn("origin lease: renewal failed, retrying", "err", err)
 	return nil
+}
+
+// recreate takes back a lease that expired with nobody taking it.
+func (l *Lease) recreate(ctx context.Context, data []byte, sent time.Time) bool {
+	cctx, cancel := context.WithTimeout(ctx, l.ttl/4)
+	defer cancel()
+	rev, err := l.kv.Create(cctx, leaseKey, data)
+	if err != nil {
+		return false
+	}
+	l.mu.Lock()
+	l.rev, l.renewed = rev, sent
+	l.mu.Unlock()
+	l.p.log.Warn("origin lease expired while its renewals stalled; taken again (no other origin had taken it)")
+	return true
 }
 
 // release deletes the lease this node holds (a clean shutdown), so a

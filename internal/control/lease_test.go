@@ -37,7 +37,7 @@ func TestLeaseOneActiveAndTakeover(t *testing.T) {
 	aGained := make(chan struct{})
 	aDone := make(chan error, 1)
 	go func() {
-		aDone <- la.Run(context.Background(), func() { actives.Add(1); close(aGained) })
+		aDone <- la.Run(context.Background(), func() { actives.Add(1); close(aGained) }, nil)
 		actives.Add(-1)
 		lostAt.Store(time.Now().UnixNano())
 	}()
@@ -52,7 +52,7 @@ func TestLeaseOneActiveAndTakeover(t *testing.T) {
 			}
 			gainedAt.Store(time.Now().UnixNano())
 			close(bGained)
-		})
+		}, nil)
 	}()
 	within(t, 2*time.Second, "the standby names the active origin", func() bool {
 		h, ok := lb.Active()
@@ -106,12 +106,12 @@ func TestLeaseReleasedOnStop(t *testing.T) {
 	}
 	actx, stopA := context.WithCancel(context.Background())
 	aGained, aDone := make(chan struct{}), make(chan struct{})
-	go func() { _ = la.Run(actx, func() { close(aGained) }); close(aDone) }()
+	go func() { _ = la.Run(actx, func() { close(aGained) }, nil); close(aDone) }()
 	<-aGained
 	bctx, stopB := context.WithCancel(context.Background())
 	defer stopB()
 	bGained := make(chan struct{})
-	go func() { _ = lb.Run(bctx, func() { close(bGained) }) }()
+	go func() { _ = lb.Run(bctx, func() { close(bGained) }, nil) }()
 	time.Sleep(200 * time.Millisecond)
 	stopped := time.Now()
 	stopA()
@@ -161,5 +161,36 @@ func TestLeaseTakenBackAfterRestart(t *testing.T) {
 	}
 	if err := first.renew(ctx); !errors.Is(err, ErrLeaseLost) {
 		t.Fatalf("the dead process's renewal: %v, want ErrLeaseLost (its revision is stale)", err)
+	}
+}
+
+// A lone origin (no standby seen) whose renewals fail keeps the show on
+// air and its claim on the lease, rather than step down for nobody.
+func TestLeaseLoneOriginRidesOutAFault(t *testing.T) {
+	nodes := jsCluster(t, 1)
+	const ttl = time.Second
+	b, err := bus.DialNATS(bus.NATSConfig{URLs: []string{nodes[0].ClientURL()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := open(t, b.Conn(), Config{})
+	l, err := p.OpenLease("origin-a", "http://a", ttl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	gained := make(chan struct{})
+	go func() { done <- l.Run(ctx, func() { close(gained) }, func() bool { return false }) }()
+	<-gained
+	b.Close() // every renewal fails from now on
+	select {
+	case err := <-done:
+		t.Fatalf("a lone origin stepped down (%v) with no standby to take over", err)
+	case <-time.After(3 * ttl):
+	}
+	if !l.Mine() {
+		t.Fatal("a lone origin let go of its lease")
 	}
 }

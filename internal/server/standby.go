@@ -75,12 +75,25 @@ func (s *Server) runElection(ctx context.Context) {
 		err := s.elect.lease.Run(ctx, func() {
 			stopShadowing()
 			go s.takeOver(ctx)
-		})
+		}, s.standbySeen)
 		if errors.Is(err, control.ErrLeaseLost) {
 			s.elect.active.Store(false)
 			s.elect.fenceOne.Do(func() { close(s.elect.fenced) })
 		}
 	}()
+}
+
+// standbySeen reports whether another origin stands by (its load report is
+// fresh): only then must an active origin whose renewals stall step down.
+// A lone origin rides out a NATS fault on air.
+func (s *Server) standbySeen() bool {
+	me := s.nodeName()
+	for _, r := range s.plane.Reports() {
+		if r.Role == roleStandby && r.Node != me {
+			return true
+		}
+	}
+	return false
 }
 
 // leaseName makes a node name a lease holder's (no dots or colons).
