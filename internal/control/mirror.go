@@ -90,37 +90,48 @@ func (m *Mirror) Load(ctx context.Context) ([]store.Space, []store.Invite, error
 		if err != nil {
 			return nil, nil, fmt.Errorf("control: get %s/%s: %w", BucketOrigin, key, err)
 		}
-		switch kind, id, _ := strings.Cut(key, "."); kind {
-		case "space":
-			var sp store.Space
-			err = m.p.seal.unwrap(BucketOrigin, key, e.Value(), &sp, true)
-			if err == nil && (sp.ID != id || sp.HostTokenHash == "") {
-				err = drop(reasonForeign, "space %q without its token hash, or under %q", sp.ID, key)
-			}
-			if err == nil {
-				spaces = append(spaces, sp)
-			}
-		case "invite":
-			var si storedInvite
-			err = m.p.seal.unwrap(BucketOrigin, key, e.Value(), &si, true)
-			if err == nil && (si.Hash != id || si.ID == "" || si.Space == "") {
-				err = drop(reasonForeign, "invite %q under %q", si.ID, key)
-			}
-			si.Invite.TokenHash = si.Hash
-			if err == nil {
-				invites = append(invites, si.Invite)
-			}
-		default:
-			err = drop(reasonForeign, "key %q", key)
-		}
-		if err != nil {
+		sp, inv, err := m.p.mirrored(key, e.Value())
+		switch {
+		case err != nil:
 			m.p.dropEntry(BucketOrigin+"/"+key, err)
+		case sp != nil:
+			spaces = append(spaces, *sp)
+		default:
+			invites = append(invites, *inv)
 		}
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, nil, err
 	}
 	return spaces, invites, nil
+}
+
+// mirrored decodes one entry of the origins' bucket: a space (with its
+// host token hash, under space.ID) or an invite (under invite.HASH).
+// Every failure is a *dropError.
+func (p *Plane) mirrored(key string, value []byte) (*store.Space, *store.Invite, error) {
+	switch kind, id, _ := strings.Cut(key, "."); kind {
+	case "space":
+		var sp store.Space
+		if err := p.seal.unwrap(BucketOrigin, key, value, &sp, true); err != nil {
+			return nil, nil, err
+		}
+		if sp.ID != id || !validName(sp.ID) || sp.HostTokenHash == "" {
+			return nil, nil, drop(reasonForeign, "space %q without its token hash, or under %q", sp.ID, key)
+		}
+		return &sp, nil, nil
+	case "invite":
+		var si storedInvite
+		if err := p.seal.unwrap(BucketOrigin, key, value, &si, true); err != nil {
+			return nil, nil, err
+		}
+		if si.Hash != id || si.ID == "" || !validName(si.Space) {
+			return nil, nil, drop(reasonForeign, "invite %q under %q", si.ID, key)
+		}
+		si.Invite.TokenHash = si.Hash
+		return nil, &si.Invite, nil
+	}
+	return nil, nil, drop(reasonForeign, "key %q", key)
 }
 
 // StoredKeys reads the ticket keyring from its bucket (nil when no origin

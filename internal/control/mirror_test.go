@@ -62,3 +62,39 @@ func TestMirrorToStandby(t *testing.T) {
 		t.Fatalf("%d entries dropped, want the 2 forgeries", standbyPlane.Dropped())
 	}
 }
+
+// Any bytes under any key of the origins' bucket: an entry is taken only
+// as what an origin with the cluster key wrote under that very key, with
+// its token hash; anything else is a drop, never a panic.
+func FuzzMirrored(f *testing.F) {
+	p, err := newPlane(Config{ClusterKey: clusterKey})
+	if err != nil {
+		f.Fatal(err)
+	}
+	sp := store.Space{ID: "abc", State: store.Live, HostTokenHash: "00ff"}
+	space, _ := p.seal.wrap(BucketOrigin, "space.abc", sp, true)
+	inv, _ := p.seal.wrap(BucketOrigin, "invite.00ff", storedInvite{Invite: store.Invite{ID: "i", Space: "abc"}, Hash: "00ff"}, true)
+	f.Add("space.abc", space)
+	f.Add("invite.00ff", inv)
+	f.Add("space.abd", space)
+	f.Add("other", []byte(`{"v":1}`))
+	f.Fuzz(func(t *testing.T, key string, data []byte) {
+		sp, inv, err := p.mirrored(key, data)
+		switch {
+		case err != nil:
+			if sp != nil || inv != nil {
+				t.Fatal("an entry both taken and dropped")
+			}
+		case sp != nil:
+			if key != "space."+sp.ID || sp.HostTokenHash == "" || inv != nil {
+				t.Fatalf("took space %+v under %q", sp, key)
+			}
+		case inv != nil:
+			if key != "invite."+inv.TokenHash || inv.Space == "" {
+				t.Fatalf("took invite %+v under %q", inv, key)
+			}
+		default:
+			t.Fatal("neither taken nor dropped")
+		}
+	})
+}
