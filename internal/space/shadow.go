@@ -2,8 +2,10 @@ package space
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"sync"
+	"time"
 
 	"github.com/onair-live/onair/internal/program"
 	"github.com/onair-live/onair/internal/record"
@@ -29,8 +31,10 @@ func (s *shadow) stop() { s.once.Do(s.cancel) }
 
 // Shadow records the program of space id from the bus, from the frames the
 // bus still holds (the last seconds) on; the End frame finalizes it.
-// Shadowing a space already shadowed, or one whose recording exists (a
-// restarted standby), does nothing.
+// Shadowing a space already shadowed does nothing. A recording already
+// there (this origin mixed the show before it died and was restarted as a
+// standby) is moved aside, kept: it stopped at this origin's death, and
+// resuming from it would number the program backwards.
 func (m *Manager) Shadow(id string) error {
 	m.shadows.mu.Lock()
 	defer m.shadows.mu.Unlock()
@@ -41,7 +45,7 @@ func (m *Manager) Shadow(id string) error {
 		return nil
 	}
 	path := m.RecordingPath(id)
-	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+	if err := setAside(path); err != nil {
 		return err
 	}
 	rec, err := record.Start(path, program.Serial(id), m.cfg.FramesPerPage, m.cfg.SyncEvery, m.log)
@@ -78,4 +82,16 @@ func (m *Manager) StopShadows() {
 		sh.rec.Detach()
 		<-sh.rec.Done()
 	}
+}
+
+// setAside renames the recording at path and its MP4 copy, if there,
+// with the time as a suffix.
+func setAside(path string) error {
+	suffix := fmt.Sprintf(".before-%d", time.Now().Unix())
+	for _, p := range []string{path, record.MP4Path(path)} {
+		if err := os.Rename(p, p+suffix); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
 }

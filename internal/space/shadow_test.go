@@ -3,6 +3,7 @@ package space
 import (
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -115,5 +116,30 @@ type killable struct {
 func (k *killable) Publish(space string, f program.Frame) {
 	if !k.dead.Load() {
 		k.Bus.Publish(space, f)
+	}
+}
+
+// A recording left by this origin's own death (restarted as a standby) is
+// kept aside, not resumed from nor overwritten: the shadow starts afresh.
+func TestShadowSetsAnOldRecordingAside(t *testing.T) {
+	e := newEnv(t)
+	sp := e.create("mixed here before")
+	path := e.m.RecordingPath(sp.ID)
+	if err := os.WriteFile(path, []byte("the old show"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.m.Shadow(sp.ID); err != nil {
+		t.Fatal(err)
+	}
+	defer e.m.StopShadows()
+	old, _ := filepath.Glob(path + ".before-*")
+	if len(old) != 1 {
+		t.Fatalf("the old recording set aside as %v, want one file", old)
+	}
+	if b, _ := os.ReadFile(old[0]); string(b) != "the old show" {
+		t.Fatalf("the set-aside file holds %q", b)
+	}
+	if b, _ := os.ReadFile(path); len(b) == 0 || string(b) == "the old show" {
+		t.Fatal("the shadow did not start a recording of its own")
 	}
 }
