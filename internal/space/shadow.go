@@ -17,8 +17,9 @@ import (
 // last frame and goes on in the same file.
 
 type shadows struct {
-	mu sync.Mutex
-	on map[string]*shadow
+	mu     sync.Mutex
+	on     map[string]*shadow
+	closed bool // StopShadows was called: this origin mixes its shows now
 }
 
 type shadow struct {
@@ -38,6 +39,9 @@ func (s *shadow) stop() { s.once.Do(s.cancel) }
 func (m *Manager) Shadow(id string) error {
 	m.shadows.mu.Lock()
 	defer m.shadows.mu.Unlock()
+	if m.shadows.closed {
+		return nil // a late call from a loop that stood by
+	}
 	if m.shadows.on == nil {
 		m.shadows.on = map[string]*shadow{}
 	}
@@ -72,10 +76,11 @@ func (m *Manager) Shadow(id string) error {
 
 // StopShadows stops every shadow recording and waits until each is on
 // disk: ended shows finished, live ones detached for Recover to resume.
+// Shadow does nothing after it: the origin is active for good.
 func (m *Manager) StopShadows() {
 	m.shadows.mu.Lock()
 	on := m.shadows.on
-	m.shadows.on = nil
+	m.shadows.on, m.shadows.closed = nil, true
 	m.shadows.mu.Unlock()
 	for _, sh := range on {
 		sh.stop()

@@ -143,3 +143,18 @@ func TestShadowSetsAnOldRecordingAside(t *testing.T) {
 		t.Fatal("the shadow did not start a recording of its own")
 	}
 }
+
+// Once StopShadows has run (the origin took over), a late Shadow from the
+// standing-by loop records nothing: it would set the show's recording
+// aside under the resumed mixer.
+func TestNoShadowAfterStop(t *testing.T) {
+	e := newEnv(t)
+	sp := e.create("taken over")
+	e.m.StopShadows()
+	if err := e.m.Shadow(sp.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(e.m.RecordingPath(sp.ID)); !os.IsNotExist(err) {
+		t.Fatalf("a shadow recording was started after StopShadows (%v)", err)
+	}
+}
