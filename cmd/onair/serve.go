@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/onair-live/onair/internal/control"
 	"github.com/onair-live/onair/internal/gate"
 	"github.com/onair-live/onair/internal/rtc"
 	"github.com/onair-live/onair/internal/server"
@@ -151,7 +152,7 @@ func runServe(args []string) error {
 		"edge (public port: joins, Ogg, HLS, WHEP, pages, replays, fed by the origin; its --host-listen port serves only /metrics and /healthz); "+
 		"origin and edge need --nats and --cluster-key; run --role origin twice or more for a standby that takes over "+
 		"(one active, chosen by a lease: see --lease-ttl)")
-	fs.DurationVar(&cfg.LeaseTTL, "lease-ttl", 3*time.Second, "with two or more --role origin: the active origin renews a lease in the control plane "+
+	fs.DurationVar(&cfg.LeaseTTL, "lease-ttl", control.DefaultLeaseTTL, "with two or more --role origin: the active origin renews a lease in the control plane "+
 		"every third of this; when it dies a standby takes over once the lease has gone unrenewed this long (the same on every origin; "+
 		"shorter fails over faster, but a NATS hiccup that long makes the active one step down)")
 	fs.StringVar(&clusterKey, "cluster-key", "", "the cluster's shared secret, the same on every origin and edge (16 characters or more): "+

@@ -18,7 +18,7 @@ import (
 const (
 	BucketLease     = "onair_lease"
 	leaseKey        = "origin"
-	DefaultLeaseTTL = 3 * time.Second
+	DefaultLeaseTTL = 1500 * time.Millisecond
 )
 
 // Holder is who holds the lease, as the entry names it.
