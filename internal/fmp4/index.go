@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 )
 
 // FragmentInfo locates one moof+mdat pair in a file.
@@ -23,6 +24,20 @@ type Index struct {
 
 // maxMoof bounds a moof read while indexing: ours hold a few hundred samples.
 const maxMoof = 1 << 20
+
+// ReadIndexFile is ReadIndex of the file at path.
+func ReadIndexFile(path string) (Index, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Index{}, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return Index{}, err
+	}
+	return ReadIndex(f, fi.Size())
+}
 
 // ReadIndex scans the top-level boxes of a fragmented file without reading
 // media data. A file cut short inside a fragment (a crash while recording)

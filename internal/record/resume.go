@@ -103,16 +103,7 @@ func oggCutsOf(path string) ([]cut, error) {
 // mp4CutsOf lists where the MP4 copy can end whole: after its init
 // segment, then after each fragment.
 func mp4CutsOf(path string) ([]cut, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	idx, err := fmp4.ReadIndex(f, fi.Size())
+	idx, err := fmp4.ReadIndexFile(path)
 	if err != nil {
 		return nil, err
 	}

@@ -78,16 +78,7 @@ func (s *Server) handleReplayHLS(w http.ResponseWriter, r *http.Request) {
 }
 
 func vodPlaylist(path string, sp store.Space) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	idx, err := fmp4.ReadIndex(f, fi.Size())
+	idx, err := fmp4.ReadIndexFile(path)
 	if err != nil {
 		return nil, err
 	}
