@@ -339,7 +339,9 @@ func TestLoadAllEdgesGone(t *testing.T) {
 			}
 			// Tries at 0, 0.1, 0.3, 0.7 and 1.5 s after the loss, about 1.5 s
 			// before the stay ends.
-			refused := rep.Errors["rejoin connect: refused"]
+			// A loaded machine may let a connect to the dead port time out
+			// rather than be refused: either is a failed re-join.
+			refused := rep.Errors["rejoin connect: refused"] + rep.Errors["rejoin connect: timeout"]
 			if f.GaveUp != n || rep.Errors["rejoin: gave up (no edge took the listener back before its stay ended)"] != n ||
 				f.Attempts < 3*n || f.FailedAttempts != f.Attempts || refused != f.FailedAttempts {
 				t.Errorf("failover %+v, errors %v: want all %d to give up after their refused re-joins", f, rep.Errors, n)
