@@ -148,11 +148,23 @@ func (p *Plane) bucket(ctx context.Context, js jetstream.JetStream, c jetstream.
 	if replicas == 0 {
 		replicas = 3
 	}
+	// The servers this client knows of (it learns a cluster's from the
+	// one it reached): with that many, a placement refused means a peer's
+	// JetStream is not in yet, not that the cluster is smaller.
+	known := len(p.nc.Servers())
 	for {
 		c.Replicas = replicas
 		kv, err = js.CreateKeyValue(ctx, c)
 		if errors.Is(err, jetstream.ErrBucketExists) { // another node made it first
 			kv, err = js.KeyValue(ctx, c.Bucket)
+		}
+		if placementErr(err) && p.cfg.Replicas == 0 && replicas > 1 && replicas <= known && !lone(err) {
+			select {
+			case <-ctx.Done():
+				return nil, wrapErr(c.Bucket, err)
+			case <-time.After(200 * time.Millisecond):
+				continue
+			}
 		}
 		if err == nil || p.cfg.Replicas != 0 || replicas == 1 || !placementErr(err) {
 			if err == nil {
@@ -177,7 +189,9 @@ func (p *Plane) bucketRetry(ctx context.Context, js jetstream.JetStream, c jetst
 		kv, err := p.bucket(actx, js, c)
 		cancel()
 		var apiErr *jetstream.APIError
-		settled := errors.As(err, &apiErr) && apiErr.ErrorCode != 10008 // 10008: JetStream "temporarily unavailable"
+		// 10008: JetStream "temporarily unavailable"; 10005: a peer's
+		// JetStream not in yet (bucket waits for it while it knows of it).
+		settled := errors.As(err, &apiErr) && apiErr.ErrorCode != 10008 && apiErr.ErrorCode != 10005
 		// A server without JetStream answers nobody at once (no
 		// responders); a leaderless cluster answers nothing (a timeout).
 		if err == nil || ctx.Err() != nil || settled || errors.Is(err, jetstream.ErrJetStreamNotEnabled) ||
@@ -191,6 +205,12 @@ func (p *Plane) bucketRetry(ctx context.Context, js jetstream.JetStream, c jetst
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// lone: a server that is not clustered (one replica is all it takes).
+func lone(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && apiErr.ErrorCode == 10074
 }
 
 // placementErr: the cluster has fewer servers than the replicas asked.

@@ -3,6 +3,7 @@ package line
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -163,12 +164,20 @@ func bucket(t *testing.T, nc *nats.Conn) jetstream.KeyValue {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	kv, err := js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: "onair-line", History: 1, TTL: 2 * time.Hour,
-		Storage: jetstream.MemoryStorage, Replicas: 3})
-	if err != nil {
-		t.Fatal(err)
+	// A cluster just started may not have every peer's JetStream in yet
+	// ("no suitable peers for placement"): ask again until it has.
+	for {
+		kv, err := js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: "onair-line", History: 1, TTL: 2 * time.Hour,
+			Storage: jetstream.MemoryStorage, Replicas: 3})
+		var apiErr *jetstream.APIError
+		if err == nil || !errors.As(err, &apiErr) || apiErr.ErrorCode != 10005 || ctx.Err() != nil {
+			if err != nil {
+				t.Fatal(err)
+			}
+			return kv
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
-	return kv
 }
 
 func newCluster(t *testing.T) *cluster { return newClusterWith(t, natsnode.Config{}) }

@@ -2,6 +2,7 @@ package natsnode
 
 import (
 	"context"
+	"errors"
 	"github.com/nats-io/nats.go/jetstream"
 	"net"
 	"strings"
@@ -140,11 +141,17 @@ func TestJetStreamClusterSurvivesOneServer(t *testing.T) {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		b, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: "t", Replicas: 3})
-		if err != nil {
-			t.Fatal(err)
+		for { // a peer's JetStream may not be in yet: "no suitable peers" (10005)
+			b, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: "t", Replicas: 3})
+			var apiErr *jetstream.APIError
+			if err == nil || !errors.As(err, &apiErr) || apiErr.ErrorCode != 10005 || ctx.Err() != nil {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return b
+			}
+			time.Sleep(100 * time.Millisecond)
 		}
-		return b
 	}
 	w, r := kv(nodes[0]), kv(nodes[2])
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
