@@ -84,7 +84,7 @@ func (s *Server) handleJoin(w http.ResponseWriter, r *http.Request) {
 		HttpOnly: true, SameSite: http.SameSiteLaxMode})
 	base, edge, alts := s.mediaBase(renewing)
 	if alts == nil {
-		alts = s.alternateEdges(sp.ID)
+		alts = s.otherEdges(sp.ID)
 	}
 	resp := joinResp{Ticket: tok, Expires: c.Expires, State: sp.State, StartsAt: sp.StartsAt, Title: sp.Title,
 		Ogg:    base + "/live/" + sp.ID + ".opus?t=" + tok,

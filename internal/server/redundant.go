@@ -36,7 +36,10 @@ func hlsURL(base, id, tok string, alternates []string) string {
 // control plane; the configured alternates otherwise (none on one process).
 func (s *Server) otherEdges(space string) []string {
 	if s.plane == nil {
-		return s.alternateEdges(space)
+		if s.cfg.Alternates == nil {
+			return nil
+		}
+		return s.cfg.Alternates(space)
 	}
 	rs := s.edges()
 	slices.SortStableFunc(rs, func(a, b control.Report) int { return cmp.Compare(control.Headroom(b), control.Headroom(a)) })

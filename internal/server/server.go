@@ -353,15 +353,6 @@ func (s *Server) Keys() *ticket.Keyring { return s.keys.Load() }
 // cluster's keys): tickets signed with any key it holds verify.
 func (s *Server) SetKeys(kr *ticket.Keyring) { s.keys.Store(kr) }
 
-// alternateEdges are the base URLs of other edges that carry space, for the
-// join response (none on one process).
-func (s *Server) alternateEdges(space string) []string {
-	if s.cfg.Alternates == nil {
-		return nil
-	}
-	return s.cfg.Alternates(space)
-}
-
 // Serve answers on both ports until Shutdown.
 func (s *Server) Serve() {
 	go s.gate.Run(s.ctx.Done())
