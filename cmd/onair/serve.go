@@ -138,7 +138,10 @@ func newLogger(level string) (*slog.Logger, error) {
 func runServe(args []string) error {
 	fs := newFlagSet("serve", "onair serve [flags]",
 		"Run an onair node. Speakers and operators use the host port; listeners use the public port.\n"+
-			"SIGINT/SIGTERM end live shows cleanly: listeners get the end of stream, recordings are finalized.")
+			"SIGINT/SIGTERM end live shows cleanly: listeners get the end of stream, recordings are finalized.\n"+
+			"For tests only: ONAIR_TEST_CLOCK_OFFSET=DURATION (e.g. 5s, -2.5s) runs the node's receipts records,\n"+
+			"show events and cluster load reports on its clock shifted by DURATION, as a node whose clock is off\n"+
+			"would (the verdict aligns such logs: onair receipts verdict --help).")
 	var cfg server.Config
 	var level string
 	var err error
@@ -170,6 +173,9 @@ func runServe(args []string) error {
 		return usagef("--role %s needs --cluster-key (16 characters or more, the same on every node)", role)
 	}
 	cfg.ClusterKey = []byte(clusterKey)
+	if cfg.ClockOffset, err = testClockOffset(); err != nil {
+		return err
+	}
 	if err := noArgs(fs); err != nil {
 		return err
 	}
@@ -203,6 +209,20 @@ func runServe(args []string) error {
 	}
 	srv.Serve()
 	return waitAndShutdown(srv, log)
+}
+
+// testClockOffset is ONAIR_TEST_CLOCK_OFFSET: a test's way to run a node
+// whose clock is off, which one machine cannot otherwise give.
+func testClockOffset() (time.Duration, error) {
+	v := os.Getenv("ONAIR_TEST_CLOCK_OFFSET")
+	if v == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d > 24*time.Hour || d < -24*time.Hour {
+		return 0, usagef("ONAIR_TEST_CLOCK_OFFSET=%q: want a duration within a day, e.g. 5s or -2.5s", v)
+	}
+	return d, nil
 }
 
 // waitAndShutdown blocks until SIGINT or SIGTERM, then shuts down gracefully.

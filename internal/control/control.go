@@ -47,6 +47,9 @@ type Config struct {
 	// nodes' clocks must agree to well within it (NTP).
 	NodeTTL time.Duration
 	Log     *slog.Logger
+	// Now is the node's clock: the time of its reports and of taking in
+	// others' (time.Now if nil; tests set a skewed one).
+	Now func() time.Time
 }
 
 // Plane is a node's view of the control plane: it writes through to the
@@ -65,6 +68,7 @@ type Plane struct {
 
 	dropped   atomic.Uint64
 	reporting atomic.Bool // a KV write of this node's report is in flight
+	clocks    clockTally  // the peers' clocks, as their live reports show them
 
 	mu         sync.Mutex
 	spaceCache map[string]store.Space
@@ -235,7 +239,7 @@ func (p *Plane) start(js jetstream.JetStream) error {
 	p.stop = cancel
 	var err error
 	if p.sub, err = p.nc.Subscribe(nodeSubject+"*", func(m *nats.Msg) {
-		p.applyReport(m.Subject[len(nodeSubject):], m.Data)
+		p.applyReport(m.Subject[len(nodeSubject):], m.Data, p.now())
 	}); err != nil {
 		return err
 	}

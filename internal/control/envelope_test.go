@@ -44,7 +44,7 @@ func FuzzEntries(f *testing.F) {
 				t.Fatalf("took keys %d under %q", cur.ID, key)
 			}
 		}
-		p.applyReport(key, data) // the seed's is from the future: stale, ignored, not dropped
+		p.applyReport(key, data, time.Time{}) // the seed's is from the future: stale, ignored, not dropped
 		if len(p.Reports()) != 0 {
 			t.Fatalf("took report under %q", key)
 		}
@@ -67,7 +67,7 @@ func TestDroppedMetric(t *testing.T) {
 		{reasonMalformed, func() { p.applySpace("abc", true, []byte("{")) }},
 		{reasonVersion, func() { p.applySpace("abc", true, []byte(`{"v":9}`)) }},
 		{reasonForged, func() { p.applySpace("abc", true, forged) }},
-		{reasonForeign, func() { p.applyReport("e1", moved) }},
+		{reasonForeign, func() { p.applyReport("e1", moved, time.Time{}) }},
 	} {
 		before, dropped := value(t, c.reason), p.Dropped()
 		c.apply()

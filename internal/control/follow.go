@@ -171,7 +171,7 @@ func (p *Plane) loadReports(ctx context.Context) {
 	}
 	for key := range lister.Keys() {
 		if e, err := p.nodes.Get(ctx, key); err == nil {
-			p.applyReport(key, e.Value())
+			p.applyReport(key, e.Value(), time.Time{})
 		}
 	}
 }

@@ -72,7 +72,7 @@ type seenReport struct {
 // nodes that start later. An error means nobody will see it.
 func (p *Plane) Report(r Report) error {
 	if r.At.IsZero() {
-		r.At = time.Now()
+		r.At = p.now()
 	}
 	if err := r.check(); err != nil {
 		return fmt.Errorf("control: %w", err)
@@ -81,7 +81,10 @@ func (p *Plane) Report(r Report) error {
 	if err != nil {
 		return err
 	}
-	p.applyReport(r.Node, data)
+	p.clocks.mu.Lock()
+	p.clocks.self = r.Node
+	p.clocks.mu.Unlock()
+	p.applyReport(r.Node, data, time.Time{})
 	if err := p.nc.Publish(nodeSubject+r.Node, data); err != nil {
 		return fmt.Errorf("control: publish report: %w", err)
 	}
@@ -98,10 +101,12 @@ func (p *Plane) Report(r Report) error {
 	return nil
 }
 
-// applyReport takes in a report from the subject or the bucket: verified,
-// and newer than the one held for the node (the same report comes by
-// both ways; an old one replayed does not bring a node back).
-func (p *Plane) applyReport(key string, data []byte) {
+// applyReport takes in a report from the subject (received at recv) or
+// the bucket (recv zero): verified, and newer than the one held for the
+// node (the same report comes by both ways; an old one replayed does not
+// bring a node back). A live report's clock is tallied even when it is
+// stale: a peer whose clock is off is what the tally is for.
+func (p *Plane) applyReport(key string, data []byte, recv time.Time) {
 	var r Report
 	err := p.seal.unwrap(BucketNodes, key, data, &r, false)
 	if err == nil && r.Node != key {
@@ -116,7 +121,10 @@ func (p *Plane) applyReport(key string, data []byte) {
 		p.dropEntry(BucketNodes+"/"+key, err)
 		return
 	}
-	now := time.Now()
+	if !recv.IsZero() {
+		p.clocks.note(r.Node, r.At, recv)
+	}
+	now := p.now()
 	if p.stale(r, now) {
 		return
 	}
@@ -138,7 +146,7 @@ func (p *Plane) stale(r Report, now time.Time) bool {
 // node: a report expires NodeTTL after it was made or taken in, whichever
 // comes first.
 func (p *Plane) Reports() []Report {
-	now := time.Now()
+	now := p.now()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	out := make([]Report, 0, len(p.reports))

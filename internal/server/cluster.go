@@ -46,7 +46,7 @@ func (s *Server) joinCluster() error {
 		return errors.New("--role " + string(s.cfg.Role) + " needs the cluster key (--cluster-key, 16 bytes or more, the same on every node)")
 	}
 	s.nc = nb.Conn()
-	p, err := control.Open(s.nc, control.Config{ClusterKey: s.cfg.ClusterKey, Log: s.log})
+	p, err := control.Open(s.nc, control.Config{ClusterKey: s.cfg.ClusterKey, Log: s.log, Now: s.now})
 	if err != nil {
 		return err
 	}
@@ -111,7 +111,7 @@ func (s *Server) noteSecond(r *telemetry.Record) {
 		return
 	}
 	l := r.Listeners
-	rep := control.Report{Node: s.nodeName(), Role: string(s.cfg.Role), PublicURL: s.cfg.PublicURL, At: time.Now(),
+	rep := control.Report{Node: s.nodeName(), Role: string(s.cfg.Role), PublicURL: s.cfg.PublicURL, At: s.now(),
 		Listeners: map[string]int{"ogg": int(l.Ogg), "hls": int(l.HLS + l.LLHLS), "whep": int(l.WHEP)},
 		CPU:       r.Node.CPU, OpenFiles: r.Node.OpenFiles, MaxFiles: maxFiles(),
 		EgressBps: float64(r.Fanout.BytesOut+r.Fanout.HLSBytesOut) * 8, AdmitRate: r.Gate.AdmitRate,
@@ -132,6 +132,21 @@ func (s *Server) noteSecond(r *telemetry.Record) {
 	default:
 	}
 	s.reports <- rep
+}
+
+// notePeers puts in the second's record what the other nodes' load
+// reports showed of their clocks: the evidence the verdict aligns the
+// nodes' logs by.
+func (s *Server) notePeers(r *telemetry.Record) {
+	if s.plane == nil {
+		return
+	}
+	for node, pc := range s.plane.TakeClocks() {
+		if r.Peers == nil {
+			r.Peers = map[string]telemetry.PeerClock{}
+		}
+		r.Peers[node] = telemetry.PeerClock{Reports: pc.Reports, MinMS: float64(pc.Min.Microseconds()) / 1000}
+	}
 }
 
 // edgeFresh is how recent an edge's load report must be for joins to be
@@ -159,7 +174,7 @@ func maxFiles() int {
 // (the plane keeps them 3 s, for the audience's count).
 func (s *Server) edges() []control.Report {
 	var out []control.Report
-	fresh := time.Now().Add(-edgeFresh)
+	fresh := s.now().Add(-edgeFresh)
 	for _, r := range s.plane.Reports() {
 		if r.Role == string(RoleEdge) && r.Healthy && r.PublicURL != "" && r.At.After(fresh) {
 			out = append(out, r)

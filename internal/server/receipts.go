@@ -40,9 +40,14 @@ func (s *Server) openTelemetry() error {
 		sink = s.rlog
 	}
 	s.tel = telemetry.New(s.nodeName(), sink, seen, s.log)
+	s.tel.Now = s.now
 	s.cfg.Gate.Telemetry = s.tel
 	return nil
 }
+
+// now is the node's clock as its receipts and load reports tell it: the
+// system's, shifted by Config.ClockOffset in tests.
+func (s *Server) now() time.Time { return time.Now().Add(s.cfg.ClockOffset) }
 
 // Witness is an independent party that cosigns this node's checkpoints.
 type Witness struct{ URL, Key string }
@@ -109,13 +114,14 @@ func (s *Server) fillSecond(r *telemetry.Record) {
 	why, changed := s.gate.Reason()
 	r.Gate = telemetry.GateState{Mode: string(g.Mode), UnderAttack: g.UnderAttack, Reason: why, Changed: changed,
 		AdmitRate: g.AdmitRate, Waiting: g.Waiting, Difficulty: g.Difficulty, Capacity: g.Capacity}
+	s.notePeers(r)
 	s.noteSecond(r)
 }
 
 // showEvent logs a show event; the end of a show also makes its listeners'
 // networks "seen before" for later shows.
 func (s *Server) showEvent(e space.Event) {
-	ev := telemetry.Event{TMS: e.At.UnixMilli(), Space: e.Space, Event: e.Name, Speaker: e.Speaker, Detail: e.Detail}
+	ev := telemetry.Event{TMS: e.At.Add(s.cfg.ClockOffset).UnixMilli(), Space: e.Space, Event: e.Name, Speaker: e.Speaker, Detail: e.Detail}
 	if !e.Scheduled.IsZero() {
 		ev.ScheduledMS = e.Scheduled.UnixMilli()
 		d := e.At.Sub(e.Scheduled).Milliseconds()
@@ -166,7 +172,7 @@ func (s *Server) closeLog() {
 // closeReceipts records the last, partial second and signs the final
 // checkpoint.
 func (s *Server) closeReceipts() error {
-	s.tel.Second(time.Now().Unix())
+	s.tel.Second(s.now().Unix())
 	if s.rlog == nil {
 		return nil
 	}

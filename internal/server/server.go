@@ -68,7 +68,11 @@ type Config struct {
 	// without renewing it (0: control.DefaultLeaseTTL): the longest a
 	// cluster goes without an active origin when one dies.
 	LeaseTTL time.Duration
-	Log      *slog.Logger
+	// ClockOffset shifts the clock of the node's receipts (records, show
+	// events) and cluster load reports: tests run a node whose clock is
+	// off with it (ONAIR_TEST_CLOCK_OFFSET). Zero in real use.
+	ClockOffset time.Duration
+	Log         *slog.Logger
 }
 
 // Server is one running node (origin and edge in one process).

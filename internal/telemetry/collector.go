@@ -20,6 +20,9 @@ type Collector struct {
 	Tally   Tally
 	Flows   Flows
 	Sources *Sources
+	// Now is the node's clock for the seconds it closes and the events it
+	// stamps (time.Now if nil; tests set a skewed one).
+	Now func() time.Time
 
 	sink Sink
 	log  *slog.Logger
@@ -84,11 +87,18 @@ func (c *Collector) OnSecond(fill func(*Record)) {
 	c.mu.Unlock()
 }
 
+func (c *Collector) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
+}
+
 // Run closes a record at every whole second until ctx ends.
 func (c *Collector) Run(ctx context.Context) {
 	c.proc.sample(time.Now())
 	for {
-		now := time.Now()
+		now := c.now()
 		next := now.Truncate(time.Second).Add(time.Second)
 		t := time.NewTimer(next.Sub(now))
 		select {
@@ -146,7 +156,7 @@ func (c *Collector) record(t int64) Record {
 
 // Event logs a show event now.
 func (c *Collector) Event(e Event) {
-	now := time.Now()
+	now := c.now()
 	e.V, e.Kind, e.Node = 1, "event", c.Name
 	if e.TMS == 0 {
 		e.TMS = now.UnixMilli()

@@ -19,6 +19,21 @@ type Record struct {
 	Sources   SourcesRecord       `json:"sources"`
 	Flows     FlowsRecord         `json:"flows"`
 	Decisions map[string]int64    `json:"decisions"` // every gate decision, "stage/outcome/reason"
+	// Peers is what this node saw of the other nodes' clocks (a cluster):
+	// their load reports taken in from the bus this second, by node. A pair
+	// of nodes' figures for each other bound their clocks' offset
+	// (internal/verdict/clock.go). Absent on one process and in older logs.
+	Peers map[string]PeerClock `json:"peers,omitempty"`
+}
+
+// PeerClock is one peer's load reports taken in during a second: how many,
+// and the least of (this node's clock on receipt − the time the report
+// says it was made, by the peer's clock), in ms. That difference is the
+// report's travel time plus how far this node's clock is ahead of the
+// peer's; the least of it has the least travel time in it.
+type PeerClock struct {
+	Reports int64   `json:"reports"`
+	MinMS   float64 `json:"min_ms"`
 }
 
 // Joins is the join API's outcomes.
