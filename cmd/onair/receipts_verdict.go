@@ -19,7 +19,12 @@ const verdictAbout = "Read the receipts logs of one or more nodes (directories o
 	"overwhelmed) or nothing conclusive (normal), with its onset, a confidence, and the\n" +
 	"figures behind it, each with the log entries it comes from. The rules are in\n" +
 	"docs/receipts.md. Logs that do not verify are still read, and the verdict says so;\n" +
-	"seconds missing from the logs are named. --key is matched to the logs in order."
+	"seconds missing from the logs are named. --key is matched to the logs in order.\n" +
+	"Nodes' clocks are lined up before merging: each node of a cluster logs, per second, when\n" +
+	"the others' load reports (stamped by their clocks) reached it, and two nodes' logs of each\n" +
+	"other bound their clocks' offset (half the quickest round trip). Each node's skew against\n" +
+	"the origin's clock is stated with its bound; a skew over 1 s, or one the logs cannot tell\n" +
+	"(then that node's seconds are merged by its own clock), is warned of at the top."
 
 const reportAbout = "Write one self-contained HTML page (no network needed to open it) of the receipts\n" +
 	"logs of one or more nodes: the verdict with its evidence, whether the logs verified,\n" +
@@ -72,11 +77,13 @@ func runReceiptsVerdict(fs *flag.FlagSet, args []string) error {
 	}
 	if asJSON {
 		out := struct {
-			Verified bool           `json:"verified"`
-			Logs     []any          `json:"logs"`
-			Tainted  [][2]int64     `json:"unverified_seconds"`
-			Report   verdict.Report `json:"report"`
-		}{Verified: g.Verified(), Tainted: g.Tainted, Report: g.Report}
+			Verified bool            `json:"verified"`
+			Logs     []any           `json:"logs"`
+			Tainted  [][2]int64      `json:"unverified_seconds"`
+			Clocks   []verdict.Clock `json:"clocks"`
+			Warnings []string        `json:"clock_warnings"`
+			Report   verdict.Report  `json:"report"`
+		}{Verified: g.Verified(), Tainted: g.Tainted, Clocks: g.Clocks, Warnings: g.ClockNotes(), Report: g.Report}
 		for _, l := range g.Logs {
 			out.Logs = append(out.Logs, map[string]any{"source": l.Source, "node": l.Node, "verified": l.Verified(),
 				"failure": l.Verify.Failure, "missing_seconds": l.Verify.Seconds.Missing, "claims": l.Claims})
@@ -91,12 +98,20 @@ func runReceiptsVerdict(fs *flag.FlagSet, args []string) error {
 
 func printVerdict(g *verdict.Gathered) {
 	clock := func(t int64) string { return time.Unix(t, 0).UTC().Format("15:04:05") }
+	for _, n := range g.ClockNotes() {
+		fmt.Printf("WARNING: %s\n", n)
+	}
 	for _, l := range g.Logs {
 		state := "verified"
 		if !l.Verified() {
 			state = fmt.Sprintf("DOES NOT VERIFY (%v): the entries from %d on are marked", l.Verify.Failure, l.BadFrom)
 		}
 		fmt.Printf("log %s (%s): %d seconds, %d missing; %s\n", l.Node, l.Source, len(l.Entries), l.Verify.Seconds.Missing, state)
+	}
+	if len(g.Clocks) > 1 {
+		for _, c := range g.Clocks {
+			fmt.Printf("clock %s: %s\n", c.Node, clockLine(c))
+		}
 	}
 	r := g.Report
 	if r.Seconds == 0 {
@@ -130,6 +145,17 @@ func printVerdict(g *verdict.Gathered) {
 		}
 	}
 	fmt.Println()
+}
+
+// clockLine says a node's skew and how it was found, in a line.
+func clockLine(c verdict.Clock) string {
+	switch {
+	case !c.Known:
+		return c.How + "; merged by its own clock"
+	case c.Node == c.Reference:
+		return "the reference clock"
+	}
+	return fmt.Sprintf("%+.3f s ± %.3f s against %s (moved %+d s), from %s", c.SkewMS/1000, c.BoundMS/1000, c.Reference, -c.ShiftS, c.How)
 }
 
 func runReceiptsReport(fs *flag.FlagSet, args []string) error {

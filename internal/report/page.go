@@ -24,6 +24,9 @@ var page = template.Must(template.New("report").Funcs(template.FuncMap{
 	"clock": func(t int64) string { return time.Unix(t, 0).UTC().Format("15:04:05") },
 	"pct":   func(f float64) float64 { return f * 100 },
 	"held":  func(e verdict.Evidence) bool { return e.Judged > 0 && e.Held*2 >= e.Judged },
+	"secs":  func(ms float64) string { return fmt.Sprintf("%+.3f s", ms/1000) },
+	"bound": func(ms float64) string { return fmt.Sprintf("±%.3f s", ms/1000) },
+	"neg":   func(n int64) int64 { return -n },
 }).Parse(pageHTML))
 
 // Page is everything the report shows.
@@ -35,6 +38,8 @@ type Page struct {
 	Report      verdict.Report
 	Shows       []Show
 	Claims      []string // load tests logged by the nodes, one line each
+	Clocks      []verdict.Clock
+	ClockNotes  []string // warnings about the nodes' clocks, for the top
 	Data        Data
 }
 
@@ -98,7 +103,10 @@ func Write(w io.Writer, p Page) error {
 // FromGathered is the page of logs read and judged.
 func FromGathered(g *verdict.Gathered, title string) Page {
 	p := Page{Title: title, Verified: g.Verified(), Report: g.Report, Shows: Shows(g.Events),
-		Data: Build(g.Seconds, g.Events, g.Report)}
+		Data: Build(g.Seconds, g.Events, g.Report), ClockNotes: g.ClockNotes()}
+	if len(g.Clocks) > 1 {
+		p.Clocks = g.Clocks
+	}
 	for _, l := range g.Logs {
 		p.Nodes = append(p.Nodes, l.Node)
 		for _, c := range l.Claims {

@@ -24,7 +24,11 @@ type Gathered struct {
 	Events  []telemetry.Event
 	Report  Report
 	Tainted [][2]int64 // seconds from entries that did not verify
+	Clocks  []Clock    // each node's clock against the reference's, as lined up
 }
+
+// ClockNotes are the warnings about the nodes' clocks (ClockNotes).
+func (g *Gathered) ClockNotes() []string { return ClockNotes(g.Clocks) }
 
 // Verified reports whether every log checked out.
 func (g *Gathered) Verified() bool {
@@ -40,7 +44,6 @@ func (g *Gathered) Verified() bool {
 // the span asked for.
 func Gather(ctx context.Context, q Query) (*Gathered, error) {
 	g := &Gathered{}
-	var entries []Entry
 	for i, src := range q.Sources {
 		key := ""
 		if i < len(q.Keys) {
@@ -51,10 +54,8 @@ func Gather(ctx context.Context, q Query) (*Gathered, error) {
 			return nil, err
 		}
 		g.Logs = append(g.Logs, l)
-		entries = append(entries, l.Entries...)
-		g.Events = append(g.Events, l.Events...)
-		g.Tainted = append(g.Tainted, l.Tainted()...)
 	}
+	entries := g.align()
 	slices.SortFunc(g.Events, func(a, b telemetry.Event) int { return int(a.TMS - b.TMS) })
 	from, to, err := q.span(g.Events)
 	if err != nil {
@@ -65,6 +66,24 @@ func Gather(ctx context.Context, q Query) (*Gathered, error) {
 	g.Events = slices.DeleteFunc(g.Events, func(e telemetry.Event) bool { return e.T < from || e.T > to })
 	g.Report = JudgeIn(g.Seconds, all)
 	return g, nil
+}
+
+// align lines every log up with the reference clock and returns their
+// records, with the events and tainted seconds moved the same.
+func (g *Gathered) align() []Entry {
+	g.Clocks = EstimateClocks(g.Logs)
+	var entries []Entry
+	for _, l := range g.Logs {
+		for _, c := range g.Clocks {
+			if c.Node == l.Node {
+				l.align(c)
+			}
+		}
+		entries = append(entries, l.Entries...)
+		g.Events = append(g.Events, l.Events...)
+		g.Tainted = append(g.Tainted, l.Tainted()...)
+	}
+	return entries
 }
 
 // span is the seconds to judge: From/To, narrowed to the show with Space:
