@@ -80,9 +80,15 @@ var roleServingRE = regexp.MustCompile(`msg="onair serving" public=(\S*) host=(\
 // (it learns the others from it and fails over to them), with extra flags.
 func startRole(t *testing.T, role, name, data, natsURL string, extra ...string) *node {
 	t.Helper()
+	return startRoleEnv(t, cleanEnv(), role, name, data, natsURL, extra...)
+}
+
+// startRoleEnv is startRole with the process's environment.
+func startRoleEnv(t *testing.T, env []string, role, name, data, natsURL string, extra ...string) *node {
+	t.Helper()
 	args := append([]string{"serve", "--role", role, "--node-name", name, "--nats", natsURL,
 		"--cluster-key", clusterKey, "--listen", "127.0.0.1:0", "--host-listen", "127.0.0.1:0", "--data", data}, extra...)
-	p := startProc(t, cleanEnv(), onairBin(t), args...)
+	p := startProc(t, env, onairBin(t), args...)
 	n := &node{proc: p, data: data}
 	poll(t, 30*time.Second, name+" to log its URLs", func() bool {
 		if !p.running() {
