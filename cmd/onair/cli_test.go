@@ -713,6 +713,7 @@ func TestUsageErrors(t *testing.T) {
 		{args: []string{"serve"}, env: []string{"ONAIR_WHEP_MAX=many"}, code: 2, words: []string{"$ONAIR_WHEP_MAX", "integer"}},
 		{args: []string{"serve"}, env: []string{"ONAIR_LOG_LEVEL=loud"}, code: 2, words: []string{"$ONAIR_LOG_LEVEL", "--log-level", "loud", "debug, info"}},
 		{args: []string{"serve"}, env: []string{"ONAIR_LISTEN=8080"}, code: 2, words: []string{"$ONAIR_LISTEN", `"8080"`, "--listen", "HOST:PORT"}},
+		{args: []string{"serve"}, env: []string{"ONAIR_TEST_CLOCK_OFFSET=5"}, code: 2, words: []string{"ONAIR_TEST_CLOCK_OFFSET", `"5"`, "duration"}},
 		{args: []string{"serve", "--host-listen", "nonsense"}, code: 2, words: []string{"nonsense", "host-listen", "HOST:PORT"}},
 		{args: []string{"space", "list", "--server", "127.0.0.1:1", "--token", "x"}, code: 1, words: []string{"cannot reach the server at http://127.0.0.1:1", "--server"}},
 		{args: []string{"space", "list", "--data", "/nonexistent"}, code: 1, words: []string{"no token", "--token", "--admin-key", "/nonexistent/admin.key"}},
