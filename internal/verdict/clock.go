@@ -193,7 +193,7 @@ func ClockNotes(clocks []Clock) []string {
 	for _, c := range clocks {
 		switch {
 		case !c.Known:
-			out = append(out, fmt.Sprintf("%s: clock skew unknown against %s, so its seconds are merged by its own clock (%s)", c.Node, c.Reference, c.How))
+			out = append(out, fmt.Sprintf("%s: clock %s; its seconds are merged by its own clock", c.Node, c.How))
 		case c.BoundMS > MaxSkew*1000:
 			out = append(out, fmt.Sprintf("%s: clock %+.3f s against %s, but only within ±%.3f s: its seconds may be misplaced by that much", c.Node, c.SkewMS/1000, c.Reference, c.BoundMS/1000))
 		case math.Abs(c.SkewMS) > MaxSkew*1000:
