@@ -1,0 +1,57 @@
+// Package surge is a discrete-event model of a join surge through onair's
+// gate: arrivals, the edges' admission, the one waiting line per space, and a botnet beside the crowd.
+//
+// It runs in fixed steps (Config.Step, 10 ms) with whole seconds as the
+// control period, as the real nodes do, and counts listeners in FIFO
+// cohorts (the arrivals of one step, split as the line reaches them)
+// rather than one event per listener, so a surge of millions runs in a
+// fraction of a second while every listener's wait is still known to
+// within a step. Each part stands for the real code named here; what is
+// simplified says so.
+//
+//   - The line (line.go) is the keeper's gate.Admission for the space
+//     (internal/line keeper.go, internal/gate admit.go): a number per join,
+//     a served mark moving at the line's rate, a bank of one second of
+//     rate while nobody waits (Admission.advance's burst), withdrawn and
+//     stopped while every edge is full (Admission.Pause via
+//     KeeperConfig.Capacity = line.EdgeCapacity), and numbers nobody claims
+//     within the claim window (10 s) passed on to the next in line
+//     (claimLog.audit). The keeper's period (1 s, Keeper.steer) sets its
+//     rate to the sum of the edges' reported admit rates (line.EdgeCapacity,
+//     called here on the reports the model makes), 500/s before any edge
+//     has reported, clamped to the keeper's [20, 1,000,000].
+//   - The edges (edges.go) each run a real gate.Admission as their
+//     controller (Gate.control): once a second, additive increase while
+//     CPU is under 85% and the edge is not full, multiplicative decrease
+//     otherwise; they report their rate, listeners and CPU
+//     (server.noteSecond → control.Report), and admitted listeners go to
+//     the edge control.Choose picks by control.Headroom (power of two
+//     choices), here as the exact expected share of each edge rather than
+//     a draw per listener.
+//   - The crowd (crowd.go) follows Gate.Admit: a join draws a number and
+//     is in if the served mark is past it; one due within 0.5 s is held
+//     and let in (shortWait); everyone else gets 202 with Retry-After
+//     ceil(ETA/2) in [1, 30] s and comes back with the queue token then,
+//     which is where a waiter's time to admit exceeds the line's. Under
+//     attack a newcomer first pays a proof of work (difficulty 16 + 2 when
+//     the line is 30 s long, + 2 when the edge rejects 1,000/s: Gate.difficulty),
+//     a browser taking Config.PoWSolve per 2^16 hashes.
+//   - The botnet (bots.go) meets Gate.Limit's per-address (2/s) and
+//     per-/24 (50/s) join budgets at the edge each bot sticks to, answered
+//     429; the detector (detect.go's detector.tick, per edge: three bad
+//     seconds or one flood second, from 32+ networks, off after a calm
+//     minute) turns proof of work on in auto mode; a bot that does not
+//     solve it gets 401 for every join; one that does is bounded by its
+//     hash rate. Bots never come back with a queue token: their places go
+//     unclaimed and are passed on.
+//
+// Simplified: joins reach the edges evenly (a DNS or load balancer's
+// spread) and each bot sticks to one edge; the per-source budgets are
+// their sustained rates (the first burst of 10 per address is left out);
+// legitimate listeners each have their own address; the edges' and the
+// keeper's periods are in a fixed phase (edges at each second, the keeper
+// half a second later, reading that second's reports); a step's arrivals
+// are spread evenly within it; unclaimed numbers are settled per step's
+// block of draws; nobody leaves once in; queue tokens (1 h) do not expire;
+// the line's request-reply over NATS costs no time; one space.
+package surge
