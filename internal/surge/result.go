@@ -3,7 +3,7 @@ package surge
 import "time"
 
 // Waits are percentiles of the time from arrival to admission.
-type Waits struct{ P50, P95, P99, Max time.Duration }
+type Waits struct{ Mean, P50, P95, P99, Max time.Duration }
 
 // Result is what a surge did. Counts of listeners are rounded from the
 // model's fluid counts: Admitted + Refused + StillWaiting is every
@@ -13,6 +13,10 @@ type Result struct {
 	// TimeToAdmit is arrival → admitted, legitimate listeners only,
 	// proof of work and the waiting room's polls included.
 	TimeToAdmit Waits
+	// LineWait is arrival → the line served their number: what a waiter
+	// that asked without pause would have waited (TimeToAdmit less the
+	// Retry-After schedule's lag).
+	LineWait Waits
 	// LongestLine is the most legitimate listeners waiting at once (drawn a
 	// number or solving a proof of work, not in yet), at LongestLineAt.
 	LongestLine   int
@@ -33,10 +37,10 @@ type Result struct {
 	// answered 429 by the per-source budgets and 401 by proof of work, and
 	// what answering all that cost: CPU-seconds per edge over the run, and
 	// the most cores per edge it took in one second.
-	BotRequests, BotAdmitted    int
+	BotRequests, BotAdmitted      int
 	BotRateLimited, BotChallenged int
-	BotRejectCPUSeconds         float64
-	BotRejectCoresPeak          float64
+	BotRejectCPUSeconds           float64
+	BotRejectCoresPeak            float64
 	// UnderAttackAt is when the first edge turned to proof of work (-1: never).
 	UnderAttackAt time.Duration
 	Ran           time.Duration // how long the model ran
@@ -60,3 +64,47 @@ type Second struct {
 	UnderAttack int
 	Difficulty  int
 }
+
+// result sums the run up.
+func (s *sim) result() Result {
+	r := s.res
+	total := s.cfg.legit()
+	r.Admitted, r.Refused = min(round(s.admitted), total), min(round(s.refused), total)
+	r.StillWaiting = max(total-r.Admitted-r.Refused, 0)
+	r.Admitted = total - r.Refused - r.StillWaiting
+	r.TimeToAdmit, r.LineWait = s.wait.waits(), s.lwait.waits()
+	r.LongestLine, r.LongestLineAt, r.LongestGateLine = round(s.longest), dur(s.longestAt), round(s.longestGate)
+	end := seconds(r.Ran)
+	late := s.wait.over(60)
+	for _, c := range s.stillWaiting() {
+		cc := *c
+		if old := cc.cutBorn(end - 60); old != nil {
+			late += old.m
+		}
+	}
+	r.WaitedOverMinute = round(late)
+	r.AllAdmittedAt = -1
+	if r.StillWaiting == 0 && r.Refused == 0 {
+		r.AllAdmittedAt = dur(s.lastAdmit)
+	}
+	r.Held = round(s.ed.total())
+	if cap := float64(s.cfg.CapacityPerEdge); cap > 0 {
+		over := 0.0
+		for _, h := range s.ed.held {
+			over += max(h-cap, 0)
+		}
+		r.Overshoot = round(over)
+	}
+	r.BotRequests, r.BotAdmitted = round(s.bot.requests), round(s.bot.admitted)
+	r.BotRateLimited, r.BotChallenged = round(s.bot.limited), round(s.bot.challenged)
+	r.BotRejectCPUSeconds = s.bot.rejectUS / 1e6 / float64(s.cfg.Edges)
+	r.BotRejectCoresPeak = s.bot.peakCores
+	r.UnderAttackAt = -1
+	if s.attackAt >= 0 {
+		r.UnderAttackAt = dur(s.attackAt)
+	}
+	return r
+}
+
+// stillWaiting is every cohort not in yet.
+func (s *sim) stillWaiting() []*cohort { return append(append([]*cohort{}, s.q...), s.held...) }
