@@ -65,7 +65,7 @@ func (s *sim) difficulty(i int) int {
 }
 
 // work is how many base-difficulty proofs one at d bits is.
-func work(d int) float64 { return math.Exp2(float64(d - powBase)) }
+func work(d int) float64 { return float64(int(1) << (d - powBase)) }
 
 // botStep is one step of the botnet at every edge (each bot sticks to
 // one): Gate.Limit's per-address and per-/24 budgets answer the excess

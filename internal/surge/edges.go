@@ -146,14 +146,6 @@ func (e *edges) place(n float64) {
 	}
 }
 
-// spend charges every edge us µs of CPU each (requests that reach the
-// edges evenly).
-func (e *edges) spend(us float64) {
-	for i := range e.spent {
-		e.spent[i] += us
-	}
-}
-
 func (e *edges) total() float64 {
 	n := 0.0
 	for _, h := range e.held {
