@@ -45,7 +45,18 @@
 //     hash rate. Bots never come back with a queue token: their places go
 //     unclaimed and are passed on.
 //
-// Simplified: joins reach the edges evenly (a DNS or load balancer's
+// Result.LineWait is when the line served each number, TimeToAdmit when
+// its holder, back at its Retry-After, got in: at a steady rate they
+// differ by at most half a second; a line that speeds up (a cold
+// cluster's ramp) makes waiters come back up to 30 s after their turn,
+// since their ETA was reckoned at the rate of when they asked.
+//
+// Simplified: the cluster's shared line is always up (a lone node's own
+// line, paused by its own controller without the keeper's delay, and an
+// edge's fallback when the keeper is gone, are not modelled); CPU is the
+// listeners' cost plus each request's, at most all the cores (work past
+// them is taken as done, with no queue before the CPU); a proof of work
+// takes its mean time; joins reach the edges evenly (a DNS or load balancer's
 // spread) and each bot sticks to one edge; the per-source budgets are
 // their sustained rates (the first burst of 10 per address is left out);
 // legitimate listeners each have their own address; the edges' and the

@@ -57,7 +57,9 @@ func (e *edges) control(now float64, mode gate.Mode) {
 	for i := range e.adm {
 		e.cpu[i] = 0
 		if e.cfg.CoresPerEdge > 0 {
-			e.cpu[i] = (e.spent[i] + e.held[i]*e.cfg.ListenerCostUS) / (e.cfg.CoresPerEdge * 1e6)
+			// The busy share cannot pass 1: work past the cores is taken
+			// as done anyway (the model has no queue in front of the CPU).
+			e.cpu[i] = min((e.spent[i]+e.held[i]*e.cfg.ListenerCostUS)/(e.cfg.CoresPerEdge*1e6), 1)
 		}
 		e.spent[i], e.botCost[i] = 0, 0
 		full := e.cfg.CapacityPerEdge > 0 && e.held[i] >= float64(e.cfg.CapacityPerEdge)
