@@ -75,7 +75,10 @@ func work(d int) float64 { return float64(int(1) << (d - powBase)) }
 // that draw a number, per edge.
 func (s *sim) botStep(t float64) float64 {
 	b := s.cfg.Bots
-	if b == nil || b.N == 0 || t < seconds(b.Start) || (b.Over > 0 && t >= seconds(b.Start+b.Over)) {
+	if b == nil {
+		return 0
+	}
+	if b.N == 0 || t < seconds(b.Start) || (b.Over > 0 && t >= seconds(b.Start+b.Over)) {
 		clear(s.botJoins)
 		return 0
 	}
@@ -123,6 +126,9 @@ func (s *sim) botStep(t float64) float64 {
 // botDrawn charges the edges for the bots' joins once the line has
 // answered them: a share in got tickets, the rest a place in line each.
 func (s *sim) botDrawn(in float64) {
+	if s.cfg.Bots == nil {
+		return
+	}
 	for i, j := range s.botJoins {
 		if j == 0 {
 			continue

@@ -87,6 +87,7 @@ func (s *sim) result() Result {
 	if r.StillWaiting == 0 && r.Refused == 0 {
 		r.AllAdmittedAt = dur(s.lastAdmit)
 	}
+	s.place()
 	r.Held = round(s.ed.total())
 	if cap := float64(s.cfg.CapacityPerEdge); cap > 0 {
 		over := 0.0

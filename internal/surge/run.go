@@ -27,6 +27,9 @@ type sim struct {
 	stepIn, evenUS, evenPass float64
 
 	botJoins []float64 // per edge, this step
+	attacked int       // edges under attack, as of the last control period
+	draws    []*cohort // this step's, reused
+	checks   []*cohort
 	bot      struct{ requests, admitted, limited, challenged, rejectUS, peakCores float64 }
 	sec      struct{ arrivals, admitted, bots float64 }
 	attackAt float64
@@ -48,6 +51,7 @@ func Run(cfg Config) (Result, error) {
 	for i := range s.ed.det { // the operator's mode holds from the start
 		s.ed.det[i].under = cfg.Mode == gate.UnderAttack
 	}
+	s.attacked = s.ed.attacked()
 	s.steer()
 	s.loop()
 	return s.result(), nil
@@ -85,12 +89,15 @@ func (s *sim) ends() float64 {
 }
 
 // over: at MaxTime, or (without one) once the arrivals are over and
-// nobody is left waiting.
+// nobody is left waiting, or nobody more can get in: every edge full,
+// no place served and unclaimed (none let in for longer than a
+// Retry-After), and nobody who would give up.
 func (s *sim) over(t, end float64) bool {
 	if s.cfg.MaxTime > 0 {
 		return t >= seconds(s.cfg.MaxTime)-1e-9
 	}
-	return t >= seconds(maxRun) || (t > end && s.waiting < 0.5)
+	stuck := s.ln.paused && s.cfg.Patience == 0 && t-s.lastAdmit > maxRetry+1
+	return t >= seconds(maxRun) || (t > end && (s.waiting < 0.5 || stuck))
 }
 
 // steer is the keeper's period (Keeper.steer): the line moves at the sum
@@ -110,17 +117,19 @@ func (s *sim) second(t float64) {
 		s.bot.peakCores = max(s.bot.peakCores, s.ed.botCost[i]/1e6)
 	}
 	s.evenUS, s.evenPass = 0, 0
+	s.place()
 	s.ed.control(t, s.cfg.Mode)
-	if s.attackAt < 0 && s.ed.attacked() > 0 {
+	s.attacked = s.ed.attacked()
+	if s.attackAt < 0 && s.attacked > 0 {
 		s.attackAt = t
 	}
 	diff := 0
-	if s.ed.attacked() > 0 {
+	if s.attacked > 0 {
 		diff = s.difficulty(0)
 	}
 	s.res.Timeline = append(s.res.Timeline, Second{At: dur(t), Arrivals: round(s.sec.arrivals), Admitted: round(s.sec.admitted),
 		Line: round(s.waiting), Gate: round(s.ln.waiting()), Served: min(s.ln.served, s.ln.next), AdmitRate: s.ln.rate, Held: round(s.ed.total()),
-		CPU: s.ed.meanCPU(), Bots: round(s.sec.bots), UnderAttack: s.ed.attacked(), Difficulty: diff})
+		CPU: s.ed.meanCPU(), Bots: round(s.sec.bots), UnderAttack: s.attacked, Difficulty: diff})
 	s.sec.arrivals, s.sec.admitted, s.sec.bots = 0, 0, 0
 }
 
@@ -128,7 +137,8 @@ func (s *sim) second(t float64) {
 // numbers with the botnet's, the line moves, and the waiters whose turn
 // to ask comes ask.
 func (s *sim) step(t, te float64) {
-	var draws, checks []*cohort
+	draws, checks := s.draws[:0], s.checks[:0]
+	defer func() { s.draws, s.checks = draws[:0], checks[:0] }()
 	for c := s.q.due(te); c != nil; c = s.q.due(te) {
 		if c.drawn {
 			checks = append(checks, c)
@@ -136,7 +146,7 @@ func (s *sim) step(t, te float64) {
 			draws = append(draws, c)
 		}
 	}
-	draws = append(draws, s.arrive(t, te)...)
+	draws = s.arrive(draws, t, te)
 	bots := s.botStep(t)
 	k := bots
 	for _, c := range draws {
@@ -157,10 +167,6 @@ func (s *sim) step(t, te float64) {
 		s.check(c, c.at, markAt(c.at))
 	}
 	s.holds(te, markAt)
-	if s.stepIn > 0 {
-		s.ed.place(s.stepIn)
-		s.stepIn = 0
-	}
 	if s.waiting > s.longest {
 		s.longest, s.longestAt = s.waiting, te
 	}
@@ -170,9 +176,8 @@ func (s *sim) step(t, te float64) {
 // arrive is the step's newcomers; under attack (at the share of edges
 // that are), they are first answered 401 and join once their proof of
 // work is done.
-func (s *sim) arrive(t, te float64) []*cohort {
-	var out []*cohort
-	under := float64(s.ed.attacked()) / float64(s.cfg.Edges)
+func (s *sim) arrive(out []*cohort, t, te float64) []*cohort {
+	under := float64(s.attacked) / float64(s.cfg.Edges)
 	for _, w := range s.waves {
 		m, first, last := w.take(t, te)
 		if m <= 0 {
@@ -207,6 +212,15 @@ func (s *sim) legitWork() float64 {
 		}
 	}
 	return sum / float64(max(n, 1))
+}
+
+// place puts the second's admitted on the edges: Choose's shares hold
+// from one report to the next.
+func (s *sim) place() {
+	if s.stepIn > 0 {
+		s.ed.place(s.stepIn)
+		s.stepIn = 0
+	}
 }
 
 // request counts n legitimate requests costing us each (to every edge evenly).
