@@ -45,4 +45,16 @@ func TestCapacityBindsAndTheRestWait(t *testing.T) {
 	t.Logf("held %d (overshoot %d), %d waiting", r.Held, r.Overshoot, r.StillWaiting)
 }
 
+// Without a MaxTime, a run whose cluster is full ends once nobody more
+// can get in (a Retry-After after the last one did), not after a day.
+func TestFullClusterRunEnds(t *testing.T) {
+	cfg := fixed(3, 3000)
+	cfg.CapacityPerEdge = 6000
+	cfg.Crowd = []Wave{{N: 50000, Over: time.Minute}}
+	r := run(t, cfg)
+	if r.Ran > 2*time.Minute || r.StillWaiting == 0 || r.Held+r.StillWaiting != 50000 {
+		t.Errorf("ran %v: held %d, %d still waiting", r.Ran, r.Held, r.StillWaiting)
+	}
+}
+
 func abs(n int) int { return max(n, -n) }
