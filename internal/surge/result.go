@@ -74,6 +74,9 @@ func (s *sim) result() Result {
 	r.Admitted = total - r.Refused - r.StillWaiting
 	r.TimeToAdmit, r.LineWait = s.wait.waits(), s.lwait.waits()
 	r.LongestLine, r.LongestLineAt, r.LongestGateLine = round(s.longest), dur(s.longestAt), round(s.longestGate)
+	if r.LongestLine == 0 { // a share of a listener is no line
+		r.LongestLineAt = 0
+	}
 	end := seconds(r.Ran)
 	late := s.wait.over(60)
 	for _, c := range s.stillWaiting() {
