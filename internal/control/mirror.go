@@ -83,6 +83,9 @@ func (m *Mirror) Load(ctx context.Context) ([]store.Space, []store.Invite, error
 	var spaces []store.Space
 	var invites []store.Invite
 	for key := range keys.Keys() {
+		if strings.HasPrefix(key, originPrefix) { // the origins' names (Origins)
+			continue
+		}
 		e, err := m.kv.Get(ctx, key)
 		if errors.Is(err, jetstream.ErrKeyNotFound) {
 			continue
