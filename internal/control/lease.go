@@ -187,8 +187,11 @@ func (l *Lease) renew(ctx context.Context) error {
 		return nil // it expired while renewals stalled, and nobody took it
 	}
 	var apiErr *jetstream.APIError
-	refused := errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
-		errors.Is(err, jetstream.ErrKeyNotFound)
+	wrongRev := errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence
+	if wrongRev && l.renewedUnseen(ctx, me, data) {
+		return nil
+	}
+	refused := wrongRev || errors.Is(err, jetstream.ErrKeyNotFound)
 	late := time.Since(renewed) >= l.ttl*3/4 && (l.rivals == nil || l.rivals())
 	if refused || late {
 		l.mu.Lock()
@@ -199,6 +202,29 @@ func (l *Lease) renew(ctx context.Context) error {
 	}
 	l.p.log.Warn("origin lease: renewal failed, retrying", "err", err)
 	return nil
+}
+
+// renewedUnseen renews the lease at the revision it holds when that entry
+// is this very take's (same node, host URL and start): a renewal that
+// timed out here yet was written there moved the revision on, and is no
+// rival's.
+func (l *Lease) renewedUnseen(ctx context.Context, me Holder, data []byte) bool {
+	cctx, cancel := context.WithTimeout(ctx, l.ttl/4)
+	defer cancel()
+	sent := time.Now()
+	h, hrev := l.readHolder(cctx)
+	if h.Node != me.Node || h.HostURL != me.HostURL || !h.Since.Equal(me.Since) || hrev == 0 {
+		return false
+	}
+	next, err := l.kv.Update(cctx, leaseKey, data, hrev)
+	if err != nil {
+		return false
+	}
+	l.mu.Lock()
+	l.rev, l.renewed = next, sent
+	l.mu.Unlock()
+	l.p.log.Warn("origin lease: a renewal that timed out had been written; renewed at its revision")
+	return true
 }
 
 // recreate takes back a lease that expired with nobody taking it.

@@ -194,3 +194,35 @@ func TestLeaseLoneOriginRidesOutAFault(t *testing.T) {
 		t.Fatal("a lone origin let go of its lease")
 	}
 }
+
+// A renewal that timed out here but was written there moved the lease's
+// revision on: the next renewal finds its own take at the new revision and
+// goes on, rather than step down for a rival that is not there.
+func TestLeaseRenewalWrittenUnseen(t *testing.T) {
+	nodes := jsCluster(t, 1)
+	p := open(t, conn(t, nodes[0]), Config{})
+	l, err := p.OpenLease("origin-a", "http://a", 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if !l.Take(ctx) {
+		t.Fatal("no lease taken")
+	}
+	// The renewal as it lands while its answer is lost.
+	data, _ := p.seal.wrap(BucketLease, leaseKey, l.holder, false)
+	if _, err := l.kv.Update(ctx, leaseKey, data, l.rev); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.renew(ctx); err != nil || !l.Mine() {
+		t.Fatalf("renewal after an unseen one: %v, mine %v", err, l.Mine())
+	}
+	// Another take of the same name (a restart) is a rival, though.
+	again, _ := p.OpenLease("origin-a", "http://a", 5*time.Second)
+	if !again.Take(ctx) {
+		t.Fatal("the restarted origin did not take its own lease back")
+	}
+	if err := l.renew(ctx); !errors.Is(err, ErrLeaseLost) {
+		t.Fatalf("renewal after a restart's take: %v, want ErrLeaseLost", err)
+	}
+}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -70,6 +72,40 @@ func (m *Mirror) Origins(ctx context.Context) ([]Origin, error) {
 		out = append(out, o)
 	}
 	return out, ctx.Err()
+}
+
+// WatchOrigins calls seen with every origin that named itself once it has
+// read them all, and again on each change, until ctx ends or the watch
+// breaks (it returns why). One consumer for as long as it runs.
+func (m *Mirror) WatchOrigins(ctx context.Context, seen func([]Origin)) error {
+	w, err := m.kv.Watch(ctx, originPrefix+"*", jetstream.IgnoreDeletes())
+	if err != nil {
+		return fmt.Errorf("control: watch origins: %w", err)
+	}
+	defer func() { _ = w.Stop() }()
+	byNode := map[string]Origin{}
+	loaded := false
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case e, ok := <-w.Updates():
+			if !ok {
+				return errors.New("control: the origins' watch ended")
+			}
+			if e != nil {
+				o, err := m.p.origin(e.Key(), e.Value())
+				if err != nil {
+					m.p.dropEntry(BucketOrigin+"/"+e.Key(), err)
+					continue
+				}
+				byNode[o.Node] = o
+			}
+			if loaded = loaded || e == nil; loaded {
+				seen(slices.SortedFunc(maps.Values(byNode), func(a, b Origin) int { return strings.Compare(a.Node, b.Node) }))
+			}
+		}
+	}
 }
 
 // origin decodes the entry under key: taken only as an origin with the

@@ -59,8 +59,25 @@ func TestOriginsNamed(t *testing.T) {
 	if readerPlane.Dropped() != 2 {
 		t.Fatalf("%d entries dropped, want the 2 forgeries", readerPlane.Dropped())
 	}
+	// A watcher sees the same once loaded, and a third origin as it comes.
+	wctx, stop := context.WithCancel(ctx)
+	seen := make(chan []Origin, 4)
+	go func() { _ = reader.WatchOrigins(wctx, func(l []Origin) { seen <- l }) }()
+	if l := <-seen; len(l) != 2 || l[0].Node != "origin-a" || l[1].Node != "origin-b" {
+		t.Fatalf("watched origins %+v, want origin-a and origin-b", l)
+	}
+	if err := b.PutOrigin(Origin{Node: "origin-c", HostURL: "http://[::1]:8081"}); err != nil {
+		t.Fatal(err)
+	}
+	if l := <-seen; len(l) != 3 || l[2] != (Origin{"origin-c", "http://[::1]:8081"}) {
+		t.Fatalf("watched origins %+v, want origin-c too", l)
+	}
+	stop()
+	if readerPlane.Dropped() != 4 {
+		t.Fatalf("%d entries dropped, want the 2 forgeries twice", readerPlane.Dropped())
+	}
 	spaces, invites, err := reader.Load(ctx)
-	if err != nil || len(spaces) != 0 || len(invites) != 0 || readerPlane.Dropped() != 2 {
+	if err != nil || len(spaces) != 0 || len(invites) != 0 || readerPlane.Dropped() != 4 {
 		t.Fatalf("Load beside origins: %v spaces, %v invites, err %v, %d dropped", spaces, invites, err, readerPlane.Dropped())
 	}
 }

@@ -42,6 +42,7 @@ func (s *Server) hostRoutes() http.Handler {
 	mux.HandleFunc("GET /static/{file...}", s.handleStatic)
 	mux.Handle("GET /metrics", promhttp.Handler())
 	mux.HandleFunc("GET /healthz", s.handleHealth)
+	mux.HandleFunc("GET /api/v1/origins", s.handleOrigins)
 	mux.HandleFunc("GET /gate", s.handleGateStatus)
 	mux.HandleFunc("POST /api/v1/gate/mode", s.handleGateMode)
 	mux.HandleFunc("GET /dashboard", s.handleDashboard)

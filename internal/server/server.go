@@ -182,7 +182,7 @@ func New(cfg Config) (*Server, error) {
 		s.pubSrv = &http.Server{Handler: s.publicRoutes(), ReadHeaderTimeout: 5 * time.Second, ConnContext: gate.ConnContext,
 			IdleTimeout: 60 * time.Second, MaxHeaderBytes: 16 << 10, ErrorLog: slog.NewLogLogger(cfg.Log.Handler(), slog.LevelDebug)}
 	}
-	s.hostSrv = &http.Server{Handler: s.standbyGuard(s.hostRoutes()), ReadHeaderTimeout: 5 * time.Second,
+	s.hostSrv = &http.Server{Handler: s.originCORS(s.standbyGuard(s.hostRoutes())), ReadHeaderTimeout: 5 * time.Second,
 		IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10, ErrorLog: slog.NewLogLogger(cfg.Log.Handler(), slog.LevelDebug)}
 	return s, nil
 }

@@ -23,7 +23,8 @@ type election struct {
 	lease    *control.Lease
 	mirror   *control.Mirror
 	active   atomic.Bool
-	fenced   chan struct{} // closed when this origin lost the lease it held
+	fenced   chan struct{}                    // closed when this origin lost the lease it held
+	origins  atomic.Pointer[[]control.Origin] // every origin that named itself (followOrigins)
 	fenceOne sync.Once
 }
 
@@ -62,6 +63,7 @@ func (s *Server) openElection() error {
 // runElection takes part in the election and stands by until this origin
 // holds the lease.
 func (s *Server) runElection(ctx context.Context) {
+	go s.followOrigins(ctx)
 	sctx, stopShadowing := context.WithCancel(ctx)
 	// A lone origin (or the first) is active before Serve returns, as one
 	// without a standby always was.

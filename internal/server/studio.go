@@ -46,7 +46,5 @@ func (s *Server) handleStudio(w http.ResponseWriter, r *http.Request) {
 		s.log.Error("studio: read space", "space", id, "err", err)
 		status = http.StatusInternalServerError
 	}
-	studio := hostPolicy
-	studio.permissions = studioPermissions
-	s.renderWith(w, status, "studio.html", p, studio)
+	s.renderWith(w, status, "studio.html", p, s.studioPolicy())
 }

@@ -10,11 +10,11 @@
   if (!root || !panel) return;
   const enc = encodeURIComponent(root.dataset.id);
   const ROLE = { host: 'the host', cohost: 'a co-host', speaker: 'a speaker' };
-  let token = '', busy = false;
+  let token = '', base = '', busy = false; // base: the origin studio.js talks to ('' this one)
   let current = new Map(); // the speakers as last seen, for the mute buttons
 
   async function call(method, path, body) {
-    const r = await fetch('/api/v1/spaces/' + enc + path, {
+    const r = await fetch(base + '/api/v1/spaces/' + enc + path, {
       method, cache: 'no-store',
       headers: { Authorization: 'Bearer ' + token, Accept: 'application/json', 'Content-Type': 'application/json' },
       body: body ? JSON.stringify(body) : undefined,
@@ -135,6 +135,7 @@
   document.addEventListener('onair:studio', async (ev) => {
     const { body } = ev.detail;
     token = ev.detail.token;
+    base = ev.detail.base || '';
     panel.hidden = false;
     const role = body.role || 'host';
     panel.dataset.role = role;

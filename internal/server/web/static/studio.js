@@ -3,7 +3,7 @@
 // else), go live, end the show, and see who is speaking.
 'use strict';
 (() => {
-  const { when, clock } = window.onair;
+  const { when, clock, origins: originsAPI } = window.onair;
   const $ = (id) => document.getElementById(id);
   const root = $('studio');
   const id = root.dataset.id, enc = encodeURIComponent(id);
@@ -33,6 +33,10 @@
   let muted = false;
   let dropTimer = 0;
   let remoteStream = null;
+  // The origin the page talks to ('' is the one it came from) and every
+  // origin of the cluster, to move to when this one goes away.
+  let base = '', origins = [], moving = false, moved = false, originsAt = 0;
+  const ORIGINS_MS = 10000; // how often the list of origins is asked again
 
   const secure = window.isSecureContext && !!(navigator.mediaDevices && navigator.mediaDevices.getUserMedia);
 
@@ -99,7 +103,8 @@
     const ctl = new AbortController();
     const t = setTimeout(() => ctl.abort(), opts.timeout || 10000);
     try {
-      return await fetch(path, { method, headers, body: opts.body, cache: 'no-store', signal: ctl.signal, keepalive: !!opts.keepalive });
+      const url = /^https?:/.test(path) ? path : base + path;
+      return await fetch(url, { method, headers, body: opts.body, cache: 'no-store', signal: ctl.signal, keepalive: !!opts.keepalive });
     } finally {
       clearTimeout(t);
     }
@@ -149,10 +154,13 @@
     } catch {
       if (asked !== token) return null;
       setOffline(true);
-      return 2000;
+      suspect();
+      return canMove() ? POLL_MS : 2000;
     }
     if (asked !== token) return null;
+    if (r.status === 503 && r.body && r.body.code === 'standby') { suspect(); return POLL_MS; } // this origin stepped down
     setOffline(false);
+    if (r.ok && Date.now() - originsAt > ORIGINS_MS) learnOrigins();
     if (r.ok) {
       if (auth !== 'ok') {
         auth = 'ok';
@@ -176,7 +184,62 @@
   function setOffline(off) {
     if (off === offline) return;
     offline = off;
-    setAlert(off ? 'Lost contact with the server. Retrying…' : '');
+    setAlert(!off ? '' : canMove() ? 'Lost contact with this origin server: looking for the active one…' : 'Lost contact with the server. Retrying…');
+  }
+
+  // ---- moving to another origin (a cluster with a standby origin) ----
+
+  async function learnOrigins() {
+    originsAt = Date.now();
+    const l = await originsAPI.list(base);
+    if (l && l.length) { origins = l; root.dataset.origins = String(l.length); }
+  }
+
+  // canMove: there is another origin to go to.
+  const canMove = () => origins.length > 1;
+
+  // suspect is called when the origin may be gone (its API unreachable or
+  // standing by, the audio connection lost): a joined speaker moves on.
+  function suspect() {
+    if (!canMove() || moving || phase === 'idle' || phase === 'opening') return;
+    moveOn();
+  }
+
+  // moveOn hangs up the old connection (keeping the microphone) and joins
+  // again on whichever origin is active, trying with backoff until one
+  // takes the speaker or the speaker leaves.
+  async function moveOn() {
+    moving = true;
+    const g = ++gen;
+    clearTimeout(dropTimer);
+    const name = $('name').value.trim();
+    const old = pc, oldWHIP = whipURL;
+    pc = null; sender = null; whipURL = '';
+    if (old) old.close();
+    setPhase('moving');
+    for (let n = 0; g === gen; n++) {
+      const to = await originsAPI.active(origins);
+      if (g !== gen) break;
+      if (to) {
+        if (oldWHIP && oldWHIP.startsWith(to + '/')) await del(oldWHIP); // alive after all: free the seat first
+        base = to === location.origin ? '' : to;
+        root.dataset.origin = to;
+        try {
+          await connect(g, name);
+          if (g === gen) { moved = true; poll(); }
+          break;
+        } catch (e) {
+          if (g !== gen) break;
+          if (pc) { pc.close(); pc = null; }
+          setMicStatus((e && e.message) || 'Could not join on ' + originsAPI.label(to) + '.', true);
+        }
+      } else {
+        setMicStatus(n < 8 ? 'Reconnecting to the standby origin…' :
+          'No origin server is reachable (' + origins.map(originsAPI.label).join(', ') + '). Still trying…', n >= 8);
+      }
+      await new Promise((res) => setTimeout(res, originsAPI.backoff(n)));
+    }
+    if (g === gen) moving = false; // else a newer move or a leave took over
   }
 
   function update(body) {
@@ -193,7 +256,7 @@
     show.fixedName = !!body.speak_as;
     if (was !== 'ended' && show.state === 'ended') ended();
     render();
-    document.dispatchEvent(new CustomEvent('onair:studio', { detail: { body, token } }));
+    document.dispatchEvent(new CustomEvent('onair:studio', { detail: { body, token, base } }));
   }
 
   // ---- going live and ending ----
@@ -422,7 +485,7 @@
       throw new Error('Could not reach the server to join. Try again.');
     }
     if (g !== gen) {
-      if (r.status === 201) del(new URL(r.headers.get('Location'), location.href).pathname);
+      if (r.status === 201) del(new URL(r.headers.get('Location'), base || location.href).href);
       return;
     }
     if (r.status !== 201) {
@@ -431,13 +494,16 @@
       if (r.status === 409) poll();
       throw new Error(msg);
     }
-    whipURL = new URL(r.headers.get('Location'), location.href).pathname;
+    whipURL = new URL(r.headers.get('Location'), base || location.href).href;
+    root.dataset.origin = base || location.origin;
     await conn.setRemoteDescription({ type: 'answer', sdp: await r.text() });
     // ICE that never connects (UDP blocked on the way to the server) would
     // take the browser half a minute to call a failure.
     clearTimeout(dropTimer);
     dropTimer = setTimeout(() => {
-      if (g === gen && phase === 'connecting') leave(true, 'The audio connection could not be set up: UDP to the server may be blocked on this network.');
+      if (g !== gen) return;
+      if (phase === 'moving') suspect(); // that origin's audio never connected: look again
+      else if (phase === 'connecting') leave(true, 'The audio connection could not be set up: UDP to the server may be blocked on this network.');
     }, 15000);
   }
 
@@ -458,13 +524,19 @@
   function connectionChanged(st) {
     clearTimeout(dropTimer);
     if (st === 'connected') {
-      if (phase !== 'connected') announceMic(muted ? 'You are connected, muted.' : 'You are connected: the others hear you.');
+      moving = false;
+      if (moved) announceMic('On air via ' + originsAPI.label(base || location.origin) + (muted ? ', muted' : '') +
+        ': reconnected by itself after the origin server went away.');
+      else if (phase !== 'connected') announceMic(muted ? 'You are connected, muted.' : 'You are connected: the others hear you.');
+      moved = false;
       setPhase('connected');
-    } else if (st === 'disconnected') {
+    } else if (st === 'disconnected' && phase !== 'moving') {
       setPhase('reconnecting');
-      dropTimer = setTimeout(() => dropped(), 8000);
+      // With another origin to go to, a second without audio is enough
+      // to ask whether this one is still the active one.
+      dropTimer = setTimeout(() => (canMove() ? suspect() : dropped()), canMove() ? 1000 : 8000);
     } else if (st === 'failed' || st === 'closed') {
-      dropped();
+      if (canMove()) suspect(); else dropped();
     }
   }
 
@@ -478,6 +550,7 @@
   // microphone; msg says why, in the microphone panel.
   function leave(sendDelete = true, msg) {
     gen++;
+    moving = false;
     clearTimeout(dropTimer);
     if (whipURL && sendDelete) del(whipURL);
     whipURL = '';
@@ -493,8 +566,8 @@
   }
 
   function del(url) {
-    if (!token) return;
-    api('DELETE', url, { keepalive: true }).catch(() => { /* the session times out anyway */ });
+    if (!token) return Promise.resolve();
+    return api('DELETE', url, { keepalive: true, timeout: 2000 }).catch(() => { /* the session times out anyway */ });
   }
 
   function toggleMute() {
@@ -612,6 +685,7 @@
     opening: 'Opening the microphone…',
     connecting: 'Connecting…',
     reconnecting: 'Connection unstable: reconnecting…',
+    moving: 'Reconnecting to the standby origin…',
   };
 
   function renderMic() {
@@ -742,7 +816,7 @@
   document.addEventListener('keydown', (ev) => {
     const tag = ev.target && ev.target.tagName;
     if (ev.key.toLowerCase() !== 'm' || ev.ctrlKey || ev.metaKey || ev.altKey || ['INPUT', 'SELECT', 'TEXTAREA'].includes(tag)) return;
-    if (phase === 'connected' || phase === 'reconnecting') { ev.preventDefault(); toggleMute(); }
+    if (phase === 'connected' || phase === 'reconnecting' || phase === 'moving') { ev.preventDefault(); toggleMute(); }
   });
   const copy = $('copy-link');
   copy.hidden = !(navigator.clipboard && navigator.clipboard.writeText);
