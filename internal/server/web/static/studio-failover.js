@@ -27,17 +27,20 @@ window.onair.origins = (() => {
     } catch { return null; } finally { clearTimeout(t); }
   }
 
-  // active asks every origin at once and resolves to the base URL of the
-  // one that is active (prefer: the first of bases that is), or null while
-  // none is: the old one dead, the standby not yet taken over.
+  // active asks every origin at once and resolves to {to, heard}: to the
+  // base URL of the one that is active (the first of bases that is), or
+  // null while none is (the old one dead, the standby not yet taken over);
+  // heard whether any answered at all.
   async function active(bases) {
     const said = await Promise.all(bases.map(health));
     const i = said.findIndex((h) => h && h.status === 'ok');
-    return i < 0 ? null : bases[i];
+    return { to: i < 0 ? null : bases[i], heard: said.some((h) => h) };
   }
 
-  // backoff is the wait before try n+1 (from 0): 250 ms doubling to 2 s.
-  const backoff = (n) => Math.min(2000, 250 * 2 ** n);
+  // backoff is the wait before try n+1 (from 0): while a standby answers,
+  // its takeover is a lease's TTL away, so a quarter second; while nobody
+  // does, 250 ms doubling to 4 s.
+  const backoff = (n, heard) => heard ? 250 : Math.min(4000, 250 * 2 ** n);
 
   // label names an origin for people: its host:port.
   const label = (base) => { try { return new URL(base).host; } catch { return base; } };

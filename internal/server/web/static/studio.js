@@ -218,15 +218,16 @@
     if (old) old.close();
     setPhase('moving');
     for (let n = 0; g === gen; n++) {
-      const to = await originsAPI.active(origins);
+      const { to, heard } = await originsAPI.active(origins);
       if (g !== gen) break;
       if (to) {
         if (oldWHIP && oldWHIP.startsWith(to + '/')) await del(oldWHIP); // alive after all: free the seat first
         base = to === location.origin ? '' : to;
         root.dataset.origin = to;
+        moved = true; // the connection's 'connected' says where it is on air
         try {
           await connect(g, name);
-          if (g === gen) { moved = true; poll(); }
+          if (g === gen) poll();
           break;
         } catch (e) {
           if (g !== gen) break;
@@ -234,10 +235,10 @@
           setMicStatus((e && e.message) || 'Could not join on ' + originsAPI.label(to) + '.', true);
         }
       } else {
-        setMicStatus(n < 8 ? 'Reconnecting to the standby origin…' :
-          'No origin server is reachable (' + origins.map(originsAPI.label).join(', ') + '). Still trying…', n >= 8);
+        setMicStatus(heard ? 'Reconnecting to the standby origin…' :
+          'No origin server is reachable (' + origins.map(originsAPI.label).join(', ') + '). Still trying…', !heard);
       }
-      await new Promise((res) => setTimeout(res, originsAPI.backoff(n)));
+      await new Promise((res) => setTimeout(res, originsAPI.backoff(n, heard)));
     }
     if (g === gen) moving = false; // else a newer move or a leave took over
   }
