@@ -159,8 +159,11 @@ func TestStudioMovesToTheStandbyOrigin(t *testing.T) {
 	playing := time.Since(killed)
 	t.Logf("origin-a killed (lease TTL %v): the page saw it after %v, origin-b active after %v, the page on air through origin-b after %v, the host playing in origin-b's mix after %v",
 		originTTL, left, takenOver, onB, playing)
-	if playing > 10*time.Second {
-		t.Errorf("the host was off the mix %v, want ≤ 10 s", playing)
+	// The bound: the TTL, 2 s for the takeover on a loaded machine (3.0-4.3 s
+	// after the kill measured, with a 3 s TTL), 2 s for the page's probe,
+	// WHIP and ICE (0.2-0.8 s measured).
+	if limit := originTTL + 4*time.Second; playing > limit {
+		t.Errorf("the host was off the mix %v, want ≤ %v", playing, limit)
 	}
 	assertHeard(t, edge, id, "after the move")
 	v := br.studio()
