@@ -219,3 +219,24 @@ func assertCORSRefused(t *testing.T, a, b *env, id string) {
 		t.Errorf("GET /healthz from another site: Allow-Origin %q", acao)
 	}
 }
+
+// On one process the studio has nowhere to move: the origins list is this
+// node alone, the studio's policy is as tight as ever, and no page of
+// another origin is let in.
+func TestStudioOriginsOnOneProcess(t *testing.T) {
+	t.Parallel()
+	e := startServer(t)
+	id, _ := e.space("Alone")
+	_, body := e.call("GET", e.host+"/api/v1/origins", "", nil)
+	l, _ := body["origins"].([]any)
+	if len(l) != 1 || l[0].(map[string]any)["host_url"] != e.host || l[0].(map[string]any)["active"] != true {
+		t.Fatalf("origins on one process: %v, want this one, active", body)
+	}
+	resp, _ := getResp(t, e.host+"/studio/"+id)
+	if csp := resp.Header.Get("Content-Security-Policy"); csp != "default-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'" {
+		t.Fatalf("the studio's CSP on one process: %q", csp)
+	}
+	if r := preflight(t, e.host+"/whip/"+id, "http://127.0.0.1:1", "POST"); r.Header.Get("Access-Control-Allow-Origin") != "" || r.StatusCode == http.StatusNoContent {
+		t.Fatalf("a preflight on one process: %d %v", r.StatusCode, r.Header)
+	}
+}
