@@ -158,7 +158,10 @@
       return canMove() ? POLL_MS : 2000;
     }
     if (asked !== token) return null;
-    if (r.status === 503 && r.body && r.body.code === 'standby') { suspect(); return POLL_MS; } // this origin stepped down
+    if (r.status === 503 && r.body && r.body.code === 'standby' && canMove() && phase !== 'idle') { // this origin stepped down
+      suspect();
+      return POLL_MS;
+    }
     setOffline(false);
     if (r.ok && Date.now() - originsAt > ORIGINS_MS) learnOrigins();
     if (r.ok) {
