@@ -183,16 +183,26 @@ func (l *Lease) renew(ctx context.Context) error {
 		l.mu.Unlock()
 		return nil
 	}
-	if errors.Is(err, jetstream.ErrKeyNotFound) && l.recreate(ctx, data, sent) {
-		return nil // it expired while renewals stalled, and nobody took it
-	}
 	var apiErr *jetstream.APIError
-	wrongRev := errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence
-	if wrongRev && l.renewedUnseen(ctx, me, data) {
-		return nil
-	}
-	refused := wrongRev || errors.Is(err, jetstream.ErrKeyNotFound)
+	refused := errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
+		errors.Is(err, jetstream.ErrKeyNotFound)
 	late := time.Since(renewed) >= l.ttl*3/4 && (l.rivals == nil || l.rivals())
+	// The server refuses a renewal as a wrong last sequence when another
+	// origin wrote the lease, but also when this origin's own renewal
+	// landed after its caller gave up on the answer (a loaded server), and
+	// when renewals stalled past the TTL (a stream leader elected slowly:
+	// seconds on nats-server 2.9) and the entry expired. The entry tells
+	// them apart; one that cannot be read yet is looked at next time.
+	if refused && !late {
+		mine, unsure := l.settle(ctx, me, data)
+		if mine {
+			return nil
+		}
+		if unsure {
+			l.p.log.Warn("origin lease: renewal refused, the entry not readable yet; retrying", "err", err)
+			return nil
+		}
+	}
 	if refused || late {
 		l.mu.Lock()
 		l.mine, l.known = false, false
@@ -204,42 +214,46 @@ func (l *Lease) renew(ctx context.Context) error {
 	return nil
 }
 
-// renewedUnseen renews the lease at the revision it holds when that entry
-// is this very take's (same node, host URL and start): a renewal that
-// timed out here yet was written there moved the revision on, and is no
-// rival's.
-func (l *Lease) renewedUnseen(ctx context.Context, me Holder, data []byte) bool {
+// settle looks at the lease entry after a renewal was refused: this
+// origin's own write (the same holder, down to the moment it took the
+// lease; a restart of the same origin takes it anew) is renewed at its
+// revision, a lease expired with nobody taking it is created again (Create
+// takes only a lease nobody holds); mine says the lease is still this
+// origin's, unsure that the entry could not be read or written.
+func (l *Lease) settle(ctx context.Context, me Holder, data []byte) (mine, unsure bool) {
 	cctx, cancel := context.WithTimeout(ctx, l.ttl/4)
 	defer cancel()
+	e, err := l.kv.Get(cctx, leaseKey)
+	var rev uint64
 	sent := time.Now()
-	h, hrev := l.readHolder(cctx)
-	if h.Node != me.Node || h.HostURL != me.HostURL || !h.Since.Equal(me.Since) || hrev == 0 {
-		return false
+	switch {
+	case errors.Is(err, jetstream.ErrKeyNotFound):
+		rev, err = l.kv.Create(cctx, leaseKey, data)
+		if err == nil {
+			l.p.log.Warn("origin lease expired while its renewals stalled; taken again (no other origin had taken it)")
+		}
+	case err != nil:
+		return false, true
+	default:
+		var h Holder
+		if l.p.seal.unwrap(BucketLease, leaseKey, e.Value(), &h, false) != nil ||
+			h.Node != me.Node || h.HostURL != me.HostURL || !h.Since.Equal(me.Since) {
+			return false, false // another origin's
+		}
+		if rev, err = l.kv.Update(cctx, leaseKey, data, e.Revision()); err == nil {
+			l.p.log.Warn("origin lease: a renewal landed after its answer was given up on; renewed at its revision")
+		}
 	}
-	next, err := l.kv.Update(cctx, leaseKey, data, hrev)
-	if err != nil {
-		return false
+	if errors.Is(err, jetstream.ErrKeyExists) {
+		return false, false // taken by another origin just now
 	}
-	l.mu.Lock()
-	l.rev, l.renewed = next, sent
-	l.mu.Unlock()
-	l.p.log.Warn("origin lease: a renewal that timed out had been written; renewed at its revision")
-	return true
-}
-
-// recreate takes back a lease that expired with nobody taking it.
-func (l *Lease) recreate(ctx context.Context, data []byte, sent time.Time) bool {
-	cctx, cancel := context.WithTimeout(ctx, l.ttl/4)
-	defer cancel()
-	rev, err := l.kv.Create(cctx, leaseKey, data)
 	if err != nil {
-		return false
+		return false, true
 	}
 	l.mu.Lock()
 	l.rev, l.renewed = rev, sent
 	l.mu.Unlock()
-	l.p.log.Warn("origin lease expired while its renewals stalled; taken again (no other origin had taken it)")
-	return true
+	return true, false
 }
 
 // release deletes the lease this node holds (a clean shutdown), so a

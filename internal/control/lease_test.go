@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/onair-live/onair/internal/bus"
 )
 
@@ -224,5 +225,44 @@ func TestLeaseRenewalWrittenUnseen(t *testing.T) {
 	}
 	if err := l.renew(ctx); !errors.Is(err, ErrLeaseLost) {
 		t.Fatalf("renewal after a restart's take: %v, want ErrLeaseLost", err)
+	}
+}
+
+// A lone origin whose renewals stalled past the TTL (a slow election of
+// the lease stream's leader) finds its entry expired: the server refuses
+// the renewal as a wrong last sequence, and the origin takes the free
+// lease again rather than step down for nobody. Had another origin taken
+// it meanwhile, the renewal is lost.
+func TestLeaseExpiredDuringAStallIsTakenBack(t *testing.T) {
+	nodes := jsCluster(t, 1)
+	p := open(t, conn(t, nodes[0]), Config{})
+	const ttl = 500 * time.Millisecond
+	l, err := p.OpenLease("origin-a", "http://a", ttl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.rivals = func() bool { return false }
+	ctx := context.Background()
+	if !l.Take(ctx) {
+		t.Fatal("the origin did not take a free lease")
+	}
+	time.Sleep(3 * ttl) // no renewal: the entry expires
+	if _, err := l.kv.Get(ctx, leaseKey); !errors.Is(err, jetstream.ErrKeyNotFound) {
+		t.Fatalf("the lease entry after its TTL: %v, want it expired", err)
+	}
+	if err := l.renew(ctx); err != nil || !l.Mine() {
+		t.Fatalf("the renewal after the entry expired: %v (mine: %t), want the lease taken back", err, l.Mine())
+	}
+	if h, _ := l.readHolder(ctx); h.Node != "origin-a" {
+		t.Fatalf("the lease is held by %+v after it was taken back", h)
+	}
+
+	time.Sleep(3 * ttl)
+	other, _ := p.OpenLease("origin-b", "http://b", ttl)
+	if !other.Take(ctx) {
+		t.Fatal("another origin could not take the expired lease")
+	}
+	if err := l.renew(ctx); !errors.Is(err, ErrLeaseLost) || l.Mine() {
+		t.Fatalf("the renewal after another origin took the lease: %v (mine: %t), want ErrLeaseLost", err, l.Mine())
 	}
 }
