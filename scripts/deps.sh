@@ -5,9 +5,10 @@ set -euo pipefail
 
 need=(gcc pkg-config libopus-dev libopusfile-dev libvorbis-dev libmpg123-dev libsoxr-dev)
 case "${1:-build}" in
-  # third-party clients and players, encoders, the CDN stand-in, promtool
+  # third-party clients and players, encoders, the CDN stand-in, promtool,
+  # a NATS server nobody here embedded (Debian's nats-server)
   test) need+=(ffmpeg nginx-light chromium liquidsoap ices2 prometheus vlc-bin vlc-plugin-base
-               gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good) ;;
+               gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good nats-server) ;;
   build) ;;
   *) echo "usage: $0 [build|test]" >&2; exit 2 ;;
 esac

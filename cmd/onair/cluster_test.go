@@ -59,10 +59,17 @@ func startNATSCluster(t *testing.T, dir string) *clusterProcs {
 			"--listen", fmt.Sprintf("127.0.0.1:%d", ports[i]), "--cluster-listen", fmt.Sprintf("127.0.0.1:%d", ports[3+i]),
 			"--cluster", strings.Join(routes, ","), "--log-level", "info", "--data", filepath.Join(dir, fmt.Sprintf("nats-%d", i+1))))
 	}
+	c.waitUp(t)
+	return c
+}
+
+// waitUp waits until every NATS server of c accepts clients.
+func (c *clusterProcs) waitUp(t *testing.T) {
+	t.Helper()
 	for i, u := range c.client {
 		poll(t, 20*time.Second, "NATS server "+u, func() bool {
 			if !c.nats[i].running() {
-				t.Fatalf("onair nats exited: %s", c.nats[i].stderr)
+				t.Fatalf("%s exited: %s", c.nats[i].name, c.nats[i].stderr)
 			}
 			conn, err := net.Dial("tcp", strings.TrimPrefix(u, "nats://"))
 			if err == nil {
@@ -71,7 +78,6 @@ func startNATSCluster(t *testing.T, dir string) *clusterProcs {
 			return err == nil
 		})
 	}
-	return c
 }
 
 var roleServingRE = regexp.MustCompile(`msg="onair serving" public=(\S*) host=(\S+)`)
@@ -107,6 +113,7 @@ func startRoleEnv(t *testing.T, env []string, role, name, data, natsURL string, 
 type timedListener struct {
 	mu    sync.Mutex
 	bytes int
+	body  []byte // what arrived, for a decoder
 	gaps  []time.Duration // between reads
 	last  time.Time
 	done  chan struct{}
@@ -137,7 +144,7 @@ func listenTimed(t *testing.T, url string, hdr http.Header) (*timedListener, err
 			l.mu.Lock()
 			if n > 0 {
 				l.gaps = append(l.gaps, now.Sub(l.last))
-				l.last, l.bytes = now, l.bytes+n
+				l.last, l.bytes, l.body = now, l.bytes+n, append(l.body, buf[:n]...)
 			}
 			l.mu.Unlock()
 			if err != nil {
@@ -161,6 +168,13 @@ func (l *timedListener) maxGapSince(from time.Time) time.Duration {
 		at = at.Add(-l.gaps[i])
 	}
 	return worst
+}
+
+// heard is the stream as it arrived so far.
+func (l *timedListener) heard() []byte {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]byte(nil), l.body...)
 }
 
 func (l *timedListener) lastRead() time.Time {
