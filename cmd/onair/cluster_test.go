@@ -113,7 +113,7 @@ func startRoleEnv(t *testing.T, env []string, role, name, data, natsURL string, 
 type timedListener struct {
 	mu    sync.Mutex
 	bytes int
-	body  []byte // what arrived, for a decoder
+	body  []byte          // what arrived, for a decoder
 	gaps  []time.Duration // between reads
 	last  time.Time
 	done  chan struct{}
