@@ -24,6 +24,11 @@ if ((${#missing[@]})); then
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # The tests run their own nats-server processes; the package's service
+  # would hold 127.0.0.1:4222 (--nats embedded's default) for nobody.
+  if [[ " ${missing[*]} " == *" nats-server "* ]] && [ -d /run/systemd/system ]; then
+    $sudo systemctl disable --now nats-server.service >/dev/null 2>&1 || true
+  fi
 fi
 
 # VLC will not run as root: tests run as root start it as this user.
