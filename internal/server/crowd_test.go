@@ -122,7 +122,12 @@ type crowdListener struct{ bytes atomic.Int64 }
 // joinAndListen joins from ip (waiting in line as told) and plays the live
 // Ogg stream until the test ends.
 func joinAndListen(t *testing.T, e *env, id, ip string, queued *atomic.Int64) *crowdListener {
-	ogg := joinFrom(t, e, id, ip, queued)
+	return playFrom(t, ip, joinFrom(t, e, id, ip, queued))
+}
+
+// playFrom plays the live Ogg stream at ogg (a join's answer, "" for a
+// join that failed) from ip until the test ends.
+func playFrom(t *testing.T, ip, ogg string) *crowdListener {
 	if ogg == "" {
 		return &crowdListener{}
 	}
