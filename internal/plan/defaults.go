@@ -12,6 +12,16 @@ const (
 	readmeHLS  = "README.md Performance (bench/hls-cache 30000; bench/hls-cache --player ll 3000), measured by 2026-12-01"
 )
 
+// The measured runs the built-in figures come from (their start second, to
+// find their signed claims in a receipts log).
+var (
+	runOnair1000  = &Run{File: "bench/results/onair-1000.json", Protocol: "ogg", StartT: 1796162527, Target: "http://127.0.0.1:23355", Listeners: 1000}
+	runCluster18k = &Run{File: "bench/results/cluster-e3-18000.json", Protocol: "ogg", StartT: 1796166092, Target: "http://127.0.0.1:22375,http://127.0.0.1:24613,http://127.0.0.1:20020", Listeners: 18000}
+	runCluster6k  = &Run{File: "bench/results/cluster-e1-6000.json", Protocol: "ogg", StartT: 1796166027, Target: "http://127.0.0.1:28821", Listeners: 6000}
+)
+
+func of(f Figure, r *Run) Figure { f.Run = r; return f }
+
 func builtin(v float64, unit, from string) Figure {
 	return Figure{Value: v, Unit: unit, Source: "built-in default from " + from}
 }
@@ -23,20 +33,22 @@ func guess(v float64, unit, why string) Figure {
 // Defaults are the built-in figures.
 func Defaults() Figures {
 	return Figures{
-		"fd_cap":          builtin(20000, "files", "this machine's open-file cap per process (a setting: ulimit -n); "+readmeRun+" held 19,000 under it"),
-		"edge_idle_cores": builtin(0.04, "cores", readmeRun+": onair's idle CPU 40 ms/s"),
-		"edge_base_mib":   builtin(43.7, "MiB", run1000+": server.rss_before_kib 44,760"),
-		"cpu.ogg": builtin(31.0, "µs/listener-s", cluster18k+": the edges' 37.7 µs per listener-second at 6,000 per edge "+
-			"(bus included, sharing 2 cores with the origin, NATS and the load generator), less their idle 40 ms/s"),
+		"fd_cap": builtin(20000, "files", "this machine's open-file cap per process (a setting: ulimit -n); "+readmeRun+" held 19,000 under it"),
+		"edge_idle_cores": builtin(0.01, "cores", "bench/results/cluster-e1-1000 (bench/cluster --edges 1 1000), measured 2026-12-01: "+
+			"the edge took 3.9% of a core with 1,000 listeners, what 1,000 × 37.7 µs accounts for: an edge (no mixer) idles "+
+			"within the noise, and 1% of a core bounds it"),
+		"edge_base_mib": of(builtin(43.7, "MiB", run1000+": server.rss_before_kib 44,760"), runOnair1000),
+		"cpu.ogg": of(builtin(36.0, "µs/listener-s", cluster18k+": the edges' 37.7 µs per listener-second at 6,000 per edge "+
+			"(bus included, sharing 2 cores with the origin, NATS and the load generator), less their idle 0.01 cores each"), runCluster18k),
 		"rss.ogg": builtin(15.3, "KiB/listener", readmeRun+": 19,000 arriving in 5 s peak at 283 MiB (the flash crowd's peak, "+
 			"not the 2.9 KiB settled figure: memory must hold the peak)"),
 		"files.ogg": builtin(1, "files/listener", readmeRun+": one socket per progressive listener, 19,000 held under a 20,000 cap"),
-		"bytes.ogg": builtin(6525, "B/listener-s", cluster18k+": 4.61 GB in 706,957 listener-seconds (48 kb/s Opus in Ogg)"),
-		"join_us": builtin(345, "µs/join", run1000+": server CPU outside the full-load seconds, less idle, over 1,000 joins "+
-			"((1.77 s - 68.9 µs × 1,000 × 19.0 s - 50 ms/s × 2.2 s) / 1,000)"),
-		"load_us": builtin(23.3, "µs/listener-s", cluster18k+": the load generator's CPU at full load"),
-		"origin_cores": builtin(0.07, "cores", cluster6k+": origin 7.0% of a core (6.1% with 3 edges, "+cluster18k+"), "+
-			"flat in listeners"),
+		"bytes.ogg": of(builtin(6525, "B/listener-s", cluster18k+": 4.61 GB in 706,957 listener-seconds (48 kb/s Opus in Ogg)"), runCluster18k),
+		"join_us": of(builtin(345, "µs/join", run1000+": server CPU outside the full-load seconds, less idle, over 1,000 joins "+
+			"((1.77 s - 68.9 µs × 1,000 × 19.0 s - 50 ms/s × 2.2 s) / 1,000)"), runOnair1000),
+		"load_us": of(builtin(23.3, "µs/listener-s", cluster18k+": the load generator's CPU at full load"), runCluster18k),
+		"origin_cores": of(builtin(0.07, "cores", cluster6k+": origin 7.0% of a core (6.1% with 3 edges, "+cluster18k+"), "+
+			"flat in listeners"), runCluster6k),
 		"draw_us":   builtin(5, "µs/join", "README.md Performance (go test -bench . ./internal/line/): about 5 µs of the keeper's CPU per draw"),
 		"draws_max": builtin(18000, "joins/s", "README.md Performance (go test -bench . ./internal/line/): 18,000-42,000 draws/s with 64 at once, the low end"),
 		"bus_edge_cores": guess(0.001, "cores/edge", "the origin's CPU did not grow from 1 edge to 3 (7.0% then 6.1%, "+cluster6k+

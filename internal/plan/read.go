@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -70,6 +71,9 @@ func ReadFigures(path string) (Figures, []string, error) {
 	}
 	out := Figures{}
 	for n, c := range rs.cands {
+		if v := c.fig.Value; math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
+			return nil, nil, fmt.Errorf("%s: figure %s = %g from it: want a finite number, 0 or more", c.fig.Source, n, v)
+		}
 		out[n] = c.fig
 	}
 	sort.Strings(rs.notes)
@@ -174,7 +178,6 @@ func (rs *readSet) readLoadReport(path string, b []byte) error {
 	taken := "bytes"
 	if s := rep.Server; s != nil && s.Error == "" && s.FullLoadSeconds > 0 && s.FullLoadNetCPUPerListenerSecUs > 0 {
 		put("cpu."+proto, measured(s.FullLoadNetCPUPerListenerSecUs, "µs/listener-s", path, rep, "server.full_load_net_cpu_per_listener_second_us"))
-		put("edge_idle_cores", measured(s.IdleCPUPerSecondMs/1000, "cores", path, rep, "server.idle_cpu_ms_per_s / 1000"))
 		put("rss."+proto, measured(s.RSSPerListenerKiB, "KiB/listener", path, rep, "server.rss_per_listener_kib"))
 		put("edge_base_mib", measured(float64(s.RSSBeforeKiB)/1024, "MiB", path, rep, "server.rss_before_kib / 1024"))
 		outside := s.CPUSeconds - s.FullLoadCPUPerListenerSecondUs*float64(w)*s.FullLoadSeconds/1e6 -
@@ -182,7 +185,7 @@ func (rs *readSet) readLoadReport(path string, b []byte) error {
 		if j := outside * 1e6 / float64(max(rep.Listeners.Joined, 1)); j > 0 {
 			put("join_us", measured(j, "µs/join", path, rep, "server CPU outside the full-load seconds, less idle, per join"))
 		}
-		taken = "server CPU, RSS, idle, join cost, bytes"
+		taken = "server CPU net of idle, RSS, join cost, bytes"
 	}
 	rs.notes = append(rs.notes, fmt.Sprintf("%s: %s", path, taken))
 	return nil

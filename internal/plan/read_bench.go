@@ -117,7 +117,7 @@ func (rs *readSet) readTable(path string) error {
 	if rows == 0 {
 		return fmt.Errorf("%s: no onair row in the table (want bench/run's table.md)", path)
 	}
-	rs.notes = append(rs.notes, fmt.Sprintf("%s: %d onair row(s): CPU, RSS, idle", path, rows))
+	rs.notes = append(rs.notes, fmt.Sprintf("%s: %d onair row(s): CPU net of idle, RSS", path, rows))
 	return nil
 }
 
@@ -137,8 +137,8 @@ func (rs *readSet) tableRow(path string, line int, row map[string]string) error 
 	if err != nil {
 		return err
 	}
-	var vals [3]float64
-	for i, col := range []string{"CPU µs/listener-s", "RSS KiB/listener", "idle CPU ms/s"} {
+	var vals [2]float64
+	for i, col := range []string{"CPU µs/listener-s", "RSS KiB/listener"} {
 		if vals[i], err = num(col); err != nil {
 			return err
 		}
@@ -151,7 +151,6 @@ func (rs *readSet) tableRow(path string, line int, row map[string]string) error 
 	src := fmt.Sprintf("%s line %d (bench/run, %s listeners)", path, line, count(n))
 	rs.put("cpu.ogg", candidate{Figure{Value: vals[0], Unit: "µs/listener-s", Source: src + ": CPU net of idle"}, 1, int(n)})
 	rs.put("rss.ogg", candidate{Figure{Value: vals[1], Unit: "KiB/listener", Source: src + ": RSS per listener"}, 1, int(n)})
-	rs.put("edge_idle_cores", candidate{Figure{Value: vals[2] / 1000, Unit: "cores", Source: src + ": idle CPU / 1000"}, 1, int(n)})
 	return nil
 }
 
