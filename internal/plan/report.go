@@ -66,7 +66,9 @@ func Build(in Input, f Figures, whatIfEdges int, colocated bool, s *Surge, b *Bo
 		gt = Gate{Edges: whatIfEdges, CapacityPerEdge: per, AdmitRateMax: c.AdmitRate / float64(whatIfEdges),
 			Cores: in.Node.Cores, ListenerUS: w.cpu}
 		if colocated {
-			gt.Cores = in.Node.Cores / float64(whatIfEdges+2) // the origin and the load generator take their share
+			// bench/cluster's edges have no --capacity, and each gate reads
+			// its own process's CPU against the whole machine's cores.
+			gt.CapacityPerEdge = 0
 		}
 	} else {
 		if s != nil {

@@ -1,64 +1,16 @@
 package plan
 
-import "time"
+import "github.com/onair-live/onair/internal/surge"
 
-// The seam to internal/surge (built beside this package): the planner
-// fills its Config and reads its Result through these names, so that
-// until the simulator lands they stand alone, and after it they are
-// aliases of surge's own types (and simulate is surge.Run).
+// The seam to internal/surge, the join-surge model: the planner fills its
+// Config and reads its Result through these names.
+type (
+	surgeWave   = surge.Wave
+	surgeBots   = surge.Bots
+	surgeConfig = surge.Config
+	surgeResult = surge.Result
+)
 
-type surgeWave struct {
-	N           int
-	Start, Over time.Duration
-}
-
-type surgeBots struct {
-	N          int
-	RatePerBot float64
-	SolvesPoW  bool
-	Start      time.Duration
-	Over       time.Duration
-}
-
-type surgeConfig struct {
-	Edges           int
-	CapacityPerEdge int
-	AdmitRateMax    float64
-	StartRate       float64
-	WarmFor         time.Duration
-	CoresPerEdge    float64
-	ListenerCostUS  float64
-	JoinCostUS      float64
-	RejectCostUS    float64
-	Crowd           []surgeWave
-	Bots            *surgeBots
-	Poisson         bool
-	Seed            int64
-}
-
-type surgeSecond struct {
-	At        time.Duration
-	Arrivals  int
-	Admitted  int
-	Line      int
-	AdmitRate float64
-	Held      int
-	Bots      int
-}
-
-type surgeResult struct {
-	Admitted, Refused, StillWaiting int
-	TimeToAdmit                     struct{ P50, P95, P99, Max time.Duration }
-	LongestLine                     int
-	LongestLineAt                   time.Duration
-	WaitedOverMinute                int
-	AllAdmittedAt                   time.Duration
-	BotRequests, BotAdmitted        int
-	BotRejectCPUSeconds             float64
-	BotRejectCoresPeak              float64
-	UnderAttackAt                   time.Duration
-	Timeline                        []surgeSecond
-}
-
-// simulate runs the surge model; nil until internal/surge is in.
-var simulate func(surgeConfig) (surgeResult, error)
+// simulate runs the surge model (a variable so that a build or a test
+// may do without it: RunSurge then gives the closed form alone).
+var simulate = surge.Run
