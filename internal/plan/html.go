@@ -16,7 +16,15 @@ import (
 var pageHTML string
 
 var page = template.Must(template.New("plan").Funcs(template.FuncMap{
-	"count": count,
+	"count": func(v any) string {
+		switch x := v.(type) {
+		case int:
+			return count(float64(x))
+		case float64:
+			return count(x)
+		}
+		return fmt.Sprint(v)
+	},
 	"secs":  dur,
 	// bar is a limit's capacity against the binding one, as a bar whose
 	// length grows with the spare it leaves (log scale: limits differ by
