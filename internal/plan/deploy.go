@@ -121,6 +121,10 @@ func (p *Plan) addEdges(proto string, listeners float64) {
 	p.add(t)
 	t = p.Tiers[len(p.Tiers)-1]
 	t.Why = fmt.Sprintf("%s listeners / %s per edge (%s binds) = %d edges", count(listeners), count(t.PerNode), t.Binding, t.Nodes)
+	if t.Binding == "open files" {
+		name, next := nextLimit(t.Limits, t.Binding)
+		t.Why += fmt.Sprintf("; the cap is a setting: raised (--fd-cap, ulimit -n), %s binds next at %s per edge", name, count(next))
+	}
 	t.EgressGbit = listeners * f.Get("bytes."+proto) * 8 / 1e9
 	t.MemGiB = (float64(t.Nodes)*f.Get("edge_base_mib")*1024 + listeners*f.Get("rss."+proto)) / (1024 * 1024)
 	t.OpenFiles = listeners * f.Get("files."+proto)
@@ -173,4 +177,15 @@ func (p *Plan) addHLS(n float64) {
 	t.MemGiB = float64(t.Nodes) * f.Get("edge_base_mib") / 1024
 	p.Tiers[len(p.Tiers)-1] = t
 	p.JoinEdges += t.Nodes
+}
+
+// nextLimit is the smallest limit other than the binding one.
+func nextLimit(ls []Limit, bind string) (string, float64) {
+	var rest []Limit
+	for _, l := range ls {
+		if l.Name != bind {
+			rest = append(rest, l)
+		}
+	}
+	return binding(rest)
 }

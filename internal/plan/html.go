@@ -25,7 +25,7 @@ var page = template.Must(template.New("plan").Funcs(template.FuncMap{
 		}
 		return fmt.Sprint(v)
 	},
-	"secs":  dur,
+	"secs": dur,
 	// bar is a limit's capacity against the binding one, as a bar whose
 	// length grows with the spare it leaves (log scale: limits differ by
 	// orders of magnitude).

@@ -8,7 +8,9 @@ import (
 	"time"
 )
 
-func node(cores, mem, nic float64) Node { return Node{Cores: cores, MemGiB: mem, NICGbit: nic, Headroom: 0.7} }
+func node(cores, mem, nic float64) Node {
+	return Node{Cores: cores, MemGiB: mem, NICGbit: nic, Headroom: 0.7}
+}
 
 // TestEdgeBindingFlips: an Ogg edge's binding limit is the one whose
 // capacity is smallest, and moving one resource across its threshold moves

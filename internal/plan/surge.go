@@ -103,8 +103,15 @@ type BotReport struct {
 	RejectCoresPeak  float64 `json:"reject_cores_peak_per_edge"`
 	UnderAttackAtS   float64 `json:"under_attack_at_s"` // -1: never
 	LegitP99Without  float64 `json:"legit_p99_without_s"`
-	Bounded          bool    `json:"bounded"`
-	Why              string  `json:"why"`
+	// The crowd's lot beside the botnet (the report's own figures are
+	// the crowd alone).
+	TimeToAdmit      Waits  `json:"time_to_admit"`
+	LongestLine      int    `json:"longest_line"`
+	WaitedOverMinute int    `json:"waited_over_minute"`
+	StillWaiting     int    `json:"still_waiting"`
+	Refused          int    `json:"refused"`
+	Bounded          bool   `json:"bounded"`
+	Why              string `json:"why"`
 }
 
 // SurgePoint is one second of the surge.
@@ -141,22 +148,24 @@ func RunSurge(gt Gate, f Figures, s Surge, b *Botnet) (*SurgeReport, error) {
 	if err != nil {
 		return nil, fmt.Errorf("surge simulator, with the botnet: %w", err)
 	}
-	without := r.TimeToAdmit.P99
-	r.fill(with)
+	t := with.TimeToAdmit
 	r.Bots = &BotReport{Requests: with.BotRequests, Admitted: with.BotAdmitted,
 		RejectCPUSeconds: with.BotRejectCPUSeconds, RejectCoresPeak: with.BotRejectCoresPeak,
-		UnderAttackAtS: secs(with.UnderAttackAt), LegitP99Without: without}
-	r.Bots.judge(r, without)
+		UnderAttackAtS: secs(with.UnderAttackAt), LegitP99Without: r.TimeToAdmit.P99,
+		TimeToAdmit: Waits{secs(t.P50), secs(t.P95), secs(t.P99), secs(t.Max)}, LongestLine: with.LongestLine,
+		WaitedOverMinute: with.WaitedOverMinute, StillWaiting: with.StillWaiting, Refused: with.Refused}
+	r.Bots.judge()
 	return r, nil
 }
 
 // judge: proof of work keeps the crowd's time bounded when every
 // listener still gets in, at most twice as late (and 10 s) as without.
-func (b *BotReport) judge(r *SurgeReport, without float64) {
+func (b *BotReport) judge() {
+	without := b.LegitP99Without
 	bound := 2*without + 10
-	b.Bounded = r.StillWaiting == 0 && r.Refused == 0 && r.TimeToAdmit.P99 <= bound
+	b.Bounded = b.StillWaiting == 0 && b.Refused == 0 && b.TimeToAdmit.P99 <= bound
 	b.Why = fmt.Sprintf("legit p99 %.1f s with the botnet against %.1f s without (bounded: every listener in, p99 at most 2 × %.1f + 10 s = %.1f s)",
-		r.TimeToAdmit.P99, without, without, bound)
+		b.TimeToAdmit.P99, without, without, bound)
 }
 
 func (r *SurgeReport) fill(res surgeResult) {

@@ -135,6 +135,9 @@ func (s *SurgeReport) writeText(w io.Writer) {
 		}
 		fmt.Fprintf(w, "  BOTNET: %s bots at %g joins/s each, %s proofs of work: %s requests, %s let in; rejecting them cost each edge %.1f CPU-seconds (%.2f cores at the peak)\n",
 			count(float64(s.Botnet.N)), s.Botnet.Rate, pow, count(float64(b.Requests)), count(float64(b.Admitted)), b.RejectCPUSeconds, b.RejectCoresPeak)
+		bt := b.TimeToAdmit
+		fmt.Fprintf(w, "  the crowd beside it: time to admit p50 %s, p95 %s, p99 %s, max %s; longest line %s; %s waited more than a minute; %s still waiting\n",
+			dur(bt.P50), dur(bt.P95), dur(bt.P99), dur(bt.Max), count(float64(b.LongestLine)), count(float64(b.WaitedOverMinute)), count(float64(b.StillWaiting)))
 		verdict := "NOT bounded"
 		if b.Bounded {
 			verdict = "bounded"
