@@ -22,9 +22,6 @@ type Node struct {
 	Headroom float64 `json:"headroom"`
 }
 
-// limits names the resources in the order they are shown.
-var limitNames = []string{"CPU", "memory", "open files", "NIC"}
-
 // binding is the limit that a node reaches first: the smallest capacity
 // (the first in order on a tie).
 func binding(ls []Limit) (string, float64) {
