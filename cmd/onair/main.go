@@ -21,6 +21,7 @@ Commands:
   demo      run a server with a synthetic speaker on air, and print where to listen
   load      play a crowd of real listeners against a server and measure it
   receipts  verify, show, archive and witness a node's signed log of what it saw
+  plan      from measured per-node figures to a deployment for N listeners, and its surge
   nats      run a NATS server for a cluster of origins and edges (serve --role)
   version   print the version
 
@@ -37,6 +38,7 @@ func main() {
 		"demo":     runDemo,
 		"load":     runLoad,
 		"receipts": runReceipts,
+		"plan":     runPlan,
 		"nats":     runNATS,
 		"version":  runVersion,
 	}
