@@ -64,6 +64,33 @@ func (s *sim) difficulty(i int) int {
 	return min(d, powMax)
 }
 
+// powParts split the crowd's solvers by how long their proof of work
+// takes: the hashes tried until one has d zero bits are geometric (each
+// try a 2^-d chance), so a solve's time is exponential about its mean
+// (Gate's Solve tries nonces in turn; a browser does the same). Each part
+// is a share of the solvers and its members' mean time over the mean;
+// narrow parts about the 50th, 95th and 99th percentiles put those where
+// the exponential has them (a part's members all take its mean).
+var powParts = func() []powPart {
+	qs := []float64{0, .15, .3, .45, .55, .7, .8, .9, .94, .96, .985, .995, .999, 1}
+	// g(q) = -(1-q) ln(1-q): the share of E[X] above the q-quantile less
+	// (1-q)·1; E[X | q0 ≤ U < q1] = 1 + (g(q0) - g(q1)) / (q1 - q0).
+	g := func(q float64) float64 {
+		if q >= 1 {
+			return 0
+		}
+		return -(1 - q) * math.Log1p(-q)
+	}
+	var ps []powPart
+	for i := 1; i < len(qs); i++ {
+		d := qs[i] - qs[i-1]
+		ps = append(ps, powPart{share: d, x: 1 + (g(qs[i-1])-g(qs[i]))/d})
+	}
+	return ps
+}()
+
+type powPart struct{ share, x float64 }
+
 // work is how many base-difficulty proofs one at d bits is.
 func work(d int) float64 { return float64(int(1) << (d - powBase)) }
 

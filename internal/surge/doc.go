@@ -28,7 +28,7 @@
 //     the edge control.Choose picks by control.Headroom (power of two
 //     choices), here as the exact expected share of each edge rather than
 //     a draw per listener.
-//   - The crowd (crowd.go) follows Gate.Admit: a join draws a number and
+//   - The crowd (waiting.go) follows Gate.Admit: a join draws a number and
 //     is in if the served mark is past it; one due within 0.5 s is held
 //     and let in (shortWait); everyone else gets 202 with Retry-After
 //     ceil(ETA/2) in [1, 30] s and comes back with the queue token then,
@@ -36,7 +36,7 @@
 //     attack a newcomer first pays a proof of work (difficulty 16 + 2 when
 //     the line is 30 s long, + 2 when the edge rejects 1,000/s: Gate.difficulty),
 //     a browser taking Config.PoWSolve per 2^16 hashes.
-//   - The botnet (bots.go) meets Gate.Limit's per-address (2/s) and
+//   - The botnet (attack.go) meets Gate.Limit's per-address (2/s) and
 //     per-/24 (50/s) join budgets at the edge each bot sticks to, answered
 //     429; the detector (detect.go's detector.tick, per edge: three bad
 //     seconds or one flood second, from 32+ networks, off after a calm
@@ -55,9 +55,11 @@
 // line, paused by its own controller without the keeper's delay, and an
 // edge's fallback when the keeper is gone, are not modelled); CPU is the
 // listeners' cost plus each request's, at most all the cores (work past
-// them is taken as done, with no queue before the CPU); a proof of work
-// takes its mean time; joins reach the edges evenly (a DNS or load balancer's
-// spread) and each bot sticks to one edge; the per-source budgets are
+// them is taken as done, with no queue before the CPU); a listener's proof
+// of work takes an exponential time about its mean (in 13 parts), a bot's
+// its mean, and a challenge does not expire (2 min) while it is solved;
+// joins reach the edges evenly (a DNS or load balancer's spread) and each
+// bot sticks to one edge; the per-source budgets are
 // their sustained rates (the first burst of 10 per address is left out);
 // legitimate listeners each have their own address; the edges' and the
 // keeper's periods are in a fixed phase (edges at each second, the keeper

@@ -33,10 +33,11 @@ func newEdges(cfg Config) *edges {
 		botCost: make([]float64, n), cpu: make([]float64, n), det: make([]detector, n), share: make([]float64, n),
 		clock: time.Unix(0, 0)}
 	ac := gate.AdmitConfig{MinRate: minRate, MaxRate: cfg.AdmitRateMax, StartRate: cfg.StartRate}
-	warm := min(int(cfg.WarmFor/time.Second), int((cfg.AdmitRateMax-cfg.StartRate)/rateIncrease)+1)
 	for i := range e.adm {
 		e.adm[i] = gate.NewAdmission(ac, e.clock)
-		for range warm { // healthy seconds before the surge
+		// Healthy seconds before the surge, until the rate settles: a cap
+		// below the start rate is reached at the first (Feedback clamps).
+		for k := 0; k < int(cfg.WarmFor/time.Second) && (k == 0 || e.adm[i].Rate() < cfg.AdmitRateMax); k++ {
 			e.adm[i].Feedback(true)
 		}
 	}

@@ -121,3 +121,21 @@ func TestLineIsTheGatesAdmission(t *testing.T) {
 	}
 	t.Logf("the gate passed on %d unclaimed places; the line's longest %d", a.Reclaimed(), r.LongestGateLine)
 }
+
+// An edge capped below the gate's start rate (--admit-rate-max 100) is at
+// its cap after its first healthy second, as gate.Admission.Feedback
+// clamps it: a warm cluster's line moves at the cap, not at the start
+// rate, and 500 arrivals in a second wait seconds for it.
+func TestWarmEdgeCappedBelowTheStartRate(t *testing.T) {
+	a := gate.NewAdmission(gate.AdmitConfig{MaxRate: 100}, time.Unix(0, 0))
+	a.Feedback(true)
+	cfg := Config{Edges: 1, AdmitRateMax: 100, WarmFor: 5 * time.Second,
+		Crowd: []Wave{{N: 500, Over: time.Second}}}
+	r := run(t, cfg)
+	if got := r.Timeline[0].AdmitRate; got != a.Rate() {
+		t.Errorf("the line's rate %v, the real controller's after a healthy second %v", got, a.Rate())
+	}
+	// The line starts with no bank (its first draw makes it): the last,
+	// number 499, arrived at 1 s and is served at 4.99 s.
+	near(t, "the last one's line wait (s)", r.LineWait.Max.Seconds(), 499/100.0-1, 0.05)
+}

@@ -188,12 +188,15 @@ func (s *sim) arrive(out []*cohort, t, te float64) []*cohort {
 		s.sec.arrivals += m
 		c := &cohort{m: m, born0: first, born1: last}
 		if under > 0 {
-			pow := *c
-			pow.m, c.m = m*under, m*(1-under)
-			pow.solve = seconds(s.cfg.PoWSolve) * s.legitWork()
-			pow.at = first + pow.solve
-			s.request(pow.m, s.cfg.RejectCostUS)
-			s.q.add(&pow)
+			mean := seconds(s.cfg.PoWSolve) * s.legitWork()
+			s.request(m*under, s.cfg.RejectCostUS)
+			for _, part := range powParts {
+				pow := *c
+				pow.m, pow.solve = m*under*part.share, mean*part.x
+				pow.at = first + pow.solve
+				s.q.add(&pow)
+			}
+			c.m = m * (1 - under)
 		}
 		if c.m > 0 {
 			out = append(out, c)
