@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/onair-live/onair/internal/bus"
 	"github.com/onair-live/onair/internal/control"
+	"github.com/onair-live/onair/internal/httpapi"
 	"github.com/onair-live/onair/internal/line"
 	"github.com/onair-live/onair/internal/telemetry"
 )
@@ -233,6 +234,6 @@ func (s *Server) refuseUnfed(w http.ResponseWriter) bool {
 		return false
 	}
 	w.Header().Set("Retry-After", "2")
-	writeError(w, http.StatusServiceUnavailable, "no_bus", "this edge has lost the program bus (NATS); try another edge or again shortly")
+	httpapi.WriteError(w, http.StatusServiceUnavailable, "no_bus", "this edge has lost the program bus (NATS); try another edge or again shortly")
 	return true
 }

@@ -5,14 +5,16 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/onair-live/onair/internal/httpapi"
 	"github.com/onair-live/onair/internal/report"
 	"github.com/onair-live/onair/internal/verdict"
+	"github.com/onair-live/onair/internal/web"
 )
 
 // handleDashboard serves the operator's dashboard page (host port). The
 // page holds no figures: it asks /api/v1/receipts/live with the admin key.
 func (s *Server) handleDashboard(w http.ResponseWriter, r *http.Request) {
-	s.renderWith(w, http.StatusOK, "dashboard.html", nil, hostPolicy)
+	web.Render(s.log, w, http.StatusOK, "dashboard.html", nil, web.Host)
 }
 
 // handleChartsJS serves the chart scripts the report inlines.
@@ -54,7 +56,7 @@ func (s *Server) handleLiveFigures(w http.ResponseWriter, r *http.Request) {
 		out.Reason = recs[n-1].Gate.Reason
 		out.Last.Listeners = recs[n-1].Listeners.Total
 	}
-	writeJSON(w, http.StatusOK, out)
+	httpapi.WriteJSON(w, http.StatusOK, out)
 }
 
 // handleReceiptsReport renders the HTML report of this node's own log, up
@@ -64,7 +66,7 @@ func (s *Server) handleReceiptsReport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if s.rlog == nil {
-		writeError(w, http.StatusNotFound, "no_receipts", "this node keeps no receipts log (--receipts=false)")
+		httpapi.WriteError(w, http.StatusNotFound, "no_receipts", "this node keeps no receipts log (--receipts=false)")
 		return
 	}
 	if err := s.rlog.Checkpoint(); err != nil { // the report reaches the last second, not the last checkpoint
@@ -72,12 +74,12 @@ func (s *Server) handleReceiptsReport(w http.ResponseWriter, r *http.Request) {
 	}
 	g, err := verdict.Gather(r.Context(), verdict.Query{Sources: []string{s.receiptsDir()}, Keys: []string{s.rlog.VerifierKey()}})
 	if err != nil {
-		writeError(w, http.StatusInternalServerError, "receipts", err.Error())
+		httpapi.WriteError(w, http.StatusInternalServerError, "receipts", err.Error())
 		return
 	}
 	var buf bytes.Buffer
 	if err := report.Write(&buf, report.FromGathered(g, "onair receipts report · "+s.tel.Name)); err != nil {
-		writeError(w, http.StatusInternalServerError, "report", err.Error())
+		httpapi.WriteError(w, http.StatusInternalServerError, "report", err.Error())
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")

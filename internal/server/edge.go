@@ -7,6 +7,9 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"time"
+
+	"github.com/onair-live/onair/internal/forward"
+	"github.com/onair-live/onair/internal/httpapi"
 )
 
 // What only an edge runs: it keeps no store; spaces and ticket keys come
@@ -25,7 +28,7 @@ func (s *Server) openEdge() error {
 	}
 	s.SetKeys(s.plane.Keys())
 	s.plane.OnKeys(s.SetKeys)
-	s.dir = s.plane
+	s.Dir = s.plane
 	return nil
 }
 
@@ -35,7 +38,7 @@ func (s *Server) onOrigin(h func(http.ResponseWriter, *http.Request)) func(http.
 	if s.cfg.Role.stage() {
 		return h
 	}
-	return s.forward
+	return func(w http.ResponseWriter, r *http.Request) { forward.Send(s.nc, w, r) }
 }
 
 // replayHandler serves replays from the recording here, or on an edge from
@@ -49,13 +52,13 @@ func (s *Server) replayHandler(h func(http.ResponseWriter, *http.Request)) func(
 		u, err := url.Parse(base)
 		if base == "" || err != nil {
 			w.Header().Set("Retry-After", "5")
-			writeError(w, http.StatusServiceUnavailable, "no_origin", "no origin is reachable for the replay; try again")
+			httpapi.WriteError(w, http.StatusServiceUnavailable, "no_origin", "no origin is reachable for the replay; try again")
 			return
 		}
 		p := httputil.NewSingleHostReverseProxy(u)
 		p.ErrorHandler = func(w http.ResponseWriter, _ *http.Request, err error) {
 			s.log.Warn("replay proxy", "origin", base, "err", err)
-			writeError(w, http.StatusBadGateway, "no_origin", "the origin did not answer for the replay")
+			httpapi.WriteError(w, http.StatusBadGateway, "no_origin", "the origin did not answer for the replay")
 		}
 		p.ServeHTTP(w, r)
 	}

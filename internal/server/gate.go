@@ -4,11 +4,12 @@ import (
 	"net/http"
 
 	"github.com/onair-live/onair/internal/gate"
+	"github.com/onair-live/onair/internal/httpapi"
 )
 
 // handleGateStatus is the gate's state on the host port.
 func (s *Server) handleGateStatus(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, s.gate.Status())
+	httpapi.WriteJSON(w, http.StatusOK, s.gate.Status())
 }
 
 // handleGateMode is the operator's switch: normal, under_attack or auto.
@@ -19,13 +20,13 @@ func (s *Server) handleGateMode(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Mode gate.Mode `json:"mode"`
 	}
-	if !decodeJSON(w, r, &req) {
+	if !httpapi.DecodeJSON(w, r, &req) {
 		return
 	}
 	if !s.gate.SetMode(req.Mode) {
-		writeError(w, http.StatusBadRequest, "bad_mode", `mode must be "normal", "under_attack" or "auto"`)
+		httpapi.WriteError(w, http.StatusBadRequest, "bad_mode", `mode must be "normal", "under_attack" or "auto"`)
 		return
 	}
 	s.log.Warn("gate mode set by the operator", "mode", req.Mode)
-	writeJSON(w, http.StatusOK, s.gate.Status())
+	httpapi.WriteJSON(w, http.StatusOK, s.gate.Status())
 }

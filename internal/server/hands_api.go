@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/onair-live/onair/internal/httpapi"
 	"github.com/onair-live/onair/internal/store"
 )
 
@@ -24,39 +25,39 @@ type handView struct {
 // handleRaise takes a listener's raised hand (public port, join budget,
 // a valid ticket for the space: it passed the gate like a join).
 func (s *Server) handleRaise(w http.ResponseWriter, r *http.Request) {
-	sp, ok := s.loadSpace(w, r)
+	sp, ok := s.LoadSpace(w, r)
 	if !ok {
 		return
 	}
 	if sp.State == store.Ended {
-		writeError(w, http.StatusConflict, "ended", "the show has ended")
+		httpapi.WriteError(w, http.StatusConflict, "ended", "the show has ended")
 		return
 	}
-	c, ok := s.checkTicket(w, r, sp.ID)
+	c, ok := s.CheckTicket(w, r, sp.ID)
 	if !ok {
 		return
 	}
 	var req handReq
-	if !decodeJSON(w, r, &req) {
+	if !httpapi.DecodeJSON(w, r, &req) {
 		return
 	}
 	if !speakerName.MatchString(req.Name) {
-		writeError(w, http.StatusBadRequest, "bad_name", "name: 1-64 letters, digits, spaces, . _ -")
+		httpapi.WriteError(w, http.StatusBadRequest, "bad_name", "name: 1-64 letters, digits, spaces, . _ -")
 		return
 	}
 	hd, err := s.hands.raise(sp.ID, c.Listener, req.Name, time.Now())
 	switch {
 	case errors.Is(err, errHandTooSoon):
 		w.Header().Set("Retry-After", strconv.Itoa(int(handEvery/time.Second)))
-		writeError(w, http.StatusTooManyRequests, "too_soon", err.Error())
+		httpapi.WriteError(w, http.StatusTooManyRequests, "too_soon", err.Error())
 	case errors.Is(err, errHandsFull):
 		w.Header().Set("Retry-After", "60")
-		writeError(w, http.StatusTooManyRequests, "hands_full", err.Error())
+		httpapi.WriteError(w, http.StatusTooManyRequests, "hands_full", err.Error())
 	case err != nil:
-		writeError(w, http.StatusInternalServerError, "hands", err.Error())
+		httpapi.WriteError(w, http.StatusInternalServerError, "hands", err.Error())
 	default:
 		s.log.Info("hand raised", "space", sp.ID, "hand", hd.Ref, "name", hd.Name)
-		writeJSON(w, http.StatusCreated, handView{hand: *hd, Key: hd.key})
+		httpapi.WriteJSON(w, http.StatusCreated, handView{hand: *hd, Key: hd.key})
 	}
 }
 
@@ -64,16 +65,16 @@ func (s *Server) handleRaise(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleHand(w http.ResponseWriter, r *http.Request) {
 	hd, ok := s.hands.byKey(r.PathValue("id"), r.PathValue("key"))
 	if !ok {
-		writeError(w, http.StatusNotFound, "no_hand", "no such raised hand (it may have expired): raise it again")
+		httpapi.WriteError(w, http.StatusNotFound, "no_hand", "no such raised hand (it may have expired): raise it again")
 		return
 	}
-	writeJSON(w, http.StatusOK, handView{hand: hd, Studio: hd.studio})
+	httpapi.WriteJSON(w, http.StatusOK, handView{hand: hd, Studio: hd.studio})
 }
 
 // handleLower takes a listener's own hand down.
 func (s *Server) handleLower(w http.ResponseWriter, r *http.Request) {
 	if !s.hands.lower(r.PathValue("id"), r.PathValue("key")) {
-		writeError(w, http.StatusNotFound, "no_hand", "no such raised hand")
+		httpapi.WriteError(w, http.StatusNotFound, "no_hand", "no such raised hand")
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -85,7 +86,7 @@ func (s *Server) handleHands(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"hands": s.hands.waitingList(sp.ID)})
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"hands": s.hands.waitingList(sp.ID)})
 }
 
 // handleAccept brings a raised hand on stage: a speaker invite under the
@@ -115,13 +116,13 @@ func (s *Server) handleDismiss(w http.ResponseWriter, r *http.Request) {
 func (s *Server) answered(w http.ResponseWriter, sp store.Space, hd hand, err error) {
 	switch {
 	case errors.Is(err, errNoHand):
-		writeError(w, http.StatusNotFound, "no_hand", "no waiting hand with that id")
+		httpapi.WriteError(w, http.StatusNotFound, "no_hand", "no waiting hand with that id")
 	case errors.Is(err, store.ErrNameTaken):
-		writeError(w, http.StatusConflict, "name_taken", "an invite of this space already has the name "+quote(hd.Name)+": dismiss or revoke first")
+		httpapi.WriteError(w, http.StatusConflict, "name_taken", "an invite of this space already has the name "+httpapi.Quote(hd.Name)+": dismiss or revoke first")
 	case err != nil:
-		writeError(w, http.StatusInternalServerError, "store", "could not store the invite")
+		httpapi.WriteError(w, http.StatusInternalServerError, "store", "could not store the invite")
 	default:
 		s.log.Info("hand answered", "space", sp.ID, "hand", hd.Ref, "status", hd.Status)
-		writeJSON(w, http.StatusOK, hd)
+		httpapi.WriteJSON(w, http.StatusOK, hd)
 	}
 }

@@ -9,8 +9,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/onair-live/onair/internal/access"
 	"github.com/onair-live/onair/internal/fanout"
 	"github.com/onair-live/onair/internal/hls"
+	"github.com/onair-live/onair/internal/httpapi"
 	"github.com/onair-live/onair/internal/store"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -43,7 +45,7 @@ func (h *hold) wait(w http.ResponseWriter, r *http.Request, change <-chan struct
 		return false
 	case <-h.timer.C:
 		w.Header().Set("Retry-After", "1")
-		writeError(w, http.StatusServiceUnavailable, "not_yet", late)
+		httpapi.WriteError(w, http.StatusServiceUnavailable, "not_yet", late)
 		return false
 	}
 }
@@ -64,13 +66,13 @@ func (s *Server) handlePlaylist(w http.ResponseWriter, r *http.Request) {
 	}
 	w = s.counted(w, kind)
 	id := r.PathValue("id")
-	claims, ok := s.checkTicketAt(w, r, id, time.Now().Add(-hlsGrace))
+	claims, ok := s.CheckTicketAt(w, r, id, time.Now().Add(-access.HLSGrace))
 	if !ok {
 		return
 	}
 	msn, part, blocking, err := reloadDirective(r)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "bad_directive", err.Error())
+		httpapi.WriteError(w, http.StatusBadRequest, "bad_directive", err.Error())
 		return
 	}
 	st, ok := s.hlsStream(w, r)
@@ -88,10 +90,10 @@ func (s *Server) handlePlaylist(w http.ResponseWriter, r *http.Request) {
 		}
 		switch {
 		case errors.Is(err, hls.ErrFuture):
-			writeError(w, http.StatusBadRequest, "too_far_ahead", "_HLS_msn/_HLS_part is too far ahead of the live edge")
+			httpapi.WriteError(w, http.StatusBadRequest, "too_far_ahead", "_HLS_msn/_HLS_part is too far ahead of the live edge")
 			return
 		case err != nil:
-			writeError(w, http.StatusBadRequest, "bad_directive", "_HLS_part is beyond the parts of a segment")
+			httpapi.WriteError(w, http.StatusBadRequest, "bad_directive", "_HLS_part is beyond the parts of a segment")
 			return
 		case done:
 			writePlaylist(w, state, blocking)
@@ -153,7 +155,7 @@ func (s *Server) hlsStream(w http.ResponseWriter, r *http.Request) (*fanout.Stre
 	if st := s.hub.Lookup(r.PathValue("id")); st != nil {
 		return st, true
 	}
-	sp, ok := s.loadSpace(w, r)
+	sp, ok := s.LoadSpace(w, r)
 	if !ok {
 		return nil, false
 	}
@@ -161,10 +163,10 @@ func (s *Server) hlsStream(w http.ResponseWriter, r *http.Request) (*fanout.Stre
 	switch {
 	case sp.State == store.Scheduled:
 		w.Header().Set("Retry-After", "5")
-		writeError(w, http.StatusServiceUnavailable, "not_started", "the show has not started yet")
+		httpapi.WriteError(w, http.StatusServiceUnavailable, "not_started", "the show has not started yet")
 		return nil, false
 	case sp.State == store.Ended && st == nil:
-		writeJSON(w, http.StatusGone, apiError{Code: "ended", Error: "the show has ended",
+		httpapi.WriteJSON(w, http.StatusGone, httpapi.Error{Code: "ended", Error: "the show has ended",
 			Replay: s.cfg.PublicURL + "/replay/" + sp.ID + "/index.m3u8"})
 		return nil, false
 	case st == nil:
@@ -184,7 +186,7 @@ func (s *Server) handleMedia(w http.ResponseWriter, r *http.Request) {
 	w = s.counted(w, mediaKind(file))
 	st := s.hub.Lookup(r.PathValue("id"))
 	if st == nil {
-		writeError(w, http.StatusNotFound, "no_stream", "no live HLS stream for this space here: join first")
+		httpapi.WriteError(w, http.StatusNotFound, "no_stream", "no live HLS stream for this space here: join first")
 		return
 	}
 	if file == hls.InitName {
@@ -193,7 +195,7 @@ func (s *Server) handleMedia(w http.ResponseWriter, r *http.Request) {
 	}
 	m := mediaName.FindStringSubmatch(file)
 	if m == nil {
-		writeError(w, http.StatusNotFound, "not_found", "no such HLS file: "+quote(file))
+		httpapi.WriteError(w, http.StatusNotFound, "not_found", "no such HLS file: "+httpapi.Quote(file))
 		return
 	}
 	hold := s.newHold()
@@ -205,13 +207,13 @@ func (s *Server) handleMedia(w http.ResponseWriter, r *http.Request) {
 			writeMedia(w, data)
 			return
 		case errors.Is(err, hls.ErrGone):
-			writeError(w, http.StatusGone, "gone", "this part fell out of the live window; reload the playlist")
+			httpapi.WriteError(w, http.StatusGone, "gone", "this part fell out of the live window; reload the playlist")
 			return
 		case errors.Is(err, hls.ErrFuture):
-			writeError(w, http.StatusBadRequest, "too_far_ahead", "this part is too far ahead of the live edge")
+			httpapi.WriteError(w, http.StatusBadRequest, "too_far_ahead", "this part is too far ahead of the live edge")
 			return
 		case err != nil:
-			writeError(w, http.StatusNotFound, "not_found", "no such part or segment")
+			httpapi.WriteError(w, http.StatusNotFound, "not_found", "no such part or segment")
 			return
 		}
 		if !hold.wait(w, r, state.Wait, "the part did not arrive in time") {

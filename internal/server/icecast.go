@@ -12,6 +12,8 @@ import (
 	"path"
 	"strings"
 	"time"
+
+	"github.com/onair-live/onair/internal/httpapi"
 )
 
 // sniffWait is how long an Icecast source client is given to send its first
@@ -91,7 +93,7 @@ func (s *source) accept() {
 func (s *source) finish(status int, v any) {
 	switch {
 	case s.conn == nil:
-		writeJSON(s.w, status, v)
+		httpapi.WriteJSON(s.w, status, v)
 	case !s.answered:
 		s.answered = true
 		body, _ := json.Marshal(v)

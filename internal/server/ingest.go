@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/onair-live/onair/internal/httpapi"
 	"github.com/onair-live/onair/internal/ingest"
 	"github.com/onair-live/onair/internal/mix"
 	"github.com/onair-live/onair/internal/space"
@@ -35,7 +36,7 @@ func speakerParam(w http.ResponseWriter, r *http.Request) (string, bool) {
 		name = "speaker"
 	}
 	if !speakerName.MatchString(name) {
-		writeError(w, http.StatusBadRequest, "bad_speaker", "speaker name: 1-64 letters, digits, spaces, . _ -")
+		httpapi.WriteError(w, http.StatusBadRequest, "bad_speaker", "speaker name: 1-64 letters, digits, spaces, . _ -")
 		return "", false
 	}
 	return name, true
@@ -51,7 +52,7 @@ func (s *Server) requireSpeaker(w http.ResponseWriter, r *http.Request) (store.S
 	}
 	if c.Invite.ID != "" {
 		if q := r.URL.Query().Get("speaker"); q != "" && q != c.Invite.Name {
-			writeError(w, http.StatusForbidden, "wrong_name", "this token speaks as "+quote(c.Invite.Name))
+			httpapi.WriteError(w, http.StatusForbidden, "wrong_name", "this token speaks as "+httpapi.Quote(c.Invite.Name))
 			return sp, c, "", false
 		}
 		return sp, c, c.Invite.Name, true
@@ -76,24 +77,24 @@ func (s *Server) attachSpeaker(sp store.Space, c caller, name string, o mix.Spea
 }
 
 // speakerRefusal is the answer to a failed attach.
-func speakerRefusal(err error) (int, apiError) {
+func speakerRefusal(err error) (int, httpapi.Error) {
 	switch {
 	case errors.Is(err, space.ErrEnded):
-		return http.StatusConflict, apiError{Error: "the space has ended", Code: "ended"}
+		return http.StatusConflict, httpapi.Error{Error: "the space has ended", Code: "ended"}
 	case errors.Is(err, errSeatTaken):
-		return http.StatusForbidden, apiError{Error: err.Error(), Code: "seat_taken"}
+		return http.StatusForbidden, httpapi.Error{Error: err.Error(), Code: "seat_taken"}
 	case errors.Is(err, errRevoked):
-		return http.StatusUnauthorized, apiError{Error: err.Error(), Code: "revoked"}
+		return http.StatusUnauthorized, httpapi.Error{Error: err.Error(), Code: "revoked"}
 	case errors.Is(err, mix.ErrFull):
-		return http.StatusServiceUnavailable, apiError{Error: err.Error(), Code: "full"}
+		return http.StatusServiceUnavailable, httpapi.Error{Error: err.Error(), Code: "full"}
 	}
-	return http.StatusServiceUnavailable, apiError{Error: err.Error(), Code: "speaker"}
+	return http.StatusServiceUnavailable, httpapi.Error{Error: err.Error(), Code: "speaker"}
 }
 
 // speakerError answers a failed attach on a response not taken over.
 func speakerError(w http.ResponseWriter, err error) {
 	code, body := speakerRefusal(err)
-	writeJSON(w, code, body)
+	httpapi.WriteJSON(w, code, body)
 }
 
 // handleIngest takes a speaker's stream into the mixer: a chunked or sized
@@ -106,14 +107,14 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if reason := refusedType(r.Header.Get("Content-Type")); reason != "" {
-		writeError(w, http.StatusUnsupportedMediaType, "unsupported_media", reason)
+		httpapi.WriteError(w, http.StatusUnsupportedMediaType, "unsupported_media", reason)
 		return
 	}
 	log := s.log.With("space", sp.ID, "speaker", name, "remote", r.RemoteAddr)
 	src, err := openSource(w, r)
 	if err != nil {
 		log.Warn("ingest: could not take over the connection", "err", err)
-		writeError(w, http.StatusInternalServerError, "hijack", "could not take over the connection")
+		httpapi.WriteError(w, http.StatusInternalServerError, "hijack", "could not take over the connection")
 		return
 	}
 	defer src.close()
@@ -172,10 +173,10 @@ func (s *Server) ingestFailed(src *source, log *slog.Logger, err error, st inges
 	switch {
 	case errors.As(err, &unsup):
 		log.Warn("ingest refused", "reason", unsup.Reason)
-		src.finish(http.StatusUnsupportedMediaType, apiError{Error: unsup.Reason, Code: "unsupported_media"})
+		src.finish(http.StatusUnsupportedMediaType, httpapi.Error{Error: unsup.Reason, Code: "unsupported_media"})
 	case errors.As(err, &bad):
 		log.Warn("ingest rejected", "reason", bad.Reason, "packets", st.Packets)
-		src.finish(http.StatusBadRequest, apiError{Error: bad.Reason, Code: "bad_media"})
+		src.finish(http.StatusBadRequest, httpapi.Error{Error: bad.Reason, Code: "bad_media"})
 	default:
 		log.Info("speaker disconnected", "err", err, "packets", st.Packets)
 	}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/onair-live/onair/internal/httpapi"
 	"github.com/onair-live/onair/internal/store"
 )
 
@@ -28,32 +29,32 @@ func (s *Server) handleInvite(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req inviteReq
-	if !decodeJSON(w, r, &req) {
+	if !httpapi.DecodeJSON(w, r, &req) {
 		return
 	}
 	switch {
 	case req.Role != store.RoleSpeaker && req.Role != store.RoleCohost:
-		writeError(w, http.StatusBadRequest, "bad_role", `role: "speaker" or "cohost"`)
+		httpapi.WriteError(w, http.StatusBadRequest, "bad_role", `role: "speaker" or "cohost"`)
 		return
 	case !speakerName.MatchString(req.Name):
-		writeError(w, http.StatusBadRequest, "bad_name", "name: 1-64 letters, digits, spaces, . _ -")
+		httpapi.WriteError(w, http.StatusBadRequest, "bad_name", "name: 1-64 letters, digits, spaces, . _ -")
 		return
 	case sp.State == store.Ended:
-		writeError(w, http.StatusConflict, "ended", "the space has ended")
+		httpapi.WriteError(w, http.StatusConflict, "ended", "the space has ended")
 		return
 	}
 	inv, tok, err := s.st.CreateInvite(sp.ID, req.Role, req.Name, time.Now().UTC())
 	switch {
 	case errors.Is(err, store.ErrNameTaken):
-		writeError(w, http.StatusConflict, "name_taken", err.Error()+": revoke it first or pick another")
+		httpapi.WriteError(w, http.StatusConflict, "name_taken", err.Error()+": revoke it first or pick another")
 		return
 	case err != nil:
 		s.log.Error("create invite", "space", sp.ID, "err", err)
-		writeError(w, http.StatusInternalServerError, "store", "could not store the invite")
+		httpapi.WriteError(w, http.StatusInternalServerError, "store", "could not store the invite")
 		return
 	}
 	s.log.Info("invite created", "space", sp.ID, "invite", inv.ID, "role", inv.Role, "name", inv.Name)
-	writeJSON(w, http.StatusCreated, inviteView{Invite: inv, Token: tok, Studio: s.studioLink(sp.ID, tok)})
+	httpapi.WriteJSON(w, http.StatusCreated, inviteView{Invite: inv, Token: tok, Studio: s.studioLink(sp.ID, tok)})
 }
 
 // studioLink opens the studio signed in with tok (the fragment never
@@ -80,10 +81,10 @@ func (s *Server) handleInvites(w http.ResponseWriter, r *http.Request) {
 	}
 	list, err := s.invitesOf(sp.ID)
 	if err != nil {
-		writeError(w, http.StatusInternalServerError, "store", "could not list the invites")
+		httpapi.WriteError(w, http.StatusInternalServerError, "store", "could not list the invites")
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"invites": list})
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"invites": list})
 }
 
 // handleRevoke revokes an invite: its token answers 401 from now on and
@@ -96,15 +97,15 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 	inv, err := s.st.RevokeInvite(sp.ID, r.PathValue("invite"), time.Now().UTC())
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		writeError(w, http.StatusNotFound, "unknown_invite", "no invite "+quote(r.PathValue("invite"))+" in this space")
+		httpapi.WriteError(w, http.StatusNotFound, "unknown_invite", "no invite "+httpapi.Quote(r.PathValue("invite"))+" in this space")
 		return
 	case err != nil:
-		writeError(w, http.StatusInternalServerError, "store", "could not revoke the invite")
+		httpapi.WriteError(w, http.StatusInternalServerError, "store", "could not revoke the invite")
 		return
 	}
 	cut := s.stage.cut(sp.ID, inv.ID)
 	s.log.Info("invite revoked", "space", sp.ID, "invite", inv.ID, "name", inv.Name, "cut", cut)
-	writeJSON(w, http.StatusOK, map[string]any{"invite": inviteView{Invite: inv}, "cut": cut})
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"invite": inviteView{Invite: inv}, "cut": cut})
 }
 
 type muteReq struct {
@@ -118,20 +119,20 @@ func (s *Server) handleMute(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req muteReq
-	if !decodeJSON(w, r, &req) {
+	if !httpapi.DecodeJSON(w, r, &req) {
 		return
 	}
 	if req.Muted == nil {
-		writeError(w, http.StatusBadRequest, "bad_json", `send {"muted": true} or {"muted": false}`)
+		httpapi.WriteError(w, http.StatusBadRequest, "bad_json", `send {"muted": true} or {"muted": false}`)
 		return
 	}
 	spk := s.mgr.OnStage(sp.ID, r.PathValue("name"))
 	if spk == nil {
-		writeError(w, http.StatusNotFound, "not_on_stage", "no speaker "+quote(r.PathValue("name"))+" on stage")
+		httpapi.WriteError(w, http.StatusNotFound, "not_on_stage", "no speaker "+httpapi.Quote(r.PathValue("name"))+" on stage")
 		return
 	}
 	spk.SetMuted(*req.Muted)
-	writeJSON(w, http.StatusOK, map[string]any{"name": spk.Name(), "muted": *req.Muted})
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"name": spk.Name(), "muted": *req.Muted})
 }
 
 // handleRemove takes a speaker off the stage (their connection ends; a
@@ -145,14 +146,14 @@ func (s *Server) handleRemove(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
 	spk := s.mgr.OnStage(sp.ID, name)
 	if spk == nil {
-		writeError(w, http.StatusNotFound, "not_on_stage", "no speaker "+quote(name)+" on stage")
+		httpapi.WriteError(w, http.StatusNotFound, "not_on_stage", "no speaker "+httpapi.Quote(name)+" on stage")
 		return
 	}
 	if st, ok := s.stage.seat(sp.ID, name); ok && st.role == store.RoleHost && !c.can(store.RoleHost) {
-		writeError(w, http.StatusForbidden, "wrong_role", "a co-host cannot remove the host")
+		httpapi.WriteError(w, http.StatusForbidden, "wrong_role", "a co-host cannot remove the host")
 		return
 	}
 	spk.Remove()
 	s.log.Info("speaker removed", "space", sp.ID, "speaker", name)
-	writeJSON(w, http.StatusOK, map[string]any{"removed": name})
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"removed": name})
 }

@@ -6,21 +6,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/onair-live/onair/internal/access"
 	"github.com/onair-live/onair/internal/fanout"
-	"github.com/onair-live/onair/internal/gate"
+	"github.com/onair-live/onair/internal/httpapi"
 	"github.com/onair-live/onair/internal/store"
 	"github.com/onair-live/onair/internal/ticket"
 )
-
-// ticketCookie names the cookie that carries a space's join ticket, for
-// players that cannot add ?t=. One per space: joining another space in
-// another tab must not replace it.
-func ticketCookie(space string) string { return "onair_ticket_" + space }
-
-// hlsGrace is how long after its expiry a ticket still opens HLS playlists:
-// an HLS player keeps fetching for the whole show with the URL it was
-// given, while the expiry only bounds when a listener may start.
-const hlsGrace = 12 * time.Hour
 
 type joinResp struct {
 	Ticket   string      `json:"ticket"`
@@ -45,14 +36,14 @@ func (s *Server) handleJoin(w http.ResponseWriter, r *http.Request) {
 		s.gate.CountFrom(r, "join", "rejected", "no_bus")
 		return
 	}
-	sp, ok := s.loadSpace(w, r)
+	sp, ok := s.LoadSpace(w, r)
 	if !ok {
 		s.gate.CountFrom(r, "join", "rejected", "unknown_space")
 		return
 	}
 	if sp.State == store.Ended {
 		s.gate.CountFrom(r, "join", "rejected", "ended")
-		writeJSON(w, http.StatusGone, apiError{Code: "ended", Error: "the show has ended; the replay is available",
+		httpapi.WriteJSON(w, http.StatusGone, httpapi.Error{Code: "ended", Error: "the show has ended; the replay is available",
 			Replay: s.cfg.PublicURL + "/replay/" + sp.ID + ".opus"})
 		return
 	}
@@ -75,12 +66,12 @@ func (s *Server) handleJoin(w http.ResponseWriter, r *http.Request) {
 		tok, c, err = s.Keys().Issue(sp.ID, s.cfg.TicketTTL, time.Now())
 	}
 	if err != nil {
-		writeError(w, http.StatusInternalServerError, "ticket", err.Error())
+		httpapi.WriteError(w, http.StatusInternalServerError, "ticket", err.Error())
 		return
 	}
-	s.gate.Issued(r, sp.ID, c.Listener, c.Expires.Add(hlsGrace), !renewing)
+	s.gate.Issued(r, sp.ID, c.Listener, c.Expires.Add(access.HLSGrace), !renewing)
 	s.hub.Stream(sp.ID) // packaging starts now, so the playlist is ready when the player asks
-	http.SetCookie(w, &http.Cookie{Name: ticketCookie(sp.ID), Value: tok, Path: "/", Expires: c.Expires.Add(hlsGrace),
+	http.SetCookie(w, &http.Cookie{Name: access.TicketCookie(sp.ID), Value: tok, Path: "/", Expires: c.Expires.Add(access.HLSGrace),
 		HttpOnly: true, SameSite: http.SameSiteLaxMode})
 	base, edge, alts := s.mediaBase(renewing)
 	if alts == nil {
@@ -95,7 +86,7 @@ func (s *Server) handleJoin(w http.ResponseWriter, r *http.Request) {
 	} else {
 		s.gate.Count("ladder", "steered", "hls")
 	}
-	writeJSON(w, http.StatusOK, resp)
+	httpapi.WriteJSON(w, http.StatusOK, resp)
 }
 
 // renewGrace is how long after its expiry a ticket still renews without
@@ -110,7 +101,7 @@ const renewGrace = 5 * time.Minute
 func (s *Server) heldTicket(r *http.Request, id string) (ticket.Claims, bool) {
 	tok := r.Header.Get("Onair-Ticket")
 	if tok == "" {
-		if ck, err := r.Cookie(ticketCookie(id)); err == nil {
+		if ck, err := r.Cookie(access.TicketCookie(id)); err == nil {
 			tok = ck.Value
 		}
 	}
@@ -118,7 +109,7 @@ func (s *Server) heldTicket(r *http.Request, id string) (ticket.Claims, bool) {
 		return ticket.Claims{}, false
 	}
 	c, err := s.Keys().Verify(tok, id, time.Now().Add(-renewGrace))
-	if err != nil || !s.gate.TicketFrom(r, c.Listener, c.Expires.Add(hlsGrace)) {
+	if err != nil || !s.gate.TicketFrom(r, c.Listener, c.Expires.Add(access.HLSGrace)) {
 		return ticket.Claims{}, false // a newcomer, then
 	}
 	return c, true
@@ -133,47 +124,6 @@ func (s *Server) whepWelcome() bool {
 	return !busy && s.whep.Sessions().Len() < s.cfg.WHEPMax*9/10
 }
 
-// checkTicket verifies the request's ticket for space id: 401 when there is
-// none, 403 when it is forged, expired or for another space. It costs one
-// HMAC and no store lookup, so it runs before anything else.
-func (s *Server) checkTicket(w http.ResponseWriter, r *http.Request, id string) (ticket.Claims, bool) {
-	return s.checkTicketAt(w, r, id, time.Now())
-}
-
-// checkTicketAt is checkTicket with the ticket judged as of at.
-func (s *Server) checkTicketAt(w http.ResponseWriter, r *http.Request, id string, at time.Time) (ticket.Claims, bool) {
-	tok := requestTicket(r, id)
-	if tok == "" {
-		s.gate.CountFrom(r, "ticket", "rejected", "no_ticket")
-		writeError(w, http.StatusUnauthorized, "no_ticket", "missing ticket: POST /api/v1/spaces/"+id+"/join first, then pass ?t=TICKET")
-		return ticket.Claims{}, false
-	}
-	c, err := s.Keys().Verify(tok, id, at)
-	if err != nil {
-		msg, reason := "invalid ticket", "forged"
-		switch {
-		case errors.Is(err, ticket.ErrExpired):
-			msg, reason = "ticket expired: join again", "expired"
-		case errors.Is(err, ticket.ErrWrongSpace):
-			msg, reason = "ticket is for another space", "wrong_space"
-		}
-		s.gate.CountFrom(r, "ticket", "rejected", reason)
-		writeError(w, http.StatusForbidden, "bad_ticket", msg)
-		return c, false
-	}
-	// A valid ticket used from more networks than one listener has is a
-	// stolen or shared one (see gate.TicketFrom).
-	if !s.gate.TicketUsed(r, c.Listener, c.Expires.Add(hlsGrace)) {
-		s.gate.CountFrom(r, "ticket", "rejected", "replayed")
-		writeError(w, http.StatusForbidden, "replayed_ticket", "this ticket is in use from too many networks: join again")
-		return c, false
-	}
-	// An admitted listener: its connection is bounded by admission now,
-	// not by the per-source caps (a crowd behind one NAT holds thousands).
-	gate.AdmitConn(r, c.Listener)
-	return c, true
-}
-
 // resumeBurst is the start-up burst, in 100 ms pages, of a listener page
 // that lost its edge (?resume=1): Chromium plays a live Ogg stream only
 // once it has about 30 KB, 5 s at 48 kb/s, so the page gets that at once
@@ -184,19 +134,19 @@ const resumeBurst = 50
 func (s *Server) handleLive(w http.ResponseWriter, r *http.Request) {
 	id, ok := strings.CutSuffix(r.PathValue("file"), ".opus")
 	if !ok {
-		writeError(w, http.StatusNotFound, "not_found", "live streams are at /live/{id}.opus")
+		httpapi.WriteError(w, http.StatusNotFound, "not_found", "live streams are at /live/{id}.opus")
 		return
 	}
 	r.SetPathValue("id", id)
-	if _, ok := s.checkTicket(w, r, id); !ok {
+	if _, ok := s.CheckTicket(w, r, id); !ok {
 		return
 	}
-	sp, ok := s.loadSpace(w, r)
+	sp, ok := s.LoadSpace(w, r)
 	if !ok {
 		return
 	}
 	if sp.State == store.Ended {
-		writeJSON(w, http.StatusGone, apiError{Code: "ended", Error: "the show has ended",
+		httpapi.WriteJSON(w, http.StatusGone, httpapi.Error{Code: "ended", Error: "the show has ended",
 			Replay: s.cfg.PublicURL + "/replay/" + id + ".opus"})
 		return
 	}
@@ -213,7 +163,7 @@ func (s *Server) handleLive(w http.ResponseWriter, r *http.Request) {
 	}
 	err := s.hub.Stream(id).AttachBurst(r.Context(), w, firstWait, burst)
 	if errors.Is(err, fanout.ErrNoProgram) {
-		writeError(w, http.StatusServiceUnavailable, "no_program", "the program is not available; try again")
+		httpapi.WriteError(w, http.StatusServiceUnavailable, "no_program", "the program is not available; try again")
 	}
 }
 
@@ -221,7 +171,7 @@ func (s *Server) handleLive(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleReplay(w http.ResponseWriter, r *http.Request) {
 	id, ok := strings.CutSuffix(r.PathValue("file"), ".opus")
 	if !ok {
-		writeError(w, http.StatusNotFound, "not_found", "replays are at /replay/{id}.opus and /replay/{id}/index.m3u8")
+		httpapi.WriteError(w, http.StatusNotFound, "not_found", "replays are at /replay/{id}.opus and /replay/{id}/index.m3u8")
 		return
 	}
 	r.SetPathValue("id", id)

@@ -19,12 +19,6 @@ var metricStage = promauto.NewCounterVec(prometheus.CounterOpts{
 	Name: "onair_stage_requests_total", Help: "Stage document requests answered, by result (built, cached, not_modified).",
 }, []string{"result"})
 
-// metricForward counts an edge's stage requests handed to the origin, by
-// result (answered, unanswered), and an origin's malformed ones.
-var metricForward = promauto.NewCounterVec(prometheus.CounterOpts{
-	Name: "onair_origin_forwards_total", Help: "Stage requests an edge handed to the origin, by result (answered, unanswered, malformed).",
-}, []string{"result"})
-
 // metricRouted counts joins by where their media URLs point: this edge
 // (self) or another with more headroom (other).
 var metricRouted = promauto.NewCounterVec(prometheus.CounterOpts{

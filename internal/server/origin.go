@@ -7,7 +7,9 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/onair-live/onair/internal/forward"
 	"github.com/onair-live/onair/internal/gate"
+	"github.com/onair-live/onair/internal/httpapi"
 	"github.com/onair-live/onair/internal/line"
 )
 
@@ -23,7 +25,7 @@ func (s *Server) startOrigin(ctx context.Context) error {
 	if err := s.plane.PutKeys(s.Keys()); err != nil {
 		return err
 	}
-	stop, err := s.answerForwards(s.stageRoutes())
+	stop, err := forward.Answer(s.nc, s.stageRoutes())
 	if err != nil {
 		return err
 	}
@@ -43,7 +45,7 @@ func (s *Server) startOrigin(ctx context.Context) error {
 
 // rotateKeys makes a new ticket signing key every period, keeping the three
 // before it for tickets still in use (a ticket lives minutes; an HLS
-// player's, hours: hlsGrace), and ships the keyring to the edges.
+// player's, hours: access.HLSGrace), and ships the keyring to the edges.
 func (s *Server) rotateKeys(ctx context.Context, period time.Duration) {
 	if period <= 0 || s.st == nil {
 		return
@@ -111,7 +113,7 @@ func (s *Server) syncSpaces(ctx context.Context) {
 func (s *Server) stageRoutes() http.Handler {
 	mux := http.NewServeMux()
 	s.stageHandlers(mux.HandleFunc)
-	mux.HandleFunc("/", s.handleNotFound)
+	mux.HandleFunc("/", httpapi.NotFound)
 	return mux
 }
 

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/onair-live/onair/internal/httpapi"
 )
 
 // reactionSet is the few emoji a listener may send; anything else is refused.
@@ -95,16 +97,16 @@ type reactReq struct {
 
 // handleReact takes one listener's reaction (a valid ticket, one a second).
 func (s *Server) handleReact(w http.ResponseWriter, r *http.Request) {
-	sp, ok := s.loadSpace(w, r)
+	sp, ok := s.LoadSpace(w, r)
 	if !ok {
 		return
 	}
-	c, ok := s.checkTicket(w, r, sp.ID)
+	c, ok := s.CheckTicket(w, r, sp.ID)
 	if !ok {
 		return
 	}
 	var req reactReq
-	if !decodeJSON(w, r, &req) {
+	if !httpapi.DecodeJSON(w, r, &req) {
 		return
 	}
 	known := false
@@ -112,12 +114,12 @@ func (s *Server) handleReact(w http.ResponseWriter, r *http.Request) {
 		known = known || e == req.Emoji
 	}
 	if !known {
-		writeError(w, http.StatusBadRequest, "bad_emoji", "emoji: one of 👏 ❤️ 😂 🔥 👍")
+		httpapi.WriteError(w, http.StatusBadRequest, "bad_emoji", "emoji: one of 👏 ❤️ 😂 🔥 👍")
 		return
 	}
 	if !s.reactions.add(sp.ID, c.Listener, req.Emoji, time.Now()) {
 		w.Header().Set("Retry-After", "1")
-		writeError(w, http.StatusTooManyRequests, "too_soon", "one reaction a second")
+		httpapi.WriteError(w, http.StatusTooManyRequests, "too_soon", "one reaction a second")
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)

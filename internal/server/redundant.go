@@ -9,8 +9,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/onair-live/onair/internal/access"
 	"github.com/onair-live/onair/internal/control"
 	"github.com/onair-live/onair/internal/hls"
+	"github.com/onair-live/onair/internal/httpapi"
+	"github.com/onair-live/onair/internal/web"
 )
 
 // A space carried by several edges survives the loss of one: HLS players
@@ -61,10 +64,10 @@ func (s *Server) handleMultivariant(w http.ResponseWriter, r *http.Request) {
 	hlsHeaders(w)
 	w = s.counted(w, "multivariant")
 	id := r.PathValue("id")
-	if _, ok := s.checkTicketAt(w, r, id, time.Now().Add(-hlsGrace)); !ok {
+	if _, ok := s.CheckTicketAt(w, r, id, time.Now().Add(-access.HLSGrace)); !ok {
 		return
 	}
-	q := "/hls/" + id + "/index.m3u8?t=" + url.QueryEscape(requestTicket(r, id))
+	q := "/hls/" + id + "/index.m3u8?t=" + url.QueryEscape(access.RequestTicket(r, id))
 	uris := []string{s.cfg.PublicURL + q}
 	for _, base := range s.otherEdges(id) {
 		uris = append(uris, strings.TrimRight(base, "/")+q)
@@ -72,7 +75,7 @@ func (s *Server) handleMultivariant(w http.ResponseWriter, r *http.Request) {
 	pl, err := hls.Multivariant(s.hub.Config().HLS.ProgramBandwidth(s.bitrate()), uris)
 	if err != nil { // an alternate's base URL that cannot be a URI line: a config mistake
 		s.log.Error("multivariant playlist", "space", id, "err", err)
-		writeError(w, http.StatusInternalServerError, "bad_alternate", "an alternate edge's URL is not usable")
+		httpapi.WriteError(w, http.StatusInternalServerError, "bad_alternate", "an alternate edge's URL is not usable")
 		return
 	}
 	h := w.Header()
@@ -88,18 +91,6 @@ func (s *Server) bitrate() int {
 		return s.cfg.Bitrate
 	}
 	return 48000
-}
-
-// requestTicket is the ticket a listener's request carries: ?t=, else the
-// space's ticket cookie.
-func requestTicket(r *http.Request, id string) string {
-	if tok := r.URL.Query().Get("t"); tok != "" {
-		return tok
-	}
-	if c, err := r.Cookie(ticketCookie(id)); err == nil {
-		return c.Value
-	}
-	return ""
 }
 
 // joinCORS lets a listener page from another edge of the space renew its
@@ -122,7 +113,7 @@ func (s *Server) handleJoinPreflight(w http.ResponseWriter, r *http.Request) {
 	h.Add("Vary", "Origin")
 	origin, ok := s.pageOrigin(r)
 	if !ok || r.Header.Get("Access-Control-Request-Method") != http.MethodPost {
-		writeError(w, http.StatusForbidden, "cors", "cross-origin joins are for the space's other edges' pages")
+		httpapi.WriteError(w, http.StatusForbidden, "cors", "cross-origin joins are for the space's other edges' pages")
 		return
 	}
 	h.Set("Access-Control-Allow-Origin", origin)
@@ -159,12 +150,12 @@ func originsOf(bases []string) []string {
 // spacePolicy is the listener page's policy for space id: it may also
 // fetch from and play the media of the space's other edges, where it goes
 // when its own edge goes away.
-func (s *Server) spacePolicy(id string) pagePolicy {
-	p := publicPolicy
+func (s *Server) spacePolicy(id string) web.Policy {
+	p := web.Public
 	if alts := strings.Join(originsOf(s.otherEdges(id)), " "); alts != "" {
 		// The page's own policy, widened for fetches (join, stage, hls.js)
 		// and media (the Ogg stream) only: scripts stay this origin's.
-		p.csp = strings.Replace(pageCSP, "media-src 'self' blob:",
+		p.CSP = strings.Replace(web.PageCSP, "media-src 'self' blob:",
 			"connect-src 'self' "+alts+"; media-src 'self' blob: "+alts, 1)
 	}
 	return p

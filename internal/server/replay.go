@@ -8,6 +8,7 @@ import (
 
 	"github.com/onair-live/onair/internal/fmp4"
 	"github.com/onair-live/onair/internal/hls"
+	"github.com/onair-live/onair/internal/httpapi"
 	"github.com/onair-live/onair/internal/record"
 	"github.com/onair-live/onair/internal/store"
 )
@@ -42,9 +43,9 @@ func (c *vodCache) get(id string, build func() ([]byte, error)) ([]byte, error) 
 // endedSpace loads a space whose replay may be served: 404 unknown, 409 not
 // ended yet.
 func (s *Server) endedSpace(w http.ResponseWriter, r *http.Request) (store.Space, bool) {
-	sp, ok := s.loadSpace(w, r)
+	sp, ok := s.LoadSpace(w, r)
 	if ok && sp.State != store.Ended {
-		writeError(w, http.StatusConflict, "not_ended", "the replay is available when the show ends (state: "+string(sp.State)+")")
+		httpapi.WriteError(w, http.StatusConflict, "not_ended", "the replay is available when the show ends (state: "+string(sp.State)+")")
 		return sp, false
 	}
 	return sp, ok
@@ -66,14 +67,14 @@ func (s *Server) handleReplayHLS(w http.ResponseWriter, r *http.Request) {
 	case "index.m3u8":
 		pl, err := s.vod.get(sp.ID, func() ([]byte, error) { return vodPlaylist(path, sp) })
 		if err != nil {
-			writeError(w, http.StatusNotFound, "no_recording", "this space has no replay segments")
+			httpapi.WriteError(w, http.StatusNotFound, "no_recording", "this space has no replay segments")
 			return
 		}
 		w.Header().Set("Content-Type", "application/vnd.apple.mpegurl")
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		_, _ = w.Write(pl)
 	default:
-		writeError(w, http.StatusNotFound, "not_found", "replays are at /replay/{id}/index.m3u8 and /replay/{id}.opus")
+		httpapi.WriteError(w, http.StatusNotFound, "not_found", "replays are at /replay/{id}/index.m3u8 and /replay/{id}.opus")
 	}
 }
 
@@ -89,13 +90,13 @@ func vodPlaylist(path string, sp store.Space) ([]byte, error) {
 func serveFile(w http.ResponseWriter, r *http.Request, path, ctype string) {
 	f, err := os.Open(path)
 	if err != nil {
-		writeError(w, http.StatusNotFound, "no_recording", "this space was never live, so there is no recording")
+		httpapi.WriteError(w, http.StatusNotFound, "no_recording", "this space was never live, so there is no recording")
 		return
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		writeError(w, http.StatusInternalServerError, "internal", "cannot read the recording")
+		httpapi.WriteError(w, http.StatusInternalServerError, "internal", "cannot read the recording")
 		return
 	}
 	w.Header().Set("Content-Type", ctype)

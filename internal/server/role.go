@@ -2,8 +2,6 @@ package server
 
 import (
 	"fmt"
-
-	"github.com/onair-live/onair/internal/store"
 )
 
 // Role is what a node does in a deployment.
@@ -42,10 +40,3 @@ func (r Role) listeners() bool { return r != RoleOrigin }
 
 // stage reports whether the role keeps spaces, the mix and the recording.
 func (r Role) stage() bool { return r != RoleEdge }
-
-// spaceDir is where the public port reads spaces: the store on a node that
-// keeps them, the cluster's control plane on an edge.
-type spaceDir interface {
-	Space(id string) (store.Space, error)
-	Spaces() ([]store.Space, error)
-}

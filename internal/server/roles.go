@@ -3,6 +3,7 @@ package server
 import (
 	"net/http"
 
+	"github.com/onair-live/onair/internal/httpapi"
 	"github.com/onair-live/onair/internal/store"
 )
 
@@ -59,7 +60,7 @@ func (s *Server) roleOf(sp store.Space, tok string) (caller, *authError) {
 	switch {
 	case s.st.SpaceForToken(tok) != "":
 		return caller{}, &authError{http.StatusForbidden, "wrong_space", "this host token belongs to another space"}
-	case s.isTicket(tok, sp.ID):
+	case s.IsTicket(tok, sp.ID):
 		return caller{}, &authError{http.StatusForbidden, "wrong_role", "a listener ticket cannot do this: it needs the host token"}
 	}
 	return caller{}, &authError{http.StatusUnauthorized, "bad_token", "unknown token"}
@@ -69,17 +70,17 @@ func (s *Server) roleOf(sp store.Space, tok string) (caller, *authError) {
 // caller's token holds at least role need; action says, in the 403, what a
 // weaker token was refused ("start the show"). It answers errors itself.
 func (s *Server) requireRole(w http.ResponseWriter, r *http.Request, need store.Role, action string) (store.Space, caller, bool) {
-	sp, ok := s.loadSpace(w, r)
+	sp, ok := s.LoadSpace(w, r)
 	if !ok {
 		return sp, caller{}, false
 	}
-	c, aerr := s.roleOf(sp, bearer(r))
+	c, aerr := s.roleOf(sp, httpapi.Bearer(r))
 	if aerr != nil {
-		writeError(w, aerr.status, aerr.code, aerr.text)
+		httpapi.WriteError(w, aerr.status, aerr.code, aerr.text)
 		return sp, c, false
 	}
 	if !c.can(need) {
-		writeError(w, http.StatusForbidden, "wrong_role", "a "+roleName(c.Role)+" token cannot "+action+
+		httpapi.WriteError(w, http.StatusForbidden, "wrong_role", "a "+roleName(c.Role)+" token cannot "+action+
 			": that needs the "+roleName(need)+" token or the host's")
 		return sp, c, false
 	}

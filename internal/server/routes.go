@@ -5,8 +5,10 @@ import (
 	"strings"
 
 	"github.com/onair-live/onair/internal/gate"
+	"github.com/onair-live/onair/internal/httpapi"
 	"github.com/onair-live/onair/internal/receipts"
 	"github.com/onair-live/onair/internal/report"
+	"github.com/onair-live/onair/internal/web"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
@@ -37,9 +39,9 @@ func (s *Server) hostRoutes() http.Handler {
 	mux.HandleFunc("SOURCE /{mount}", s.handleMount)
 	mux.HandleFunc("POST /whip/{id}", s.handleWHIP)
 	mux.HandleFunc("DELETE /whip/{id}/{session}", s.handleWHIPDelete)
-	mux.HandleFunc("PATCH /whip/{id}/{session}", s.handleNoTrickle)
+	mux.HandleFunc("PATCH /whip/{id}/{session}", httpapi.NoTrickle)
 	mux.HandleFunc("GET /studio/{id}", s.handleStudio)
-	mux.HandleFunc("GET /static/{file...}", s.handleStatic)
+	mux.HandleFunc("GET /static/{file...}", web.HandleStatic)
 	mux.Handle("GET /metrics", promhttp.Handler())
 	mux.HandleFunc("GET /healthz", s.handleHealth)
 	mux.HandleFunc("GET /api/v1/origins", s.handleOrigins)
@@ -59,7 +61,7 @@ func (s *Server) hostRoutes() http.Handler {
 			mux.Handle(receipts.Prefix, s.rlog.Handler())
 		}
 	}
-	mux.HandleFunc("/", s.handleNotFound)
+	mux.HandleFunc("/", httpapi.NotFound)
 	return mux
 }
 
@@ -70,7 +72,7 @@ func (s *Server) opsRoutes() http.Handler {
 	mux.Handle("GET /metrics", promhttp.Handler())
 	mux.HandleFunc("GET /healthz", s.handleHealth)
 	mux.HandleFunc("GET /gate", s.handleGateStatus)
-	mux.HandleFunc("/", s.handleNotFound)
+	mux.HandleFunc("/", httpapi.NotFound)
 	return mux
 }
 
@@ -79,7 +81,7 @@ func (s *Server) publicRoutes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", s.handleIndexPage)
 	mux.HandleFunc("GET /s/{id}", s.handleSpacePage)
-	mux.HandleFunc("GET /static/{file...}", s.handleStatic)
+	mux.HandleFunc("GET /static/{file...}", web.HandleStatic)
 	mux.HandleFunc("GET /api/v1/spaces", s.handlePublicList)
 	mux.HandleFunc("GET /api/v1/spaces/{id}", s.handlePublicGet)
 	mux.HandleFunc("POST /api/v1/spaces/{id}/join", s.joinCORS(s.handleJoin))
@@ -90,7 +92,7 @@ func (s *Server) publicRoutes() http.Handler {
 	mux.HandleFunc("OPTIONS /whep/{id}", s.handleWHEPOptions)
 	mux.HandleFunc("OPTIONS /whep/{id}/{session}", s.handleWHEPOptions)
 	mux.HandleFunc("DELETE /whep/{id}/{session}", s.handleWHEPDelete)
-	mux.HandleFunc("PATCH /whep/{id}/{session}", s.handleNoTrickle)
+	mux.HandleFunc("PATCH /whep/{id}/{session}", httpapi.NoTrickle)
 	mux.HandleFunc("GET /hls/{id}/index.m3u8", s.handlePlaylist)
 	mux.HandleFunc("GET /hls/{id}/main.m3u8", s.handleMultivariant)
 	mux.HandleFunc("GET /hls/{id}/{file}", s.handleMedia)
@@ -100,7 +102,7 @@ func (s *Server) publicRoutes() http.Handler {
 	if s.rlog != nil { // public and archivable: anyone may keep checkpoints (page budget)
 		mux.Handle(receipts.Prefix, s.rlog.Handler())
 	}
-	mux.HandleFunc("/", s.handleNotFound)
+	mux.HandleFunc("/", httpapi.NotFound)
 	return s.gated(mux)
 }
 
@@ -130,13 +132,9 @@ func (s *Server) gated(mux http.Handler) http.Handler {
 // the bus cannot feed listeners, and says so (a load balancer drains it).
 func (s *Server) handleHealth(w http.ResponseWriter, _ *http.Request) {
 	if !s.busUp() {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "no_bus", "role": string(s.cfg.Role),
+		httpapi.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "no_bus", "role": string(s.cfg.Role),
 			"error": "the program bus (NATS) is unreachable: joins are refused until it is back"})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "role": string(s.cfg.Role)})
-}
-
-func (s *Server) handleNotFound(w http.ResponseWriter, r *http.Request) {
-	writeError(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.Method+" "+r.URL.Path)
+	httpapi.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok", "role": string(s.cfg.Role)})
 }

@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/onair-live/onair/internal/access"
 	"github.com/onair-live/onair/internal/bus"
 	"github.com/onair-live/onair/internal/fanout"
 	"github.com/onair-live/onair/internal/gate"
@@ -77,24 +78,23 @@ type Config struct {
 
 // Server is one running node (origin and edge in one process).
 type Server struct {
-	cfg       Config
-	log       *slog.Logger
-	st        *store.Store
-	keys      atomic.Pointer[ticket.Keyring] // swapped whole when keys rotate
-	dir       spaceDir                       // where the public port reads spaces
-	cluster                                  // the control plane and its loops, when clustered
-	bus       bus.Bus
-	mgr       *space.Manager
-	hub       *fanout.Hub
-	whip      *whip.Server
-	whep      *whep.Server
-	gate      *gate.Gate
-	admin     string // SHA-256 of the admin key
-	vod       vodCache
-	stage     *onStage  // who is on stage, with which token
-	stageDocs stageDocs // the latest stage document of each space
-	hands     *hands    // raised hands, per space
-	reactions *reactions
+	cfg             Config
+	log             *slog.Logger
+	st              *store.Store
+	*access.Checker // the space directory, the ticket keys
+	cluster         // the control plane and its loops, when clustered
+	bus             bus.Bus
+	mgr             *space.Manager
+	hub             *fanout.Hub
+	whip            *whip.Server
+	whep            *whep.Server
+	gate            *gate.Gate
+	admin           string // SHA-256 of the admin key
+	vod             vodCache
+	stage           *onStage  // who is on stage, with which token
+	stageDocs       stageDocs // the latest stage document of each space
+	hands           *hands    // raised hands, per space
+	reactions       *reactions
 
 	tel      *telemetry.Collector // counts what the node decides, per second
 	rlog     *receipts.Log        // the receipts log (nil when off)
@@ -131,7 +131,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Bus == nil {
 		cfg.Bus = bus.NewLocal()
 	}
-	s := &Server{cfg: cfg, log: cfg.Log, bus: cfg.Bus, stage: newOnStage(), hands: newHands(), reactions: newReactions()}
+	s := &Server{Checker: &access.Checker{Log: cfg.Log}, cfg: cfg, log: cfg.Log, bus: cfg.Bus, stage: newOnStage(), hands: newHands(), reactions: newReactions()}
 	var undo []func()
 	fail := func(err error) (*Server, error) {
 		for i := len(undo) - 1; i >= 0; i-- {
@@ -168,6 +168,7 @@ func New(cfg Config) (*Server, error) {
 		settle.sample(time.Now(), l.Listeners)
 		return l
 	})
+	s.Gate = s.gate
 	if s.pubLn != nil {
 		// Connection caps act at accept, before a byte is read.
 		s.pubLn = gate.GuardListener(s.pubLn, cfg.Gate.Conns, s.gate)
@@ -196,7 +197,7 @@ func (s *Server) openRole() error {
 	if err := s.openState(); err != nil {
 		return err
 	}
-	s.dir = s.st
+	s.Dir = s.st
 	return nil
 }
 
@@ -227,7 +228,7 @@ func (s *Server) openState() error {
 			return fail(err)
 		}
 	}
-	s.keys.Store(keys)
+	s.SetKeys(keys)
 	s.mgr, err = space.NewManager(st, s.bus, space.Config{DataDir: s.cfg.DataDir, Bitrate: s.cfg.Bitrate,
 		MaxSpeakers: s.cfg.MaxSpeakers, OnEvent: s.showEvent, MixStats: &s.mixStats}, s.log)
 	if err != nil {
@@ -349,13 +350,6 @@ func (s *Server) Store() *store.Store { return s.st }
 
 // Log is the server's logger.
 func (s *Server) Log() *slog.Logger { return s.log }
-
-// Keys is the ticket keyring.
-func (s *Server) Keys() *ticket.Keyring { return s.keys.Load() }
-
-// SetKeys replaces the ticket keyring (a rotation, or an edge's copy of the
-// cluster's keys): tickets signed with any key it holds verify.
-func (s *Server) SetKeys(kr *ticket.Keyring) { s.keys.Store(kr) }
 
 // Serve answers on both ports until Shutdown.
 func (s *Server) Serve() {

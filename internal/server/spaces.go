@@ -7,6 +7,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/onair-live/onair/internal/httpapi"
 	"github.com/onair-live/onair/internal/mix"
 	"github.com/onair-live/onair/internal/space"
 	"github.com/onair-live/onair/internal/store"
@@ -93,16 +94,16 @@ func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req createReq
-	if !decodeJSON(w, r, &req) {
+	if !httpapi.DecodeJSON(w, r, &req) {
 		return
 	}
 	req.Title = strings.TrimSpace(req.Title)
 	if req.Title == "" || utf8.RuneCountInString(req.Title) > 200 || !utf8.ValidString(req.Title) {
-		writeError(w, http.StatusBadRequest, "bad_title", "title is required, up to 200 characters")
+		httpapi.WriteError(w, http.StatusBadRequest, "bad_title", "title is required, up to 200 characters")
 		return
 	}
 	if req.AutoStart && req.StartsAt.IsZero() {
-		writeError(w, http.StatusBadRequest, "bad_schedule", "auto_start needs starts_at: the time to go live")
+		httpapi.WriteError(w, http.StatusBadRequest, "bad_schedule", "auto_start needs starts_at: the time to go live")
 		return
 	}
 	now := time.Now().UTC()
@@ -112,14 +113,14 @@ func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request) {
 	sp, tok, err := s.st.Create(store.Space{Title: req.Title, StartsAt: req.StartsAt.UTC(), AutoStart: req.AutoStart}, now)
 	if err != nil {
 		s.log.Error("create space", "err", err)
-		writeError(w, http.StatusInternalServerError, "store", "could not create the space")
+		httpapi.WriteError(w, http.StatusInternalServerError, "store", "could not create the space")
 		return
 	}
 	s.log.Info("space created", "space", sp.ID, "title", sp.Title, "starts_at", sp.StartsAt, "auto_start", sp.AutoStart)
 	s.mgr.Schedule(sp)
 	v := s.view(sp)
 	v.HostToken = tok
-	writeJSON(w, http.StatusCreated, v)
+	httpapi.WriteJSON(w, http.StatusCreated, v)
 }
 
 func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
@@ -128,14 +129,14 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
 	}
 	spaces, err := s.st.Spaces()
 	if err != nil {
-		writeError(w, http.StatusInternalServerError, "store", "could not list spaces")
+		httpapi.WriteError(w, http.StatusInternalServerError, "store", "could not list spaces")
 		return
 	}
 	out := make([]spaceView, 0, len(spaces))
 	for _, sp := range spaces {
 		out = append(out, s.view(sp))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"spaces": out})
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"spaces": out})
 }
 
 func (s *Server) handleGet(w http.ResponseWriter, r *http.Request) {
@@ -148,7 +149,7 @@ func (s *Server) handleGet(w http.ResponseWriter, r *http.Request) {
 	if c.can(store.RoleCohost) {
 		v.Invites, _ = s.invitesOf(sp.ID)
 	}
-	writeJSON(w, http.StatusOK, v)
+	httpapi.WriteJSON(w, http.StatusOK, v)
 }
 
 func (s *Server) handleStart(w http.ResponseWriter, r *http.Request) {
@@ -167,11 +168,11 @@ func (s *Server) transition(w http.ResponseWriter, r *http.Request, action strin
 	sp, err := do(sp.ID)
 	switch {
 	case errors.Is(err, space.ErrEnded):
-		writeError(w, http.StatusConflict, "ended", "the space has ended; create a new one")
+		httpapi.WriteError(w, http.StatusConflict, "ended", "the space has ended; create a new one")
 	case err != nil:
 		s.log.Error("space transition", "space", sp.ID, "err", err)
-		writeError(w, http.StatusInternalServerError, "internal", err.Error())
+		httpapi.WriteError(w, http.StatusInternalServerError, "internal", err.Error())
 	default:
-		writeJSON(w, http.StatusOK, s.view(sp))
+		httpapi.WriteJSON(w, http.StatusOK, s.view(sp))
 	}
 }

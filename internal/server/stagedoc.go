@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/onair-live/onair/internal/httpapi"
 	"github.com/onair-live/onair/internal/store"
 )
 
@@ -124,16 +125,16 @@ func (s *Server) stageOf(sp store.Space, now time.Time) stageDoc {
 func (s *Server) handleStage(w http.ResponseWriter, r *http.Request) {
 	id, ok := strings.CutSuffix(r.PathValue("file"), ".json")
 	if !ok || id == "" {
-		writeError(w, http.StatusNotFound, "not_found", "the stage document is /stage/{id}.json")
+		httpapi.WriteError(w, http.StatusNotFound, "not_found", "the stage document is /stage/{id}.json")
 		return
 	}
 	now := time.Now()
 	c := s.stageDocs.get(id, now)
 	result := "cached"
 	if c == nil {
-		sp, err := s.dir.Space(id)
+		sp, err := s.Dir.Space(id)
 		if err != nil {
-			writeError(w, http.StatusNotFound, "unknown_space", "no space with id "+quote(id))
+			httpapi.WriteError(w, http.StatusNotFound, "unknown_space", "no space with id "+httpapi.Quote(id))
 			return
 		}
 		body, _ := json.Marshal(s.stageOf(sp, now))

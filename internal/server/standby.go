@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/onair-live/onair/internal/control"
+	"github.com/onair-live/onair/internal/httpapi"
 	"github.com/onair-live/onair/internal/store"
 )
 
@@ -235,7 +236,7 @@ func (s *Server) standbyGuard(next http.Handler) http.Handler {
 		}
 		h, known := s.elect.lease.Active()
 		if r.URL.Path == "/healthz" {
-			writeJSON(w, http.StatusOK, map[string]string{"status": "standby", "role": string(s.cfg.Role), "active": h.HostURL})
+			httpapi.WriteJSON(w, http.StatusOK, map[string]string{"status": "standby", "role": string(s.cfg.Role), "active": h.HostURL})
 			return
 		}
 		msg := "this origin is a standby: no active origin is known yet, try again shortly"
@@ -244,6 +245,6 @@ func (s *Server) standbyGuard(next http.Handler) http.Handler {
 			w.Header().Set("Onair-Active-Origin", h.HostURL)
 		}
 		w.Header().Set("Retry-After", "1")
-		writeError(w, http.StatusServiceUnavailable, "standby", msg)
+		httpapi.WriteError(w, http.StatusServiceUnavailable, "standby", msg)
 	})
 }

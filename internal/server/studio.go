@@ -5,12 +5,8 @@ import (
 	"time"
 
 	"github.com/onair-live/onair/internal/store"
+	"github.com/onair-live/onair/internal/web"
 )
-
-// studioCSP lets the host studio load only this origin's scripts, styles and
-// API. getUserMedia and RTCPeerConnection need no CSP source: the microphone
-// is a permission (see studioPermissions) and WebRTC media is not fetched.
-const studioCSP = "default-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
 // studioPermissions lets the studio (and nothing it could embed) ask for the
 // microphone, and nothing else.
@@ -46,5 +42,5 @@ func (s *Server) handleStudio(w http.ResponseWriter, r *http.Request) {
 		s.log.Error("studio: read space", "space", id, "err", err)
 		status = http.StatusInternalServerError
 	}
-	s.renderWith(w, status, "studio.html", p, s.studioPolicy())
+	web.Render(s.log, w, status, "studio.html", p, s.studioPolicy())
 }

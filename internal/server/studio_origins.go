@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/onair-live/onair/internal/control"
+	"github.com/onair-live/onair/internal/httpapi"
+	"github.com/onair-live/onair/internal/web"
 )
 
 // The studio page follows the show to another origin by itself when its
@@ -95,17 +97,17 @@ func (s *Server) handleOrigins(w http.ResponseWriter, _ *http.Request) {
 	for i, o := range s.originList() {
 		list = append(list, origin{Node: o.Node, HostURL: strings.TrimRight(o.HostURL, "/"), Active: i == 0 && s.Active()})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"origins": list})
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"origins": list})
 }
 
 // studioPolicy is the studio page's policy: the host pages' own, and on a
 // cluster with other origins, fetches to them too (scripts stay this
 // origin's).
-func (s *Server) studioPolicy() pagePolicy {
-	p := hostPolicy
-	p.permissions = studioPermissions
+func (s *Server) studioPolicy() web.Policy {
+	p := web.Host
+	p.Permissions = studioPermissions
 	if others := s.otherOrigins(); len(others) > 0 {
-		p.csp = studioCSP + "; connect-src 'self' " + strings.Join(others, " ")
+		p.CSP = web.StudioCSP + "; connect-src 'self' " + strings.Join(others, " ")
 	}
 	return p
 }
@@ -137,7 +139,7 @@ func (s *Server) originCORS(next http.Handler) http.Handler {
 		preflight := r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != ""
 		switch {
 		case preflight && !allowed:
-			writeError(w, http.StatusForbidden, "cors", "cross-origin calls to this host port are for the studio pages of this cluster's other origins")
+			httpapi.WriteError(w, http.StatusForbidden, "cors", "cross-origin calls to this host port are for the studio pages of this cluster's other origins")
 		case preflight:
 			h.Set("Access-Control-Allow-Origin", origin)
 			h.Set("Access-Control-Allow-Methods", "GET, POST, DELETE, PATCH")

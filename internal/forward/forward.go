@@ -1,4 +1,6 @@
-package server
+// Package forward hands an edge's public requests about the stage to the
+// active origin over NATS request/reply, and answers them there.
+package forward
 
 import (
 	"bytes"
@@ -8,6 +10,9 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/onair-live/onair/internal/httpapi"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 )
 
 // An edge keeps no stage: raised hands, reactions and the stage documents
@@ -16,11 +21,11 @@ import (
 // origin answers it with the same handlers a single process uses, so one
 // code path serves both layouts.
 
-// forwardSubject is where the active origin takes edges' requests; a
+// subject is where the active origin takes edges' requests; a
 // queue group, so a standby origin that subscribes too never answers twice.
 const (
-	forwardSubject = "onair.origin.http"
-	forwardQueue   = "origins"
+	subject = "onair.origin.http"
+	queue   = "origins"
 	// forwardTimeout bounds a forwarded request: a stage document or a hand
 	// is worth a quick "try again", never a listener's connection held.
 	forwardTimeout = 2 * time.Second
@@ -45,8 +50,8 @@ type forwardResp struct {
 	Body   []byte            `json:"b,omitempty"`
 }
 
-// forward sends r to the active origin and writes its answer.
-func (s *Server) forward(w http.ResponseWriter, r *http.Request) {
+// Send sends r to the active origin over nc and writes its answer.
+func Send(nc *nats.Conn, w http.ResponseWriter, r *http.Request) {
 	req := forwardReq{Method: r.Method, URI: r.URL.RequestURI(), Remote: r.RemoteAddr, Header: map[string]string{}}
 	for _, h := range forwardedHeaders {
 		if v := r.Header.Get(h); v != "" {
@@ -56,13 +61,13 @@ func (s *Server) forward(w http.ResponseWriter, r *http.Request) {
 	if r.Body != nil {
 		b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxForwardBody))
 		if err != nil {
-			writeError(w, http.StatusRequestEntityTooLarge, "too_large", "request body over 16 KiB")
+			httpapi.WriteError(w, http.StatusRequestEntityTooLarge, "too_large", "request body over 16 KiB")
 			return
 		}
 		req.Body = b
 	}
 	msg, _ := json.Marshal(req)
-	reply, err := s.nc.Request(forwardSubject, msg, forwardTimeout)
+	reply, err := nc.Request(subject, msg, forwardTimeout)
 	var resp forwardResp
 	if err == nil {
 		err = json.Unmarshal(reply.Data, &resp)
@@ -70,7 +75,7 @@ func (s *Server) forward(w http.ResponseWriter, r *http.Request) {
 	if err != nil || resp.Status < 100 || resp.Status > 599 {
 		metricForward.WithLabelValues("unanswered").Inc()
 		w.Header().Set("Retry-After", "1")
-		writeError(w, http.StatusServiceUnavailable, "no_origin", "the show's origin did not answer; try again")
+		httpapi.WriteError(w, http.StatusServiceUnavailable, "no_origin", "the show's origin did not answer; try again")
 		return
 	}
 	metricForward.WithLabelValues("answered").Inc()
@@ -81,10 +86,10 @@ func (s *Server) forward(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(resp.Body)
 }
 
-// answerForwards makes this origin answer edges' requests with h, until
-// the returned function is called.
-func (s *Server) answerForwards(h http.Handler) (stop func(), err error) {
-	sub, err := s.nc.QueueSubscribe(forwardSubject, forwardQueue, func(m *nats.Msg) {
+// Answer makes this origin answer edges' requests with h, until the
+// returned function is called.
+func Answer(nc *nats.Conn, h http.Handler) (stop func(), err error) {
+	sub, err := nc.QueueSubscribe(subject, queue, func(m *nats.Msg) {
 		var req forwardReq
 		if json.Unmarshal(m.Data, &req) != nil || len(req.Body) > maxForwardBody {
 			metricForward.WithLabelValues("malformed").Inc()
@@ -139,3 +144,9 @@ func (a *answerBuffer) Write(b []byte) (int, error) {
 	a.wrote = true
 	return a.body.Write(b)
 }
+
+// metricForward counts an edge's stage requests handed to the origin, by
+// result (answered, unanswered), and an origin's malformed ones.
+var metricForward = promauto.NewCounterVec(prometheus.CounterOpts{
+	Name: "onair_origin_forwards_total", Help: "Stage requests an edge handed to the origin, by result (answered, unanswered, malformed).",
+}, []string{"result"})
