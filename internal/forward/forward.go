@@ -32,6 +32,19 @@ const (
 	maxForwardBody = 16 << 10
 )
 
+// The public routes about the stage: an edge hands them to the origin,
+// which answers them with the handlers one process uses.
+const (
+	RouteStage = "GET /stage/{file}"
+	RouteRaise = "POST /api/v1/spaces/{id}/hands"
+	RouteReact = "POST /api/v1/spaces/{id}/react"
+	RouteHand  = "GET /api/v1/spaces/{id}/hands/{key}"
+	RouteLower = "DELETE /api/v1/spaces/{id}/hands/{key}"
+)
+
+// Routes are all of them: what an edge forwards.
+var Routes = []string{RouteStage, RouteRaise, RouteReact, RouteHand, RouteLower}
+
 // forwardedHeaders are the only request headers that travel: what the
 // handlers read, nothing that could claim another identity.
 var forwardedHeaders = []string{"Content-Type", "Onair-Ticket", "Cookie", "If-None-Match"}

@@ -1,7 +1,10 @@
 package server
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"time"
 )
 
 // Role is what a node does in a deployment.
@@ -21,9 +24,6 @@ const (
 	RoleEdge Role = "edge"
 )
 
-// roleStandby is how a standing-by origin names itself in load reports.
-const roleStandby = "standby"
-
 // ParseRole reads a --role value.
 func ParseRole(s string) (Role, error) {
 	switch r := Role(s); r {
@@ -40,3 +40,19 @@ func (r Role) listeners() bool { return r != RoleOrigin }
 
 // stage reports whether the role keeps spaces, the mix and the recording.
 func (r Role) stage() bool { return r != RoleEdge }
+
+// edgeReady bounds an edge's wait at start for the cluster's keys: an
+// origin must have published them once (they persist in the KV).
+const edgeReady = 10 * time.Second
+
+func (s *Server) openEdge() error {
+	ctx, cancel := context.WithTimeout(context.Background(), edgeReady)
+	defer cancel()
+	if err := s.plane.WaitReady(ctx); err != nil {
+		return errors.New("edge: no ticket keys in the cluster's control plane after 10 s: start the origin first (" + err.Error() + ")")
+	}
+	s.SetKeys(s.plane.Keys())
+	s.plane.OnKeys(s.SetKeys)
+	s.Dir = s.plane
+	return nil
+}

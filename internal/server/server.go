@@ -1,5 +1,6 @@
-// Package server wires an onair node: the host port (control, ingest) and the
-// public port (join, listen, replay) as separate HTTP servers over one origin.
+// Package server starts an onair node in its role: an origin (internal/origin,
+// the host port), an edge (internal/edge, the public port), or both over the
+// in-process bus (--role all).
 package server
 
 import (
@@ -19,9 +20,11 @@ import (
 
 	"github.com/onair-live/onair/internal/access"
 	"github.com/onair-live/onair/internal/bus"
+	"github.com/onair-live/onair/internal/edge"
 	"github.com/onair-live/onair/internal/fanout"
 	"github.com/onair-live/onair/internal/gate"
 	"github.com/onair-live/onair/internal/mix"
+	"github.com/onair-live/onair/internal/origin"
 	"github.com/onair-live/onair/internal/receipts"
 	"github.com/onair-live/onair/internal/rtc"
 	"github.com/onair-live/onair/internal/space"
@@ -89,12 +92,9 @@ type Server struct {
 	whip            *whip.Server
 	whep            *whep.Server
 	gate            *gate.Gate
-	admin           string // SHA-256 of the admin key
-	vod             vodCache
-	stage           *onStage  // who is on stage, with which token
-	stageDocs       stageDocs // the latest stage document of each space
-	hands           *hands    // raised hands, per space
-	reactions       *reactions
+	admin           string         // SHA-256 of the admin key
+	org             *origin.Origin // the host port and the stage (nil on an edge)
+	edg             *edge.Edge     // the public port (nil on an origin of a cluster)
 
 	tel      *telemetry.Collector // counts what the node decides, per second
 	rlog     *receipts.Log        // the receipts log (nil when off)
@@ -131,7 +131,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Bus == nil {
 		cfg.Bus = bus.NewLocal()
 	}
-	s := &Server{Checker: &access.Checker{Log: cfg.Log}, cfg: cfg, log: cfg.Log, bus: cfg.Bus, stage: newOnStage(), hands: newHands(), reactions: newReactions()}
+	s := &Server{Checker: &access.Checker{Log: cfg.Log}, cfg: cfg, log: cfg.Log, bus: cfg.Bus}
 	var undo []func()
 	fail := func(err error) (*Server, error) {
 		for i := len(undo) - 1; i >= 0; i-- {
@@ -155,11 +155,6 @@ func New(cfg Config) (*Server, error) {
 		return fail(err)
 	}
 	undo = append(undo, s.closeListeners)
-	if s.clusteredOrigin() { // once the host URL is known: the lease names it
-		if err := s.openElection(); err != nil {
-			return fail(err)
-		}
-	}
 	s.hub = fanout.NewHub(s.bus, fanout.Config{BurstPages: 5, WriteBatch: cfg.OggBatch})
 	s.hub.Stats().Left = s.tel.Flows.Left
 	settle := newSettler()
@@ -179,11 +174,18 @@ func New(cfg Config) (*Server, error) {
 		return fail(err)
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	if s.pubLn != nil {
-		s.pubSrv = &http.Server{Handler: s.publicRoutes(), ReadHeaderTimeout: 5 * time.Second, ConnContext: gate.ConnContext,
+	s.assemble()
+	if s.clusteredOrigin() { // once the host URL is known: the lease names it
+		if err := s.org.OpenElection(); err != nil {
+			s.cancel()
+			return fail(err)
+		}
+	}
+	if s.edg != nil {
+		s.pubSrv = &http.Server{Handler: s.edg.Routes(), ReadHeaderTimeout: 5 * time.Second, ConnContext: gate.ConnContext,
 			IdleTimeout: 60 * time.Second, MaxHeaderBytes: 16 << 10, ErrorLog: slog.NewLogLogger(cfg.Log.Handler(), slog.LevelDebug)}
 	}
-	s.hostSrv = &http.Server{Handler: s.originCORS(s.standbyGuard(s.hostRoutes())), ReadHeaderTimeout: 5 * time.Second,
+	s.hostSrv = &http.Server{Handler: s.hostRoutes(), ReadHeaderTimeout: 5 * time.Second,
 		IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10, ErrorLog: slog.NewLogLogger(cfg.Log.Handler(), slog.LevelDebug)}
 	return s, nil
 }
@@ -235,7 +237,7 @@ func (s *Server) openState() error {
 		return fail(err)
 	}
 	if s.clusteredOrigin() {
-		return nil // its shows are taken on with the lease (standby.go)
+		return nil // its shows are taken on with the lease (origin/standby.go)
 	}
 	return s.mgr.Recover()
 }
@@ -360,7 +362,9 @@ func (s *Server) Serve() {
 		go s.serve(s.pubSrv, s.pubLn, "public")
 	}
 	s.runCluster(s.ctx)
-	go s.rotateKeys(s.ctx, s.cfg.KeyRotation)
+	if s.org != nil {
+		go s.org.RotateKeys(s.ctx, s.cfg.KeyRotation)
+	}
 	// Once both ports answer: a show that fell due while the node was down
 	// starts now, for listeners who are already waiting.
 	if s.mgr != nil && !s.clusteredOrigin() { // a clustered origin arms them with the lease

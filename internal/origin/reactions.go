@@ -1,4 +1,4 @@
-package server
+package origin
 
 import (
 	"net/http"
@@ -96,7 +96,7 @@ type reactReq struct {
 }
 
 // handleReact takes one listener's reaction (a valid ticket, one a second).
-func (s *Server) handleReact(w http.ResponseWriter, r *http.Request) {
+func (s *Origin) handleReact(w http.ResponseWriter, r *http.Request) {
 	sp, ok := s.LoadSpace(w, r)
 	if !ok {
 		return

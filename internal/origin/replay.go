@@ -1,4 +1,4 @@
-package server
+package origin
 
 import (
 	"net/http"
@@ -40,9 +40,22 @@ func (c *vodCache) get(id string, build func() ([]byte, error)) ([]byte, error) 
 	return b, nil
 }
 
+// HandleReplay serves the Ogg/Opus recording once the show has ended.
+func (s *Origin) HandleReplay(w http.ResponseWriter, r *http.Request) {
+	id, ok := strings.CutSuffix(r.PathValue("file"), ".opus")
+	if !ok {
+		httpapi.WriteError(w, http.StatusNotFound, "not_found", "replays are at /replay/{id}.opus and /replay/{id}/index.m3u8")
+		return
+	}
+	r.SetPathValue("id", id)
+	if _, ok := s.endedSpace(w, r); ok {
+		serveFile(w, r, s.mgr.RecordingPath(id), "audio/ogg")
+	}
+}
+
 // endedSpace loads a space whose replay may be served: 404 unknown, 409 not
 // ended yet.
-func (s *Server) endedSpace(w http.ResponseWriter, r *http.Request) (store.Space, bool) {
+func (s *Origin) endedSpace(w http.ResponseWriter, r *http.Request) (store.Space, bool) {
 	sp, ok := s.LoadSpace(w, r)
 	if ok && sp.State != store.Ended {
 		httpapi.WriteError(w, http.StatusConflict, "not_ended", "the replay is available when the show ends (state: "+string(sp.State)+")")
@@ -51,11 +64,11 @@ func (s *Server) endedSpace(w http.ResponseWriter, r *http.Request) (store.Space
 	return sp, ok
 }
 
-// handleReplayHLS serves the replay as VOD HLS: a playlist of byte ranges
+// HandleReplayHLS serves the replay as VOD HLS: a playlist of byte ranges
 // into the recording's fragmented MP4, built from the file itself, so it
 // also works for a show whose server crashed.
-func (s *Server) handleReplayHLS(w http.ResponseWriter, r *http.Request) {
-	hlsHeaders(w)
+func (s *Origin) HandleReplayHLS(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Access-Control-Allow-Origin", "*") // players on other origins read it
 	sp, ok := s.endedSpace(w, r)
 	if !ok {
 		return

@@ -1,4 +1,4 @@
-package server
+package origin
 
 import (
 	"errors"
@@ -23,7 +23,7 @@ type inviteReq struct {
 }
 
 // handleInvite makes a co-host or speaker token (hosts and co-hosts).
-func (s *Server) handleInvite(w http.ResponseWriter, r *http.Request) {
+func (s *Origin) handleInvite(w http.ResponseWriter, r *http.Request) {
 	sp, _, ok := s.requireHost(w, r, "invite")
 	if !ok {
 		return
@@ -59,12 +59,12 @@ func (s *Server) handleInvite(w http.ResponseWriter, r *http.Request) {
 
 // studioLink opens the studio signed in with tok (the fragment never
 // reaches a server).
-func (s *Server) studioLink(id, tok string) string {
+func (s *Origin) studioLink(id, tok string) string {
 	return s.cfg.HostURL + "/studio/" + id + "#token=" + tok
 }
 
 // invitesOf lists a space's invites with whether each is on stage now.
-func (s *Server) invitesOf(id string) ([]inviteView, error) {
+func (s *Origin) invitesOf(id string) ([]inviteView, error) {
 	invs, err := s.st.Invites(id)
 	out := make([]inviteView, 0, len(invs))
 	for _, inv := range invs {
@@ -74,7 +74,7 @@ func (s *Server) invitesOf(id string) ([]inviteView, error) {
 	return out, err
 }
 
-func (s *Server) handleInvites(w http.ResponseWriter, r *http.Request) {
+func (s *Origin) handleInvites(w http.ResponseWriter, r *http.Request) {
 	sp, _, ok := s.requireHost(w, r, "list the invites")
 	if !ok {
 		return
@@ -89,7 +89,7 @@ func (s *Server) handleInvites(w http.ResponseWriter, r *http.Request) {
 
 // handleRevoke revokes an invite: its token answers 401 from now on and
 // whoever is on stage with it is cut off at once.
-func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
+func (s *Origin) handleRevoke(w http.ResponseWriter, r *http.Request) {
 	sp, _, ok := s.requireHost(w, r, "revoke invites")
 	if !ok {
 		return
@@ -113,7 +113,7 @@ type muteReq struct {
 }
 
 // handleMute mutes or unmutes a speaker in the program.
-func (s *Server) handleMute(w http.ResponseWriter, r *http.Request) {
+func (s *Origin) handleMute(w http.ResponseWriter, r *http.Request) {
 	sp, _, ok := s.requireHost(w, r, "mute speakers")
 	if !ok {
 		return
@@ -138,7 +138,7 @@ func (s *Server) handleMute(w http.ResponseWriter, r *http.Request) {
 // handleRemove takes a speaker off the stage (their connection ends; a
 // speaker with an invite may come back until it is revoked). Co-hosts may
 // remove anyone but the host.
-func (s *Server) handleRemove(w http.ResponseWriter, r *http.Request) {
+func (s *Origin) handleRemove(w http.ResponseWriter, r *http.Request) {
 	sp, c, ok := s.requireHost(w, r, "remove speakers")
 	if !ok {
 		return

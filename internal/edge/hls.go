@@ -1,4 +1,4 @@
-package server
+package edge
 
 import (
 	"errors"
@@ -19,7 +19,7 @@ import (
 
 // hlsWait bounds how long a blocking playlist reload or a preload-hinted
 // part request is held: three target durations, as RFC 8216bis asks.
-func (s *Server) hlsWait() time.Duration {
+func (s *Edge) hlsWait() time.Duration {
 	return 3 * s.hub.Config().HLS.SegmentTarget()
 }
 
@@ -30,7 +30,7 @@ type hold struct {
 	timer *time.Timer
 }
 
-func (s *Server) newHold() *hold { return &hold{limit: s.hlsWait()} }
+func (s *Edge) newHold() *hold { return &hold{limit: s.hlsWait()} }
 
 // wait waits for the packager's next change; false when the request is
 // over: the client went away, or the time ran out and the 503 is written.
@@ -58,7 +58,7 @@ func (h *hold) stop() {
 
 // handlePlaylist serves the LL-HLS media playlist, holding the request
 // while a blocking reload (_HLS_msn, _HLS_part) asks for what is not there yet.
-func (s *Server) handlePlaylist(w http.ResponseWriter, r *http.Request) {
+func (s *Edge) handlePlaylist(w http.ResponseWriter, r *http.Request) {
 	hlsHeaders(w)
 	kind := "playlist"
 	if r.URL.Query().Has("_HLS_msn") {
@@ -149,7 +149,7 @@ func writePlaylist(w http.ResponseWriter, st hls.State, blocking bool) {
 // hlsStream returns the space's HLS packaging on this edge: 404 for an
 // unknown space, 410 once the show is over and its stream gone, 503 before
 // the show starts (the page starts the player when it goes live).
-func (s *Server) hlsStream(w http.ResponseWriter, r *http.Request) (*fanout.Stream, bool) {
+func (s *Edge) hlsStream(w http.ResponseWriter, r *http.Request) (*fanout.Stream, bool) {
 	// A live stream on this edge answers without reading the store: this
 	// runs on every playlist request of every player.
 	if st := s.hub.Lookup(r.PathValue("id")); st != nil {
@@ -180,7 +180,7 @@ var mediaName = regexp.MustCompile(`^(?:p(\d{1,12})\.(\d{1,4})|s(\d{1,12}))\.m4s
 // handleMedia serves the init segment, parts and segments: immutable, the
 // same bytes for everyone, so any cache may keep them. A request for the
 // next part (the preload hint) is held until it exists.
-func (s *Server) handleMedia(w http.ResponseWriter, r *http.Request) {
+func (s *Edge) handleMedia(w http.ResponseWriter, r *http.Request) {
 	hlsHeaders(w)
 	file := r.PathValue("file")
 	w = s.counted(w, mediaKind(file))
@@ -273,7 +273,7 @@ var hlsOK = func() map[string]prometheus.Counter {
 	return m
 }()
 
-func (s *Server) counted(w http.ResponseWriter, kind string) http.ResponseWriter {
+func (s *Edge) counted(w http.ResponseWriter, kind string) http.ResponseWriter {
 	return &countingWriter{ResponseWriter: w, kind: kind, bytes: &s.hub.Stats().HLSBytes}
 }
 

@@ -1,4 +1,4 @@
-package server
+package edge
 
 import (
 	"errors"
@@ -31,7 +31,7 @@ type joinResp struct {
 }
 
 // handleJoin issues a signed, short-lived ticket for one space.
-func (s *Server) handleJoin(w http.ResponseWriter, r *http.Request) {
+func (s *Edge) handleJoin(w http.ResponseWriter, r *http.Request) {
 	if s.refuseUnfed(w) {
 		s.gate.CountFrom(r, "join", "rejected", "no_bus")
 		return
@@ -98,7 +98,7 @@ const renewGrace = 5 * time.Minute
 // ticket cookie the join set, or an Onair-Ticket header), if it may be
 // renewed: signed, for this space, not expired for more than renewGrace, and
 // not in use from more networks than one listener has.
-func (s *Server) heldTicket(r *http.Request, id string) (ticket.Claims, bool) {
+func (s *Edge) heldTicket(r *http.Request, id string) (ticket.Claims, bool) {
 	tok := r.Header.Get("Onair-Ticket")
 	if tok == "" {
 		if ck, err := r.Cookie(access.TicketCookie(id)); err == nil {
@@ -118,7 +118,7 @@ func (s *Server) heldTicket(r *http.Request, id string) (ticket.Claims, bool) {
 // whepWelcome is the top of the degrade ladder: WebRTC, the costliest
 // protocol, is offered only while it has room and the node has headroom;
 // otherwise newcomers are steered to LL-HLS before anyone has to wait.
-func (s *Server) whepWelcome() bool {
+func (s *Edge) whepWelcome() bool {
 	l, capacity := s.gate.Headroom()
 	busy := l.CPU > 0.7 || (capacity > 0 && l.Listeners > capacity*8/10)
 	return !busy && s.whep.Sessions().Len() < s.cfg.WHEPMax*9/10
@@ -131,7 +131,7 @@ func (s *Server) whepWelcome() bool {
 const resumeBurst = 50
 
 // handleLive streams the program as progressive Ogg/Opus.
-func (s *Server) handleLive(w http.ResponseWriter, r *http.Request) {
+func (s *Edge) handleLive(w http.ResponseWriter, r *http.Request) {
 	id, ok := strings.CutSuffix(r.PathValue("file"), ".opus")
 	if !ok {
 		httpapi.WriteError(w, http.StatusNotFound, "not_found", "live streams are at /live/{id}.opus")
@@ -164,18 +164,5 @@ func (s *Server) handleLive(w http.ResponseWriter, r *http.Request) {
 	err := s.hub.Stream(id).AttachBurst(r.Context(), w, firstWait, burst)
 	if errors.Is(err, fanout.ErrNoProgram) {
 		httpapi.WriteError(w, http.StatusServiceUnavailable, "no_program", "the program is not available; try again")
-	}
-}
-
-// handleReplay serves the Ogg/Opus recording once the show has ended.
-func (s *Server) handleReplay(w http.ResponseWriter, r *http.Request) {
-	id, ok := strings.CutSuffix(r.PathValue("file"), ".opus")
-	if !ok {
-		httpapi.WriteError(w, http.StatusNotFound, "not_found", "replays are at /replay/{id}.opus and /replay/{id}/index.m3u8")
-		return
-	}
-	r.SetPathValue("id", id)
-	if _, ok := s.endedSpace(w, r); ok {
-		serveFile(w, r, s.mgr.RecordingPath(id), "audio/ogg")
 	}
 }

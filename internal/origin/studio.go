@@ -1,4 +1,4 @@
-package server
+package origin
 
 import (
 	"net/http"
@@ -28,7 +28,7 @@ type studioPage struct {
 
 // handleStudio serves the host studio, on the host port only: join as a
 // speaker over WHIP, go live, end the show, watch the speakers' levels.
-func (s *Server) handleStudio(w http.ResponseWriter, r *http.Request) {
+func (s *Origin) handleStudio(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	p := studioPage{ID: id, Title: "Studio"}
 	status := http.StatusOK

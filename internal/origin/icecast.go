@@ -1,4 +1,4 @@
-package server
+package origin
 
 import (
 	"bufio"
@@ -157,7 +157,7 @@ func refusedType(ct string) string {
 // handleMount is the Icecast mount-style path: /{id}.opus, /{id}.ogg,
 // /{id}.mp3 (or /{id}) is the ingest of space id. The extension is only a
 // label: the stream's bytes tell its codec.
-func (s *Server) handleMount(w http.ResponseWriter, r *http.Request) {
+func (s *Origin) handleMount(w http.ResponseWriter, r *http.Request) {
 	mount := r.PathValue("mount")
 	r.SetPathValue("id", strings.TrimSuffix(mount, path.Ext(mount)))
 	s.handleIngest(w, r)

@@ -1,4 +1,4 @@
-package server
+package origin
 
 import (
 	"crypto/subtle"
@@ -8,13 +8,13 @@ import (
 	"github.com/onair-live/onair/internal/store"
 )
 
-func (s *Server) isAdmin(tok string) bool {
+func (s *Origin) isAdmin(tok string) bool {
 	return tok != "" && subtle.ConstantTimeCompare([]byte(store.HashToken(tok)), []byte(s.admin)) == 1
 }
 
 // requireAdmin answers 401 for a missing or unknown token and 403 for a
 // token that is valid but not the admin key (a host token).
-func (s *Server) requireAdmin(w http.ResponseWriter, r *http.Request) bool {
+func (s *Origin) requireAdmin(w http.ResponseWriter, r *http.Request) bool {
 	tok := httpapi.Bearer(r)
 	switch {
 	case s.isAdmin(tok):
@@ -31,7 +31,7 @@ func (s *Server) requireAdmin(w http.ResponseWriter, r *http.Request) bool {
 	return false
 }
 
-func (s *Server) isInvite(tok string) bool {
+func (s *Origin) isInvite(tok string) bool {
 	_, ok := s.st.InviteForToken(tok)
 	return ok
 }

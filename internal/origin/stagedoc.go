@@ -1,4 +1,4 @@
-package server
+package origin
 
 import (
 	"crypto/sha256"
@@ -12,6 +12,8 @@ import (
 
 	"github.com/onair-live/onair/internal/httpapi"
 	"github.com/onair-live/onair/internal/store"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 )
 
 // stageTTL is how long one rendering of a stage document is served, and
@@ -93,7 +95,7 @@ func (d *stageDocs) put(id string, c *stageCopy) {
 }
 
 // stageOf renders the stage document of sp now.
-func (s *Server) stageOf(sp store.Space, now time.Time) stageDoc {
+func (s *Origin) stageOf(sp store.Space, now time.Time) stageDoc {
 	doc := stageDoc{ID: sp.ID, Title: sp.Title, State: sp.State, StartsAt: sp.StartsAt, AutoStart: sp.AutoStart,
 		StartedAt: sp.StartedAt, EndedAt: sp.EndedAt, OnStage: []stageMember{}}
 	if !sp.StartedAt.IsZero() {
@@ -122,7 +124,7 @@ func (s *Server) stageOf(sp store.Space, now time.Time) stageDoc {
 // handleStage serves GET /stage/{id}.json on the public port: one
 // cacheable document per space with who is on stage, who is talking, the
 // listener count and the schedule.
-func (s *Server) handleStage(w http.ResponseWriter, r *http.Request) {
+func (s *Origin) handleStage(w http.ResponseWriter, r *http.Request) {
 	id, ok := strings.CutSuffix(r.PathValue("file"), ".json")
 	if !ok || id == "" {
 		httpapi.WriteError(w, http.StatusNotFound, "not_found", "the stage document is /stage/{id}.json")
@@ -158,3 +160,10 @@ func (s *Server) handleStage(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Length", strconv.Itoa(len(c.body)))
 	_, _ = w.Write(c.body)
 }
+
+// metricStage counts stage-document requests by result: "built" (rendered
+// afresh), "cached" (the same bytes again), "not_modified" (a 304): behind
+// a cache, about one request a second per space reaches the node.
+var metricStage = promauto.NewCounterVec(prometheus.CounterOpts{
+	Name: "onair_stage_requests_total", Help: "Stage document requests answered, by result (built, cached, not_modified).",
+}, []string{"result"})

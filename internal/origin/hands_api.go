@@ -1,4 +1,4 @@
-package server
+package origin
 
 import (
 	"errors"
@@ -24,7 +24,7 @@ type handView struct {
 
 // handleRaise takes a listener's raised hand (public port, join budget,
 // a valid ticket for the space: it passed the gate like a join).
-func (s *Server) handleRaise(w http.ResponseWriter, r *http.Request) {
+func (s *Origin) handleRaise(w http.ResponseWriter, r *http.Request) {
 	sp, ok := s.LoadSpace(w, r)
 	if !ok {
 		return
@@ -62,7 +62,7 @@ func (s *Server) handleRaise(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleHand answers a listener asking about their own hand (by its key).
-func (s *Server) handleHand(w http.ResponseWriter, r *http.Request) {
+func (s *Origin) handleHand(w http.ResponseWriter, r *http.Request) {
 	hd, ok := s.hands.byKey(r.PathValue("id"), r.PathValue("key"))
 	if !ok {
 		httpapi.WriteError(w, http.StatusNotFound, "no_hand", "no such raised hand (it may have expired): raise it again")
@@ -72,7 +72,7 @@ func (s *Server) handleHand(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleLower takes a listener's own hand down.
-func (s *Server) handleLower(w http.ResponseWriter, r *http.Request) {
+func (s *Origin) handleLower(w http.ResponseWriter, r *http.Request) {
 	if !s.hands.lower(r.PathValue("id"), r.PathValue("key")) {
 		httpapi.WriteError(w, http.StatusNotFound, "no_hand", "no such raised hand")
 		return
@@ -81,7 +81,7 @@ func (s *Server) handleLower(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleHands lists the waiting hands for hosts.
-func (s *Server) handleHands(w http.ResponseWriter, r *http.Request) {
+func (s *Origin) handleHands(w http.ResponseWriter, r *http.Request) {
 	sp, _, ok := s.requireHost(w, r, "see raised hands")
 	if !ok {
 		return
@@ -91,7 +91,7 @@ func (s *Server) handleHands(w http.ResponseWriter, r *http.Request) {
 
 // handleAccept brings a raised hand on stage: a speaker invite under the
 // listener's name, whose studio link their page then shows them.
-func (s *Server) handleAccept(w http.ResponseWriter, r *http.Request) {
+func (s *Origin) handleAccept(w http.ResponseWriter, r *http.Request) {
 	sp, _, ok := s.requireHost(w, r, "accept raised hands")
 	if !ok {
 		return
@@ -104,7 +104,7 @@ func (s *Server) handleAccept(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleDismiss turns a raised hand down.
-func (s *Server) handleDismiss(w http.ResponseWriter, r *http.Request) {
+func (s *Origin) handleDismiss(w http.ResponseWriter, r *http.Request) {
 	sp, _, ok := s.requireHost(w, r, "dismiss raised hands")
 	if !ok {
 		return
@@ -113,7 +113,7 @@ func (s *Server) handleDismiss(w http.ResponseWriter, r *http.Request) {
 	s.answered(w, sp, hd, err)
 }
 
-func (s *Server) answered(w http.ResponseWriter, sp store.Space, hd hand, err error) {
+func (s *Origin) answered(w http.ResponseWriter, sp store.Space, hd hand, err error) {
 	switch {
 	case errors.Is(err, errNoHand):
 		httpapi.WriteError(w, http.StatusNotFound, "no_hand", "no waiting hand with that id")

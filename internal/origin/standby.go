@@ -1,4 +1,4 @@
-package server
+package origin
 
 import (
 	"context"
@@ -19,6 +19,9 @@ import (
 // record its shows from the bus, refuse the host port's requests with a
 // 503 naming the active one, and take over when its lease expires.
 
+// RoleStandby is how a standing-by origin names itself in load reports.
+const RoleStandby = "standby"
+
 // election is a clustered origin's part in choosing the active one.
 type election struct {
 	lease    *control.Lease
@@ -31,12 +34,12 @@ type election struct {
 
 // clusteredOrigin: an origin of a cluster, which waits for the lease
 // before it takes its shows on.
-func (s *Server) clusteredOrigin() bool { return s.cfg.Role == RoleOrigin && s.plane != nil }
+func (s *Origin) clusteredOrigin() bool { return s.cfg.Clustered && s.plane != nil }
 
 // Fenced is closed when this origin was active and lost its lease: it must
 // stop mixing at once (another origin takes over), without ending its
 // shows; `onair serve` exits. Never closed on other nodes.
-func (s *Server) Fenced() <-chan struct{} {
+func (s *Origin) Fenced() <-chan struct{} {
 	if s.elect.fenced == nil {
 		return nil
 	}
@@ -45,11 +48,11 @@ func (s *Server) Fenced() <-chan struct{} {
 
 // Active reports whether this node does what an active origin does: always
 // on one process; for a clustered origin, while it holds the lease.
-func (s *Server) Active() bool { return !s.clusteredOrigin() || s.elect.active.Load() }
+func (s *Origin) Active() bool { return !s.clusteredOrigin() || s.elect.active.Load() }
 
-// openElection binds the lease and the mirror (at New, so the host port's
+// OpenElection binds the lease and the mirror (at New, so the host port's
 // guard has them from its first request).
-func (s *Server) openElection() error {
+func (s *Origin) OpenElection() error {
 	var err error
 	if s.elect.lease, err = s.plane.OpenLease(leaseName(s.nodeName()), s.cfg.HostURL, s.cfg.LeaseTTL); err != nil {
 		return err
@@ -61,9 +64,9 @@ func (s *Server) openElection() error {
 	return nil
 }
 
-// runElection takes part in the election and stands by until this origin
+// RunElection takes part in the election and stands by until this origin
 // holds the lease.
-func (s *Server) runElection(ctx context.Context) {
+func (s *Origin) RunElection(ctx context.Context) {
 	go s.followOrigins(ctx)
 	sctx, stopShadowing := context.WithCancel(ctx)
 	// A lone origin (or the first) is active before Serve returns, as one
@@ -89,10 +92,10 @@ func (s *Server) runElection(ctx context.Context) {
 // standbySeen reports whether another origin stands by (its load report is
 // fresh): only then must an active origin whose renewals stall step down.
 // A lone origin rides out a NATS fault on air.
-func (s *Server) standbySeen() bool {
+func (s *Origin) standbySeen() bool {
 	me := s.nodeName()
 	for _, r := range s.plane.Reports() {
-		if r.Role == roleStandby && r.Node != me {
+		if r.Role == RoleStandby && r.Node != me {
 			return true
 		}
 	}
@@ -111,7 +114,7 @@ func leaseName(n string) string {
 
 // shadowShows records every live show of the active origin from the bus
 // while this origin stands by.
-func (s *Server) shadowShows(ctx context.Context) {
+func (s *Origin) shadowShows(ctx context.Context) {
 	t := time.NewTicker(250 * time.Millisecond)
 	defer t.Stop()
 	for {
@@ -134,7 +137,7 @@ func (s *Server) shadowShows(ctx context.Context) {
 // takeOver makes this origin the active one: the active one's spaces,
 // invites and keys into its store, its shows resumed from the recordings
 // made standing by, then what only the active origin runs.
-func (s *Server) takeOver(ctx context.Context) {
+func (s *Origin) takeOver(ctx context.Context) {
 	start := time.Now()
 	s.mgr.StopShadows()
 	if err := s.importActive(ctx); err != nil {
@@ -157,7 +160,7 @@ func (s *Server) takeOver(ctx context.Context) {
 // importActive copies the mirrored spaces and invites into the store and
 // adopts the cluster's ticket keys. The first origin of a cluster finds
 // nothing and keeps its own.
-func (s *Server) importActive(ctx context.Context) error {
+func (s *Origin) importActive(ctx context.Context) error {
 	lctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	kr, err := s.plane.StoredKeys(lctx)
@@ -190,7 +193,7 @@ func (s *Server) importActive(ctx context.Context) error {
 
 // syncMirror writes every space and invite that changed to the origins'
 // mirror, for a standby to take over with.
-func (s *Server) syncMirror(ctx context.Context) {
+func (s *Origin) syncMirror(ctx context.Context) {
 	sent := map[string]store.Space{}
 	sentInv := map[string]store.Invite{}
 	t := time.NewTicker(spaceSyncEvery)
@@ -225,7 +228,7 @@ func (s *Server) syncMirror(ctx context.Context) {
 // standbyGuard answers the host port's requests of a standing-by origin
 // with 503, naming the active origin (speakers' retry loops alternate
 // origins until one takes them); /healthz and /metrics answer as usual.
-func (s *Server) standbyGuard(next http.Handler) http.Handler {
+func (s *Origin) standbyGuard(next http.Handler) http.Handler {
 	if !s.clusteredOrigin() {
 		return next
 	}
@@ -236,7 +239,7 @@ func (s *Server) standbyGuard(next http.Handler) http.Handler {
 		}
 		h, known := s.elect.lease.Active()
 		if r.URL.Path == "/healthz" {
-			httpapi.WriteJSON(w, http.StatusOK, map[string]string{"status": "standby", "role": string(s.cfg.Role), "active": h.HostURL})
+			httpapi.WriteJSON(w, http.StatusOK, map[string]string{"status": "standby", "role": "origin", "active": h.HostURL})
 			return
 		}
 		msg := "this origin is a standby: no active origin is known yet, try again shortly"

@@ -1,4 +1,4 @@
-package server
+package edge
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
@@ -11,13 +11,6 @@ import (
 var metricHLS = promauto.NewCounterVec(prometheus.CounterOpts{
 	Name: "onair_hls_requests_total", Help: "HLS requests answered, by kind (playlist, blocking_playlist, part, segment, init) and status code.",
 }, []string{"kind", "code"})
-
-// metricStage counts stage-document requests by result: "built" (rendered
-// afresh), "cached" (the same bytes again), "not_modified" (a 304): behind
-// a cache, about one request a second per space reaches the node.
-var metricStage = promauto.NewCounterVec(prometheus.CounterOpts{
-	Name: "onair_stage_requests_total", Help: "Stage document requests answered, by result (built, cached, not_modified).",
-}, []string{"result"})
 
 // metricRouted counts joins by where their media URLs point: this edge
 // (self) or another with more headroom (other).

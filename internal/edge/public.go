@@ -1,4 +1,4 @@
-package server
+package edge
 
 import (
 	"net/http"
@@ -24,7 +24,7 @@ type publicSpace struct {
 	Replay       string `json:"replay,omitempty"`
 }
 
-func (s *Server) public(sp store.Space) publicSpace {
+func (s *Edge) public(sp store.Space) publicSpace {
 	p := publicSpace{ID: sp.ID, Title: sp.Title, State: sp.State, StartsAt: sp.StartsAt,
 		StartedAt: sp.StartedAt, AutoStart: sp.AutoStart, Listeners: s.listeners(sp.ID)}
 	if !sp.StartedAt.IsZero() {
@@ -38,7 +38,7 @@ func (s *Server) public(sp store.Space) publicSpace {
 }
 
 // publicSpaces lists live and scheduled spaces (ended ones stay reachable by id).
-func (s *Server) publicSpaces() ([]publicSpace, error) {
+func (s *Edge) publicSpaces() ([]publicSpace, error) {
 	spaces, err := s.Dir.Spaces()
 	out := []publicSpace{}
 	for _, sp := range spaces {
@@ -49,7 +49,7 @@ func (s *Server) publicSpaces() ([]publicSpace, error) {
 	return out, err
 }
 
-func (s *Server) handlePublicList(w http.ResponseWriter, _ *http.Request) {
+func (s *Edge) handlePublicList(w http.ResponseWriter, _ *http.Request) {
 	list, err := s.publicSpaces()
 	if err != nil {
 		httpapi.WriteError(w, http.StatusInternalServerError, "store", "could not list spaces")
@@ -58,7 +58,7 @@ func (s *Server) handlePublicList(w http.ResponseWriter, _ *http.Request) {
 	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"spaces": list})
 }
 
-func (s *Server) handlePublicGet(w http.ResponseWriter, r *http.Request) {
+func (s *Edge) handlePublicGet(w http.ResponseWriter, r *http.Request) {
 	if sp, ok := s.LoadSpace(w, r); ok {
 		httpapi.WriteJSON(w, http.StatusOK, s.public(sp))
 	}
@@ -71,7 +71,7 @@ type indexPage struct {
 	Blank           publicSpace // renders the card template index.js fills
 }
 
-func (s *Server) handleIndexPage(w http.ResponseWriter, _ *http.Request) {
+func (s *Edge) handleIndexPage(w http.ResponseWriter, _ *http.Request) {
 	list, err := s.publicSpaces()
 	if err != nil {
 		s.log.Error("list spaces", "err", err)
@@ -93,7 +93,7 @@ func (s *Server) handleIndexPage(w http.ResponseWriter, _ *http.Request) {
 	web.Render(s.log, w, http.StatusOK, "index.html", p, web.Public)
 }
 
-func (s *Server) handleSpacePage(w http.ResponseWriter, r *http.Request) {
+func (s *Edge) handleSpacePage(w http.ResponseWriter, r *http.Request) {
 	sp, err := s.Dir.Space(r.PathValue("id"))
 	if err != nil {
 		web.Render(s.log, w, http.StatusNotFound, "notfound.html", nil, web.Public)

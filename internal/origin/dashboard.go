@@ -1,4 +1,4 @@
-package server
+package origin
 
 import (
 	"bytes"
@@ -13,7 +13,7 @@ import (
 
 // handleDashboard serves the operator's dashboard page (host port). The
 // page holds no figures: it asks /api/v1/receipts/live with the admin key.
-func (s *Server) handleDashboard(w http.ResponseWriter, r *http.Request) {
+func (s *Origin) handleDashboard(w http.ResponseWriter, r *http.Request) {
 	web.Render(s.log, w, http.StatusOK, "dashboard.html", nil, web.Host)
 }
 
@@ -40,7 +40,7 @@ type liveFigures struct {
 
 // handleLive answers the dashboard: the node's last 15 minutes of records
 // as chart series, the verdict over them, and the gate now (admin key).
-func (s *Server) handleLiveFigures(w http.ResponseWriter, r *http.Request) {
+func (s *Origin) handleLiveFigures(w http.ResponseWriter, r *http.Request) {
 	if !s.requireAdmin(w, r) {
 		return
 	}
@@ -61,7 +61,7 @@ func (s *Server) handleLiveFigures(w http.ResponseWriter, r *http.Request) {
 
 // handleReceiptsReport renders the HTML report of this node's own log, up
 // to now (admin key): what the dashboard links to.
-func (s *Server) handleReceiptsReport(w http.ResponseWriter, r *http.Request) {
+func (s *Origin) handleReceiptsReport(w http.ResponseWriter, r *http.Request) {
 	if !s.requireAdmin(w, r) {
 		return
 	}
@@ -72,7 +72,7 @@ func (s *Server) handleReceiptsReport(w http.ResponseWriter, r *http.Request) {
 	if err := s.rlog.Checkpoint(); err != nil { // the report reaches the last second, not the last checkpoint
 		s.log.Error("receipts: checkpoint", "err", err)
 	}
-	g, err := verdict.Gather(r.Context(), verdict.Query{Sources: []string{s.receiptsDir()}, Keys: []string{s.rlog.VerifierKey()}})
+	g, err := verdict.Gather(r.Context(), verdict.Query{Sources: []string{s.receiptsDir}, Keys: []string{s.rlog.VerifierKey()}})
 	if err != nil {
 		httpapi.WriteError(w, http.StatusInternalServerError, "receipts", err.Error())
 		return

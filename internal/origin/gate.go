@@ -1,4 +1,4 @@
-package server
+package origin
 
 import (
 	"net/http"
@@ -8,12 +8,12 @@ import (
 )
 
 // handleGateStatus is the gate's state on the host port.
-func (s *Server) handleGateStatus(w http.ResponseWriter, _ *http.Request) {
+func (s *Origin) handleGateStatus(w http.ResponseWriter, _ *http.Request) {
 	httpapi.WriteJSON(w, http.StatusOK, s.gate.Status())
 }
 
 // handleGateMode is the operator's switch: normal, under_attack or auto.
-func (s *Server) handleGateMode(w http.ResponseWriter, r *http.Request) {
+func (s *Origin) handleGateMode(w http.ResponseWriter, r *http.Request) {
 	if !s.requireAdmin(w, r) {
 		return
 	}

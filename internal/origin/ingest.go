@@ -1,4 +1,4 @@
-package server
+package origin
 
 import (
 	"errors"
@@ -45,7 +45,7 @@ func speakerParam(w http.ResponseWriter, r *http.Request) (string, bool) {
 // requireSpeaker checks that the token may speak (host, co-host or speaker)
 // and settles the speaker's name, for the ways a speaker comes in (ffmpeg
 // ingest, WHIP). An invited token speaks under its invite's name.
-func (s *Server) requireSpeaker(w http.ResponseWriter, r *http.Request) (store.Space, caller, string, bool) {
+func (s *Origin) requireSpeaker(w http.ResponseWriter, r *http.Request) (store.Space, caller, string, bool) {
 	sp, c, ok := s.requireRole(w, r, store.RoleSpeaker, "speak")
 	if !ok {
 		return sp, c, "", false
@@ -62,7 +62,7 @@ func (s *Server) requireSpeaker(w http.ResponseWriter, r *http.Request) (store.S
 }
 
 // attachSpeaker puts the caller on stage as name, with the mixer options o.
-func (s *Server) attachSpeaker(sp store.Space, c caller, name string, o mix.SpeakerOptions) (*mix.Speaker, error) {
+func (s *Origin) attachSpeaker(sp store.Space, c caller, name string, o mix.SpeakerOptions) (*mix.Speaker, error) {
 	spk, err := s.stage.attach(sp.ID, name, c, func() (*mix.Speaker, error) { return s.mgr.SpeakerOpts(sp.ID, name, o) })
 	if err != nil || c.Invite.ID == "" {
 		return spk, err
@@ -101,7 +101,7 @@ func speakerError(w http.ResponseWriter, err error) {
 // HTTP body, or an Icecast source client's unframed one (see icecast.go).
 // The stream is opened (codec found, headers read) before the speaker
 // joins, so a bad one answers 415 or 400 and replaces nobody.
-func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
+func (s *Origin) handleIngest(w http.ResponseWriter, r *http.Request) {
 	sp, c, name, ok := s.requireSpeaker(basicChallenge{w}, r)
 	if !ok {
 		return
@@ -152,7 +152,7 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 }
 
 // runIngest feeds the mixer until the stream ends.
-func (s *Server) runIngest(src *source, stream *ingest.Stream, spk *mix.Speaker, log *slog.Logger) {
+func (s *Origin) runIngest(src *source, stream *ingest.Stream, spk *mix.Speaker, log *slog.Logger) {
 	log.Info("speaker connected")
 	src.accept()
 	st, err := stream.Run(src.ctx, spk)
@@ -167,7 +167,7 @@ func (s *Server) runIngest(src *source, stream *ingest.Stream, spk *mix.Speaker,
 // ingestFailed answers a stream that could not be taken: 415 for a codec
 // onair does not decode, 400 for a malformed one; a dropped connection is
 // only logged.
-func (s *Server) ingestFailed(src *source, log *slog.Logger, err error, st ingest.Stats) {
+func (s *Origin) ingestFailed(src *source, log *slog.Logger, err error, st ingest.Stats) {
 	var bad *ingest.BadInputError
 	var unsup *ingest.UnsupportedError
 	switch {

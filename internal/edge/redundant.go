@@ -1,4 +1,4 @@
-package server
+package edge
 
 import (
 	"cmp"
@@ -37,7 +37,7 @@ func hlsURL(base, id, tok string, alternates []string) string {
 // otherEdges are the base URLs of the other edges that may carry space:
 // the cluster's healthy edges, most headroom first, when there is a
 // control plane; the configured alternates otherwise (none on one process).
-func (s *Server) otherEdges(space string) []string {
+func (s *Edge) otherEdges(space string) []string {
 	if s.plane == nil {
 		if s.cfg.Alternates == nil {
 			return nil
@@ -60,7 +60,7 @@ func (s *Server) otherEdges(space string) []string {
 // listener's ticket (keys are shared: it opens them all). The answer is the
 // listener's own, so shared caches must not keep it ("private"); it is
 // asked once per player, not once per part.
-func (s *Server) handleMultivariant(w http.ResponseWriter, r *http.Request) {
+func (s *Edge) handleMultivariant(w http.ResponseWriter, r *http.Request) {
 	hlsHeaders(w)
 	w = s.counted(w, "multivariant")
 	id := r.PathValue("id")
@@ -86,7 +86,7 @@ func (s *Server) handleMultivariant(w http.ResponseWriter, r *http.Request) {
 }
 
 // bitrate is the program's bit/s (the mixer's default when unset).
-func (s *Server) bitrate() int {
+func (s *Edge) bitrate() int {
 	if s.cfg.Bitrate > 0 {
 		return s.cfg.Bitrate
 	}
@@ -96,7 +96,7 @@ func (s *Server) bitrate() int {
 // joinCORS lets a listener page from another edge of the space renew its
 // ticket here: a POST with the Onair-Ticket header from an allowed origin
 // may read the answer. Nothing else of the join is cross-origin.
-func (s *Server) joinCORS(next http.HandlerFunc) http.HandlerFunc {
+func (s *Edge) joinCORS(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Add("Vary", "Origin")
 		if origin, ok := s.pageOrigin(r); ok && r.Header.Get("Onair-Ticket") != "" {
@@ -108,7 +108,7 @@ func (s *Server) joinCORS(next http.HandlerFunc) http.HandlerFunc {
 }
 
 // handleJoinPreflight answers the browser's CORS preflight of a renewal.
-func (s *Server) handleJoinPreflight(w http.ResponseWriter, r *http.Request) {
+func (s *Edge) handleJoinPreflight(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Add("Vary", "Origin")
 	origin, ok := s.pageOrigin(r)
@@ -125,7 +125,7 @@ func (s *Server) handleJoinPreflight(w http.ResponseWriter, r *http.Request) {
 
 // pageOrigin is the request's Origin when it is one of the space's other
 // edges: where a listener page that fails over comes from.
-func (s *Server) pageOrigin(r *http.Request) (string, bool) {
+func (s *Edge) pageOrigin(r *http.Request) (string, bool) {
 	origin := r.Header.Get("Origin")
 	if origin == "" {
 		return "", false
@@ -150,7 +150,7 @@ func originsOf(bases []string) []string {
 // spacePolicy is the listener page's policy for space id: it may also
 // fetch from and play the media of the space's other edges, where it goes
 // when its own edge goes away.
-func (s *Server) spacePolicy(id string) web.Policy {
+func (s *Edge) spacePolicy(id string) web.Policy {
 	p := web.Public
 	if alts := strings.Join(originsOf(s.otherEdges(id)), " "); alts != "" {
 		// The page's own policy, widened for fetches (join, stage, hls.js)

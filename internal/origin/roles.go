@@ -1,4 +1,4 @@
-package server
+package origin
 
 import (
 	"net/http"
@@ -38,7 +38,7 @@ type authError struct {
 
 // roleOf is the one place a token becomes a role in a space: the admin key
 // and the host token are hosts, an invite is its role until revoked.
-func (s *Server) roleOf(sp store.Space, tok string) (caller, *authError) {
+func (s *Origin) roleOf(sp store.Space, tok string) (caller, *authError) {
 	switch {
 	case tok == "":
 		return caller{}, &authError{http.StatusUnauthorized, "no_token",
@@ -69,7 +69,7 @@ func (s *Server) roleOf(sp store.Space, tok string) (caller, *authError) {
 // requireRole loads the space named in the path and checks that the
 // caller's token holds at least role need; action says, in the 403, what a
 // weaker token was refused ("start the show"). It answers errors itself.
-func (s *Server) requireRole(w http.ResponseWriter, r *http.Request, need store.Role, action string) (store.Space, caller, bool) {
+func (s *Origin) requireRole(w http.ResponseWriter, r *http.Request, need store.Role, action string) (store.Space, caller, bool) {
 	sp, ok := s.LoadSpace(w, r)
 	if !ok {
 		return sp, caller{}, false
@@ -88,7 +88,7 @@ func (s *Server) requireRole(w http.ResponseWriter, r *http.Request, need store.
 }
 
 // requireHost is requireRole for what hosts and co-hosts may do.
-func (s *Server) requireHost(w http.ResponseWriter, r *http.Request, action string) (store.Space, caller, bool) {
+func (s *Origin) requireHost(w http.ResponseWriter, r *http.Request, action string) (store.Space, caller, bool) {
 	return s.requireRole(w, r, store.RoleCohost, action)
 }
 

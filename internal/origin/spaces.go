@@ -1,4 +1,4 @@
-package server
+package origin
 
 import (
 	"errors"
@@ -43,7 +43,7 @@ type speakerView struct {
 
 // speakers merges the mixer's speakers with the roles they came with (one
 // attached in-process, like the demo's synthetic voice, counts as the host's).
-func (s *Server) speakers(id string) []speakerView {
+func (s *Origin) speakers(id string) []speakerView {
 	roles := s.stage.roles(id)
 	stats := s.mgr.Speakers(id)
 	out := make([]speakerView, 0, len(stats))
@@ -57,7 +57,7 @@ func (s *Server) speakers(id string) []speakerView {
 	return out
 }
 
-func (s *Server) view(sp store.Space) spaceView {
+func (s *Origin) view(sp store.Space) spaceView {
 	v := spaceView{ID: sp.ID, Title: sp.Title, StartsAt: sp.StartsAt, State: sp.State,
 		StartedAt: sp.StartedAt, EndedAt: sp.EndedAt, RecordedSeconds: sp.RecordedSeconds,
 		AutoStart: sp.AutoStart, ScheduledAt: sp.ScheduledAt, StartedBy: sp.StartedBy,
@@ -69,7 +69,7 @@ func (s *Server) view(sp store.Space) spaceView {
 	return v
 }
 
-func (s *Server) urls(id string) map[string]string {
+func (s *Origin) urls(id string) map[string]string {
 	pub, host := s.cfg.PublicURL, s.cfg.HostURL
 	return map[string]string{
 		"page":   pub + "/s/" + id,
@@ -89,7 +89,7 @@ type createReq struct {
 	AutoStart bool      `json:"auto_start"`
 }
 
-func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request) {
+func (s *Origin) handleCreate(w http.ResponseWriter, r *http.Request) {
 	if !s.requireAdmin(w, r) {
 		return
 	}
@@ -123,7 +123,7 @@ func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request) {
 	httpapi.WriteJSON(w, http.StatusCreated, v)
 }
 
-func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
+func (s *Origin) handleList(w http.ResponseWriter, r *http.Request) {
 	if !s.requireAdmin(w, r) {
 		return
 	}
@@ -139,7 +139,7 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
 	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"spaces": out})
 }
 
-func (s *Server) handleGet(w http.ResponseWriter, r *http.Request) {
+func (s *Origin) handleGet(w http.ResponseWriter, r *http.Request) {
 	sp, c, ok := s.requireRole(w, r, store.RoleSpeaker, "see the stage")
 	if !ok {
 		return
@@ -152,15 +152,15 @@ func (s *Server) handleGet(w http.ResponseWriter, r *http.Request) {
 	httpapi.WriteJSON(w, http.StatusOK, v)
 }
 
-func (s *Server) handleStart(w http.ResponseWriter, r *http.Request) {
+func (s *Origin) handleStart(w http.ResponseWriter, r *http.Request) {
 	s.transition(w, r, "start the show", s.mgr.Start)
 }
 
-func (s *Server) handleEnd(w http.ResponseWriter, r *http.Request) {
+func (s *Origin) handleEnd(w http.ResponseWriter, r *http.Request) {
 	s.transition(w, r, "end the show", s.mgr.End)
 }
 
-func (s *Server) transition(w http.ResponseWriter, r *http.Request, action string, do func(string) (store.Space, error)) {
+func (s *Origin) transition(w http.ResponseWriter, r *http.Request, action string, do func(string) (store.Space, error)) {
 	sp, _, ok := s.requireHost(w, r, action)
 	if !ok {
 		return

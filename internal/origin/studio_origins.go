@@ -1,4 +1,4 @@
-package server
+package origin
 
 import (
 	"context"
@@ -21,7 +21,7 @@ import (
 
 // followOrigins names this origin in the origins' bucket and keeps the list
 // of every origin (one watch), while ctx lasts.
-func (s *Server) followOrigins(ctx context.Context) {
+func (s *Origin) followOrigins(ctx context.Context) {
 	me := control.Origin{Node: leaseName(s.nodeName()), HostURL: s.cfg.HostURL}
 	for wait := 250 * time.Millisecond; ; wait = min(2*wait, 5*time.Second) {
 		err := s.elect.mirror.PutOrigin(me)
@@ -55,7 +55,7 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 }
 
 // originList is every origin known, this one first.
-func (s *Server) originList() []control.Origin {
+func (s *Origin) originList() []control.Origin {
 	me := control.Origin{Node: leaseName(s.nodeName()), HostURL: s.cfg.HostURL}
 	out := []control.Origin{me}
 	if !s.clusteredOrigin() {
@@ -73,7 +73,7 @@ func (s *Server) originList() []control.Origin {
 
 // otherOrigins are the web origins (scheme://host:port) of the other
 // origins' host ports: the pages that may call this one cross-origin.
-func (s *Server) otherOrigins() []string {
+func (s *Origin) otherOrigins() []string {
 	own, _ := control.HostOrigin(s.cfg.HostURL)
 	var out []string
 	for _, o := range s.originList()[1:] {
@@ -87,7 +87,7 @@ func (s *Server) otherOrigins() []string {
 
 // handleOrigins answers GET /api/v1/origins: where the studio page may go
 // when this origin goes away.
-func (s *Server) handleOrigins(w http.ResponseWriter, _ *http.Request) {
+func (s *Origin) handleOrigins(w http.ResponseWriter, _ *http.Request) {
 	type origin struct {
 		Node    string `json:"node"`
 		HostURL string `json:"host_url"`
@@ -103,7 +103,7 @@ func (s *Server) handleOrigins(w http.ResponseWriter, _ *http.Request) {
 // studioPolicy is the studio page's policy: the host pages' own, and on a
 // cluster with other origins, fetches to them too (scripts stay this
 // origin's).
-func (s *Server) studioPolicy() web.Policy {
+func (s *Origin) studioPolicy() web.Policy {
 	p := web.Host
 	p.Permissions = studioPermissions
 	if others := s.otherOrigins(); len(others) > 0 {
@@ -123,7 +123,7 @@ func corsPath(p string) bool {
 // host port (it wraps the standby guard: a standby's 503 naming the active
 // origin is readable too). A preflight from any other origin is refused;
 // other cross-origin requests go on as before, unreadable to the page.
-func (s *Server) originCORS(next http.Handler) http.Handler {
+func (s *Origin) originCORS(next http.Handler) http.Handler {
 	if !s.clusteredOrigin() {
 		return next
 	}
