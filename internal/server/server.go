@@ -1,6 +1,5 @@
-// Package server starts an onair node in its role: an origin (internal/origin,
-// the host port), an edge (internal/edge, the public port), or both over the
-// in-process bus (--role all).
+// Package server starts a node in its role: an origin (host port), an edge
+// (public port), or both in one process over the in-process bus (--role all).
 package server
 
 import (
