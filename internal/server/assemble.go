@@ -15,14 +15,14 @@ func (s *Server) assemble() {
 	if s.cfg.Role.stage() {
 		s.org = origin.New(origin.Config{PublicURL: s.cfg.PublicURL, HostURL: s.cfg.HostURL, Clustered: s.clusteredOrigin(),
 			ClusterKey: s.cfg.ClusterKey, Gate: s.cfg.Gate, LeaseTTL: s.cfg.LeaseTTL},
-			origin.Node{Log: s.log, Access: s.Checker, Store: s.st, Spaces: s.mgr, WHIP: s.whip, Gate: s.gate,
+			origin.Node{Log: s.log, Access: s.acc, Store: s.st, Spaces: s.mgr, WHIP: s.whip, Gate: s.gate,
 				Telemetry: s.tel, Receipts: s.rlog, ReceiptsDir: s.receiptsDir(), NC: s.nc, Plane: s.plane,
 				AdminHash: s.admin, Ctx: s.ctx, Listeners: s.listeners, NodeName: s.nodeName, Health: s.handleHealth})
 	}
 	if s.pubLn == nil {
 		return
 	}
-	n := edge.Node{Log: s.log, Access: s.Checker, Hub: s.hub, WHEP: s.whep, Gate: s.gate, Receipts: s.rlog,
+	n := edge.Node{Log: s.log, Access: s.acc, Hub: s.hub, WHEP: s.whep, Gate: s.gate, Receipts: s.rlog,
 		NC: s.nc, Plane: s.plane, Listeners: s.listeners, NodeName: s.nodeName, BusUp: s.busUp,
 		Health: s.handleHealth, Now: s.now}
 	if s.org != nil {

@@ -53,6 +53,6 @@ func (s *Server) openEdge() error {
 	}
 	s.SetKeys(s.plane.Keys())
 	s.plane.OnKeys(s.SetKeys)
-	s.Dir = s.plane
+	s.acc.Dir = s.plane
 	return nil
 }

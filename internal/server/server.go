@@ -80,20 +80,20 @@ type Config struct {
 
 // Server is one running node (origin and edge in one process).
 type Server struct {
-	cfg             Config
-	log             *slog.Logger
-	st              *store.Store
-	*access.Checker // the space directory, the ticket keys
-	cluster         // the control plane and its loops, when clustered
-	bus             bus.Bus
-	mgr             *space.Manager
-	hub             *fanout.Hub
-	whip            *whip.Server
-	whep            *whep.Server
-	gate            *gate.Gate
-	admin           string         // SHA-256 of the admin key
-	org             *origin.Origin // the host port and the stage (nil on an edge)
-	edg             *edge.Edge     // the public port (nil on an origin of a cluster)
+	cfg     Config
+	log     *slog.Logger
+	st      *store.Store
+	acc     *access.Checker // the space directory, the ticket keys
+	cluster                 // the control plane and its loops, when clustered
+	bus     bus.Bus
+	mgr     *space.Manager
+	hub     *fanout.Hub
+	whip    *whip.Server
+	whep    *whep.Server
+	gate    *gate.Gate
+	admin   string         // SHA-256 of the admin key
+	org     *origin.Origin // the host port and the stage (nil on an edge)
+	edg     *edge.Edge     // the public port (nil on an origin of a cluster)
 
 	tel      *telemetry.Collector // counts what the node decides, per second
 	rlog     *receipts.Log        // the receipts log (nil when off)
@@ -130,7 +130,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Bus == nil {
 		cfg.Bus = bus.NewLocal()
 	}
-	s := &Server{Checker: &access.Checker{Log: cfg.Log}, cfg: cfg, log: cfg.Log, bus: cfg.Bus}
+	s := &Server{acc: &access.Checker{Log: cfg.Log}, cfg: cfg, log: cfg.Log, bus: cfg.Bus}
 	var undo []func()
 	fail := func(err error) (*Server, error) {
 		for i := len(undo) - 1; i >= 0; i-- {
@@ -162,7 +162,7 @@ func New(cfg Config) (*Server, error) {
 		settle.sample(time.Now(), l.Listeners)
 		return l
 	})
-	s.Gate = s.gate
+	s.acc.Gate = s.gate // ticket checks count into the gate
 	if s.pubLn != nil {
 		// Connection caps act at accept, before a byte is read.
 		s.pubLn = gate.GuardListener(s.pubLn, cfg.Gate.Conns, s.gate)
@@ -198,7 +198,7 @@ func (s *Server) openRole() error {
 	if err := s.openState(); err != nil {
 		return err
 	}
-	s.Dir = s.st
+	s.acc.Dir = s.st
 	return nil
 }
 
@@ -351,6 +351,13 @@ func (s *Server) Store() *store.Store { return s.st }
 
 // Log is the server's logger.
 func (s *Server) Log() *slog.Logger { return s.log }
+
+// Keys is the ticket keyring.
+func (s *Server) Keys() *ticket.Keyring { return s.acc.Keys() }
+
+// SetKeys replaces the ticket keyring (a rotation, or an edge's copy of the
+// cluster's keys): tickets signed with any key it holds verify.
+func (s *Server) SetKeys(kr *ticket.Keyring) { s.acc.SetKeys(kr) }
 
 // Serve answers on both ports until Shutdown.
 func (s *Server) Serve() {
