@@ -17,7 +17,7 @@ set -euo pipefail
 HLSJS_VERSION="${1:-1.7.4}"
 FILE=hls.light.min.js
 root="$(cd "$(dirname "$0")/.." && pwd)"
-dest="$root/internal/server/web/static/vendor/hlsjs"
+dest="$root/internal/web/static/vendor/hlsjs"
 
 command -v npm >/dev/null || { echo "vendor-hlsjs: npm is required" >&2; exit 1; }
 tmp="$(mktemp -d)"

@@ -3,17 +3,14 @@ package server
 import (
 	"context"
 	"errors"
-	"math/rand/v2"
-	"net/http"
-	"strings"
 	"sync"
 	"syscall"
-	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/onair-live/onair/internal/bus"
 	"github.com/onair-live/onair/internal/control"
 	"github.com/onair-live/onair/internal/line"
+	"github.com/onair-live/onair/internal/origin"
 	"github.com/onair-live/onair/internal/telemetry"
 )
 
@@ -26,9 +23,6 @@ type cluster struct {
 	reports  chan control.Report // the latest second's report, for the sender
 	stopOnce sync.Once
 	stops    []func()
-	rndMu    sync.Mutex
-	rnd      *rand.Rand
-	elect    election // origins only: active or standing by (standby.go)
 }
 
 // joinCluster connects the control plane when the node is one of several.
@@ -63,7 +57,6 @@ func (s *Server) joinCluster() error {
 		s.cfg.Gate.Line, s.cfg.Gate.TokenKey = cl, s.cfg.ClusterKey
 	}
 	s.reports = make(chan control.Report, 1)
-	s.rnd = rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
 	return nil
 }
 
@@ -71,6 +64,9 @@ func (s *Server) leaveCluster() {
 	s.stopOnce.Do(func() {
 		for _, stop := range s.stops {
 			stop()
+		}
+		if s.org != nil {
+			s.org.Close()
 		}
 		if s.plane != nil {
 			s.plane.Close()
@@ -85,7 +81,7 @@ func (s *Server) runCluster(ctx context.Context) {
 		return
 	}
 	if s.cfg.Role == RoleOrigin {
-		s.runElection(ctx) // startOrigin once this origin holds the lease
+		s.org.RunElection(ctx) // the origin's loops once it holds the lease
 	}
 	go s.sendReports(ctx)
 }
@@ -124,7 +120,7 @@ func (s *Server) noteSecond(r *telemetry.Record) {
 	if s.cfg.Role == RoleOrigin {
 		rep.PublicURL = s.cfg.HostURL // where edges fetch replays
 		if !s.Active() {
-			rep.Role = roleStandby // not where edges fetch them
+			rep.Role = origin.RoleStandby // not where edges fetch them
 		}
 	}
 	select {
@@ -149,10 +145,6 @@ func (s *Server) notePeers(r *telemetry.Record) {
 	}
 }
 
-// edgeFresh is how recent an edge's load report must be for joins to be
-// sent to it.
-const edgeFresh = 2 * time.Second
-
 // busUp reports whether the node can be fed: always on one process.
 func (s *Server) busUp() bool {
 	if s.nc == nil {
@@ -167,72 +159,4 @@ func maxFiles() int {
 		return 0
 	}
 	return int(rl.Cur)
-}
-
-// edges are the fresh reports of edges that take listeners now: a report
-// comes every second, so one 2 s old is from an edge that may be gone
-// (the plane keeps them 3 s, for the audience's count).
-func (s *Server) edges() []control.Report {
-	var out []control.Report
-	fresh := s.now().Add(-edgeFresh)
-	for _, r := range s.plane.Reports() {
-		if r.Role == string(RoleEdge) && r.Healthy && r.PublicURL != "" && r.At.After(fresh) {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
-// mediaBase chooses the edge a newcomer's media URLs point at: the one
-// with the most headroom (control.Choose), this node when nothing is known
-// of the others; alternates are the other edges, best first.
-//
-// A renewal stays here: it is a listener whose edge went away, and this
-// edge is alive, while the others' reports may still show the dead one.
-func (s *Server) mediaBase(renewal bool) (base, node string, alternates []string) {
-	base, node = s.cfg.PublicURL, s.nodeName()
-	if s.plane == nil {
-		return base, node, nil
-	}
-	s.rndMu.Lock()
-	best, alts, ok := control.Choose(s.edges(), s.rnd)
-	s.rndMu.Unlock()
-	if !ok {
-		return base, node, nil
-	}
-	if renewal {
-		alternates = make([]string, 0, len(alts)+1)
-		for _, r := range append([]control.Report{best}, alts...) {
-			if r.Node != node {
-				alternates = append(alternates, r.PublicURL)
-			}
-		}
-		return base, node, alternates
-	}
-	for _, a := range alts {
-		alternates = append(alternates, a.PublicURL)
-	}
-	metricRouted.WithLabelValues(map[bool]string{true: "self", false: "other"}[best.Node == node]).Inc()
-	return strings.TrimRight(best.PublicURL, "/"), best.Node, alternates
-}
-
-// origins are the fresh reports of origins (their host URLs).
-func (s *Server) originURL() string {
-	for _, r := range s.plane.Reports() {
-		if r.Role == string(RoleOrigin) && r.PublicURL != "" {
-			return r.PublicURL
-		}
-	}
-	return ""
-}
-
-// refuseUnfed answers 503 when an edge has lost the bus: it could admit
-// listeners but not feed them.
-func (s *Server) refuseUnfed(w http.ResponseWriter) bool {
-	if s.busUp() {
-		return false
-	}
-	w.Header().Set("Retry-After", "2")
-	writeError(w, http.StatusServiceUnavailable, "no_bus", "this edge has lost the program bus (NATS); try another edge or again shortly")
-	return true
 }

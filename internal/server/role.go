@@ -1,9 +1,10 @@
 package server
 
 import (
+	"context"
+	"errors"
 	"fmt"
-
-	"github.com/onair-live/onair/internal/store"
+	"time"
 )
 
 // Role is what a node does in a deployment.
@@ -23,9 +24,6 @@ const (
 	RoleEdge Role = "edge"
 )
 
-// roleStandby is how a standing-by origin names itself in load reports.
-const roleStandby = "standby"
-
 // ParseRole reads a --role value.
 func ParseRole(s string) (Role, error) {
 	switch r := Role(s); r {
@@ -43,9 +41,18 @@ func (r Role) listeners() bool { return r != RoleOrigin }
 // stage reports whether the role keeps spaces, the mix and the recording.
 func (r Role) stage() bool { return r != RoleEdge }
 
-// spaceDir is where the public port reads spaces: the store on a node that
-// keeps them, the cluster's control plane on an edge.
-type spaceDir interface {
-	Space(id string) (store.Space, error)
-	Spaces() ([]store.Space, error)
+// edgeReady bounds an edge's wait at start for the cluster's keys: an
+// origin must have published them once (they persist in the KV).
+const edgeReady = 10 * time.Second
+
+func (s *Server) openEdge() error {
+	ctx, cancel := context.WithTimeout(context.Background(), edgeReady)
+	defer cancel()
+	if err := s.plane.WaitReady(ctx); err != nil {
+		return errors.New("edge: no ticket keys in the cluster's control plane after 10 s: start the origin first (" + err.Error() + ")")
+	}
+	s.SetKeys(s.plane.Keys())
+	s.plane.OnKeys(s.SetKeys)
+	s.acc.Dir = s.plane
+	return nil
 }

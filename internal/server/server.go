@@ -1,5 +1,5 @@
-// Package server wires an onair node: the host port (control, ingest) and the
-// public port (join, listen, replay) as separate HTTP servers over one origin.
+// Package server starts a node in its role: an origin (host port), an edge
+// (public port), or both in one process over the in-process bus (--role all).
 package server
 
 import (
@@ -17,10 +17,13 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/onair-live/onair/internal/access"
 	"github.com/onair-live/onair/internal/bus"
+	"github.com/onair-live/onair/internal/edge"
 	"github.com/onair-live/onair/internal/fanout"
 	"github.com/onair-live/onair/internal/gate"
 	"github.com/onair-live/onair/internal/mix"
+	"github.com/onair-live/onair/internal/origin"
 	"github.com/onair-live/onair/internal/receipts"
 	"github.com/onair-live/onair/internal/rtc"
 	"github.com/onair-live/onair/internal/space"
@@ -77,24 +80,20 @@ type Config struct {
 
 // Server is one running node (origin and edge in one process).
 type Server struct {
-	cfg       Config
-	log       *slog.Logger
-	st        *store.Store
-	keys      atomic.Pointer[ticket.Keyring] // swapped whole when keys rotate
-	dir       spaceDir                       // where the public port reads spaces
-	cluster                                  // the control plane and its loops, when clustered
-	bus       bus.Bus
-	mgr       *space.Manager
-	hub       *fanout.Hub
-	whip      *whip.Server
-	whep      *whep.Server
-	gate      *gate.Gate
-	admin     string // SHA-256 of the admin key
-	vod       vodCache
-	stage     *onStage  // who is on stage, with which token
-	stageDocs stageDocs // the latest stage document of each space
-	hands     *hands    // raised hands, per space
-	reactions *reactions
+	cfg     Config
+	log     *slog.Logger
+	st      *store.Store
+	acc     *access.Checker // the space directory, the ticket keys
+	cluster                 // the control plane and its loops, when clustered
+	bus     bus.Bus
+	mgr     *space.Manager
+	hub     *fanout.Hub
+	whip    *whip.Server
+	whep    *whep.Server
+	gate    *gate.Gate
+	admin   string         // SHA-256 of the admin key
+	org     *origin.Origin // the host port and the stage (nil on an edge)
+	edg     *edge.Edge     // the public port (nil on an origin of a cluster)
 
 	tel      *telemetry.Collector // counts what the node decides, per second
 	rlog     *receipts.Log        // the receipts log (nil when off)
@@ -131,7 +130,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Bus == nil {
 		cfg.Bus = bus.NewLocal()
 	}
-	s := &Server{cfg: cfg, log: cfg.Log, bus: cfg.Bus, stage: newOnStage(), hands: newHands(), reactions: newReactions()}
+	s := &Server{acc: &access.Checker{Log: cfg.Log}, cfg: cfg, log: cfg.Log, bus: cfg.Bus}
 	var undo []func()
 	fail := func(err error) (*Server, error) {
 		for i := len(undo) - 1; i >= 0; i-- {
@@ -155,11 +154,6 @@ func New(cfg Config) (*Server, error) {
 		return fail(err)
 	}
 	undo = append(undo, s.closeListeners)
-	if s.clusteredOrigin() { // once the host URL is known: the lease names it
-		if err := s.openElection(); err != nil {
-			return fail(err)
-		}
-	}
 	s.hub = fanout.NewHub(s.bus, fanout.Config{BurstPages: 5, WriteBatch: cfg.OggBatch})
 	s.hub.Stats().Left = s.tel.Flows.Left
 	settle := newSettler()
@@ -168,6 +162,7 @@ func New(cfg Config) (*Server, error) {
 		settle.sample(time.Now(), l.Listeners)
 		return l
 	})
+	s.acc.Gate = s.gate // ticket checks count into the gate
 	if s.pubLn != nil {
 		// Connection caps act at accept, before a byte is read.
 		s.pubLn = gate.GuardListener(s.pubLn, cfg.Gate.Conns, s.gate)
@@ -178,11 +173,18 @@ func New(cfg Config) (*Server, error) {
 		return fail(err)
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	if s.pubLn != nil {
-		s.pubSrv = &http.Server{Handler: s.publicRoutes(), ReadHeaderTimeout: 5 * time.Second, ConnContext: gate.ConnContext,
+	s.assemble()
+	if s.clusteredOrigin() { // once the host URL is known: the lease names it
+		if err := s.org.OpenElection(); err != nil {
+			s.cancel()
+			return fail(err)
+		}
+	}
+	if s.edg != nil {
+		s.pubSrv = &http.Server{Handler: s.edg.Routes(), ReadHeaderTimeout: 5 * time.Second, ConnContext: gate.ConnContext,
 			IdleTimeout: 60 * time.Second, MaxHeaderBytes: 16 << 10, ErrorLog: slog.NewLogLogger(cfg.Log.Handler(), slog.LevelDebug)}
 	}
-	s.hostSrv = &http.Server{Handler: s.originCORS(s.standbyGuard(s.hostRoutes())), ReadHeaderTimeout: 5 * time.Second,
+	s.hostSrv = &http.Server{Handler: s.hostRoutes(), ReadHeaderTimeout: 5 * time.Second,
 		IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10, ErrorLog: slog.NewLogLogger(cfg.Log.Handler(), slog.LevelDebug)}
 	return s, nil
 }
@@ -196,7 +198,7 @@ func (s *Server) openRole() error {
 	if err := s.openState(); err != nil {
 		return err
 	}
-	s.dir = s.st
+	s.acc.Dir = s.st
 	return nil
 }
 
@@ -227,14 +229,14 @@ func (s *Server) openState() error {
 			return fail(err)
 		}
 	}
-	s.keys.Store(keys)
+	s.SetKeys(keys)
 	s.mgr, err = space.NewManager(st, s.bus, space.Config{DataDir: s.cfg.DataDir, Bitrate: s.cfg.Bitrate,
 		MaxSpeakers: s.cfg.MaxSpeakers, OnEvent: s.showEvent, MixStats: &s.mixStats}, s.log)
 	if err != nil {
 		return fail(err)
 	}
 	if s.clusteredOrigin() {
-		return nil // its shows are taken on with the lease (standby.go)
+		return nil // its shows are taken on with the lease (origin/standby.go)
 	}
 	return s.mgr.Recover()
 }
@@ -351,11 +353,11 @@ func (s *Server) Store() *store.Store { return s.st }
 func (s *Server) Log() *slog.Logger { return s.log }
 
 // Keys is the ticket keyring.
-func (s *Server) Keys() *ticket.Keyring { return s.keys.Load() }
+func (s *Server) Keys() *ticket.Keyring { return s.acc.Keys() }
 
 // SetKeys replaces the ticket keyring (a rotation, or an edge's copy of the
 // cluster's keys): tickets signed with any key it holds verify.
-func (s *Server) SetKeys(kr *ticket.Keyring) { s.keys.Store(kr) }
+func (s *Server) SetKeys(kr *ticket.Keyring) { s.acc.SetKeys(kr) }
 
 // Serve answers on both ports until Shutdown.
 func (s *Server) Serve() {
@@ -366,7 +368,9 @@ func (s *Server) Serve() {
 		go s.serve(s.pubSrv, s.pubLn, "public")
 	}
 	s.runCluster(s.ctx)
-	go s.rotateKeys(s.ctx, s.cfg.KeyRotation)
+	if s.org != nil {
+		go s.org.RotateKeys(s.ctx, s.cfg.KeyRotation)
+	}
 	// Once both ports answer: a show that fell due while the node was down
 	// starts now, for listeners who are already waiting.
 	if s.mgr != nil && !s.clusteredOrigin() { // a clustered origin arms them with the lease
