@@ -53,6 +53,13 @@ func (c *AdmitConfig) defaults() {
 	if c.ClaimWindow <= 0 {
 		c.ClaimWindow = 10 * time.Second
 	}
+	// The maximum is the operator's promise (--admit-rate-max): a node
+	// capped below the default start or floor starts and stays under it.
+	// Unclamped, an edge capped at 200/s started at 500 and, overloaded
+	// from its first second, only decayed from there: three such edges let
+	// a surge in at ~1,200/s (bench/plan-check).
+	c.MinRate = min(c.MinRate, c.MaxRate)
+	c.StartRate = min(max(c.StartRate, c.MinRate), c.MaxRate)
 }
 
 // NewAdmission starts at the configured start rate.

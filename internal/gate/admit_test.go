@@ -21,3 +21,23 @@ func TestPauseWithdrawsTheBank(t *testing.T) {
 		t.Fatalf("not admitted 0.2 s after the node had room at 10/s: %+v", tk)
 	}
 }
+
+// --admit-rate-max holds from the first second: a node capped below the
+// default start rate and floor starts at its cap and, overloaded, never
+// climbs back over it.
+func TestMaxRateBoundsStartAndFloor(t *testing.T) {
+	a := NewAdmission(AdmitConfig{MaxRate: 10}, t0)
+	if r := a.Rate(); r != 10 {
+		t.Fatalf("capped at 10/s, started at %v/s", r)
+	}
+	for range 5 {
+		a.Feedback(false)
+		if r := a.Rate(); r > 10 {
+			t.Fatalf("overloaded, the rate went to %v/s, over its cap of 10", r)
+		}
+	}
+	a.Feedback(true)
+	if r := a.Rate(); r > 10 {
+		t.Fatalf("healthy again, %v/s, over its cap", r)
+	}
+}
