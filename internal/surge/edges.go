@@ -35,9 +35,9 @@ func newEdges(cfg Config) *edges {
 	ac := gate.AdmitConfig{MinRate: minRate, MaxRate: cfg.AdmitRateMax, StartRate: cfg.StartRate}
 	for i := range e.adm {
 		e.adm[i] = gate.NewAdmission(ac, e.clock)
-		// Healthy seconds before the surge, until the rate settles: a cap
-		// below the start rate is reached at the first (Feedback clamps).
-		for k := 0; k < int(cfg.WarmFor/time.Second) && (k == 0 || e.adm[i].Rate() < cfg.AdmitRateMax); k++ {
+		// Healthy seconds before the surge, until the rate reaches its cap
+		// (a cap below the start rate is where NewAdmission starts).
+		for k := 0; k < int(cfg.WarmFor/time.Second) && e.adm[i].Rate() < cfg.AdmitRateMax; k++ {
 			e.adm[i].Feedback(true)
 		}
 	}

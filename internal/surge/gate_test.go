@@ -123,9 +123,9 @@ func TestLineIsTheGatesAdmission(t *testing.T) {
 }
 
 // An edge capped below the gate's start rate (--admit-rate-max 100) is at
-// its cap after its first healthy second, as gate.Admission.Feedback
-// clamps it: a warm cluster's line moves at the cap, not at the start
-// rate, and 500 arrivals in a second wait seconds for it.
+// its cap, as gate.NewAdmission starts it there and Feedback keeps it: a
+// warm cluster's line moves at the cap, not at the start rate, and 500
+// arrivals in a second wait seconds for it.
 func TestWarmEdgeCappedBelowTheStartRate(t *testing.T) {
 	a := gate.NewAdmission(gate.AdmitConfig{MaxRate: 100}, time.Unix(0, 0))
 	a.Feedback(true)
