@@ -164,14 +164,12 @@ func (f *follower) forget(name string) {
 // loadReports takes in the reports in the nodes bucket, so a node that
 // starts knows the live nodes before their next report.
 func (p *Plane) loadReports(ctx context.Context) {
-	lister, err := p.nodes.ListKeys(ctx)
+	entries, err := snapshot(ctx, p.nodes, ">")
 	if err != nil {
-		p.log.Debug("control: listing node reports", "err", err)
+		p.log.Debug("control: reading node reports", "err", err)
 		return
 	}
-	for key := range lister.Keys() {
-		if e, err := p.nodes.Get(ctx, key); err == nil {
-			p.applyReport(key, e.Value(), time.Time{})
-		}
+	for _, e := range entries {
+		p.applyReport(e.Key(), e.Value(), time.Time{})
 	}
 }

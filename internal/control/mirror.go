@@ -76,22 +76,16 @@ func (m *Mirror) put(key string, v any) error {
 // Load reads every space and invite the active origin mirrored. Entries
 // that are forged, foreign or malformed are counted and left out.
 func (m *Mirror) Load(ctx context.Context) ([]store.Space, []store.Invite, error) {
-	keys, err := m.kv.ListKeys(ctx)
+	entries, err := snapshot(ctx, m.kv, ">")
 	if err != nil {
-		return nil, nil, fmt.Errorf("control: list %s: %w", BucketOrigin, err)
+		return nil, nil, err
 	}
 	var spaces []store.Space
 	var invites []store.Invite
-	for key := range keys.Keys() {
+	for _, e := range entries {
+		key := e.Key()
 		if strings.HasPrefix(key, originPrefix) { // the origins' names (Origins)
 			continue
-		}
-		e, err := m.kv.Get(ctx, key)
-		if errors.Is(err, jetstream.ErrKeyNotFound) {
-			continue
-		}
-		if err != nil {
-			return nil, nil, fmt.Errorf("control: get %s/%s: %w", BucketOrigin, key, err)
 		}
 		sp, inv, err := m.p.mirrored(key, e.Value())
 		switch {
@@ -102,9 +96,6 @@ func (m *Mirror) Load(ctx context.Context) ([]store.Space, []store.Invite, error
 		default:
 			invites = append(invites, *inv)
 		}
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, nil, err
 	}
 	return spaces, invites, nil
 }

@@ -51,19 +51,13 @@ func (m *Mirror) PutOrigin(o Origin) error {
 // Origins lists every origin that named itself; forged or malformed
 // entries are counted and left out.
 func (m *Mirror) Origins(ctx context.Context) ([]Origin, error) {
-	keys, err := m.kv.ListKeysFiltered(ctx, originPrefix+"*")
+	entries, err := snapshot(ctx, m.kv, originPrefix+"*")
 	if err != nil {
-		return nil, fmt.Errorf("control: list origins: %w", err)
+		return nil, err
 	}
 	var out []Origin
-	for key := range keys.Keys() {
-		e, err := m.kv.Get(ctx, key)
-		if errors.Is(err, jetstream.ErrKeyNotFound) {
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("control: get %s/%s: %w", BucketOrigin, key, err)
-		}
+	for _, e := range entries {
+		key := e.Key()
 		o, err := m.p.origin(key, e.Value())
 		if err != nil {
 			m.p.dropEntry(BucketOrigin+"/"+key, err)
@@ -71,7 +65,7 @@ func (m *Mirror) Origins(ctx context.Context) ([]Origin, error) {
 		}
 		out = append(out, o)
 	}
-	return out, ctx.Err()
+	return out, nil
 }
 
 // WatchOrigins calls seen with every origin that named itself once it has
