@@ -1,7 +1,9 @@
 package line
 
 import (
+	"errors"
 	"log/slog"
+	"math"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -21,6 +23,9 @@ type ClientConfig struct {
 	// Probe is how often, while fallen back, the keeper is pinged (default
 	// 250 ms): the first answer brings the edge back to the shared line.
 	Probe time.Duration
+	// Patience is how long the keeper's requests may keep timing out before
+	// the edge falls back (default 1 s; see bearWith).
+	Patience time.Duration
 	// Fallback bounds the local line (give it the gate's own Admit); its
 	// rate follows the gate's controller (Follow).
 	Fallback gate.AdmitConfig
@@ -36,8 +41,11 @@ type Client struct {
 	local tagged
 	macs  sync.Pool
 	down  atomic.Bool
-	stop  chan struct{}
-	once  sync.Once
+	// failing is when the keeper's requests began timing out (unix ns; 0
+	// while it answers).
+	failing atomic.Int64
+	stop    chan struct{}
+	once    sync.Once
 
 	shared, locals, fallbacks atomic.Uint64
 
@@ -49,6 +57,7 @@ type lineSeen struct {
 	waiting uint64
 	rate    float64
 	at      time.Time
+	served  uint64 // number − position as the keeper last told: ahead of n are n − served
 }
 
 // NewClient returns the edge's line over nc.
@@ -63,6 +72,9 @@ func NewClient(nc *nats.Conn, cfg ClientConfig) (*Client, error) {
 	if cfg.Probe <= 0 {
 		cfg.Probe = 250 * time.Millisecond
 	}
+	if cfg.Patience <= 0 {
+		cfg.Patience = time.Second
+	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
@@ -76,7 +88,7 @@ func (c *Client) Close() { c.once.Do(func() { close(c.stop) }) }
 
 // Join implements gate.Line.
 func (c *Client) Join(space string, now time.Time) gate.Ticket {
-	if r, ok := c.ask(space, kindDraw, 0, now); ok {
+	if r, ok := c.ask(space, kindDraw, 0, now); ok == answered {
 		return r.ticket
 	}
 	return c.decideLocally(c.local.join(now))
@@ -85,7 +97,9 @@ func (c *Client) Join(space string, now time.Time) gate.Ticket {
 // Check implements gate.Line. A place in the local line stays there (the
 // fallback keeps moving after the keeper is back); a place in the keeper's
 // line the keeper cannot be asked about is stale: its holder draws again
-// here, rather than wait on a line nobody moves.
+// here, rather than wait on a line nobody moves. While the keeper is only
+// slow, the holder keeps its place and asks again in a second: asking
+// twice could find the place claimed by the first ask's lost answer.
 func (c *Client) Check(space string, n uint64, now time.Time) gate.Ticket {
 	if c.local.owns(n) {
 		return c.decideLocally(c.local.check(n, now))
@@ -93,8 +107,11 @@ func (c *Client) Check(space string, n uint64, now time.Time) gate.Ticket {
 	if n&keptBit == 0 { // another edge's fallback, or a lone node's
 		return gate.Ticket{Number: n, Stale: true}
 	}
-	if r, ok := c.ask(space, kindCheck, n, now); ok {
+	switch r, ok := c.ask(space, kindCheck, n, now); ok {
+	case answered:
 		return r.ticket
+	case slow:
+		return c.guess(space, n, now)
 	}
 	return c.decideLocally(gate.Ticket{Number: n, Stale: true})
 }
@@ -105,31 +122,84 @@ func (c *Client) decideLocally(t gate.Ticket) gate.Ticket {
 	return t
 }
 
-// ask puts a request to the keeper, unless the edge has fallen back.
-func (c *Client) ask(space string, kind byte, n uint64, now time.Time) (reply, bool) {
+// asked is how a request to the keeper went.
+type asked int
+
+const (
+	answered asked = iota
+	slow           // timed out, for less than cfg.Patience so far
+	down           // the keeper is not asked (fallen back, full, or gone)
+)
+
+// ask puts a request to the keeper, unless the edge has fallen back. A
+// draw that times out is asked again (a number drawn for a lost answer is
+// passed on by the claim audit); a check or a spend is not (the first may
+// have claimed or spent it).
+func (c *Client) ask(space string, kind byte, n uint64, now time.Time) (reply, asked) {
 	if c.down.Load() || !subjectToken(space) {
-		return reply{}, false
+		return reply{}, down
 	}
 	r, err := c.request(subjectPrefix+space, kind, n, now)
-	if err != nil {
+	for kind == kindDraw && c.bearWith(err) {
+		metricRetries.Inc()
+		r, err = c.request(subjectPrefix+space, kind, n, time.Now())
+	}
+	switch {
+	case err == nil:
+		c.failing.Store(0)
+	case c.bearWith(err):
+		metricRetries.Inc()
+		return reply{}, slow
+	default:
 		c.fallBack(err)
-		return reply{}, false
+		return reply{}, down
 	}
 	if r.status == statusFull {
-		return reply{}, false
+		return reply{}, down
 	}
 	c.shared.Add(1)
 	sharedDecisions.Inc()
 	if kind == kindSpend {
-		return r, true
+		return r, answered
 	}
 	c.mu.Lock()
 	if len(c.seen) > 4096 {
 		clear(c.seen)
 	}
-	c.seen[space] = lineSeen{waiting: r.waiting, rate: r.rate, at: now}
+	c.seen[space] = lineSeen{waiting: r.waiting, rate: r.rate, at: now, served: r.ticket.Number - r.ticket.Position}
 	c.mu.Unlock()
-	return r, true
+	return r, answered
+}
+
+// bearWith says whether err is a timeout of a keeper that has timed out
+// for less than cfg.Patience: a timeout is not proof the keeper is gone
+// (under a surge the machine or the bus may be slow for a moment), and an
+// edge that fell back at its first one admitted from its own line beside
+// the keeper's, which went on admitting at every edge's rate. "No
+// responders" (no keeper subscribed) is proof: it falls back at once.
+func (c *Client) bearWith(err error) bool {
+	if !errors.Is(err, nats.ErrTimeout) {
+		return false
+	}
+	now := time.Now()
+	c.failing.CompareAndSwap(0, now.UnixNano())
+	return now.Sub(time.Unix(0, c.failing.Load())) < c.cfg.Patience
+}
+
+// guess is a place the keeper could not be asked about for a moment: the
+// same number, its position from the keeper's last word on the line, and
+// a second's wait.
+func (c *Client) guess(space string, n uint64, now time.Time) gate.Ticket {
+	c.mu.Lock()
+	s, ok := c.seen[space]
+	c.mu.Unlock()
+	pos := uint64(1)
+	if ok {
+		if ahead := math.Ceil(float64(int64(n-s.served)) - s.rate*now.Sub(s.at).Seconds()); ahead >= 1 {
+			pos = uint64(ahead)
+		}
+	}
+	return gate.Ticket{Number: n, Position: pos, ETA: 1}
 }
 
 // Spend implements gate.Spender: a solved challenge lets one join through
@@ -137,7 +207,7 @@ func (c *Client) ask(space string, kind byte, n uint64, now time.Time) (reply, b
 // spent set alone holds.
 func (c *Client) Spend(space string, id uint64, now time.Time) bool {
 	r, ok := c.ask(space, kindSpend, id, now)
-	return !ok || r.status != statusClaimed
+	return ok != answered || r.status != statusClaimed
 }
 
 // subjectToken says whether space can be one token of a subject.
@@ -181,6 +251,7 @@ func (c *Client) probe() {
 			return
 		case now := <-t.C:
 			if _, err := c.request(pingSubject, kindPing, 0, now); err == nil {
+				c.failing.Store(0)
 				c.down.Store(false)
 				c.cfg.Log.Info("line: the keeper answers again; back on the shared line")
 				return

@@ -224,3 +224,58 @@ func TestChallengeSpentOnceAcrossEdges(t *testing.T) {
 		t.Fatalf("a solution used twice at one edge with the keeper gone: %d", code)
 	}
 }
+
+// TestSlowKeeperKeepsTheLine: a keeper that is there but slow (its requests
+// time out, as on a machine a surge saturates) does not turn the edges to
+// their own lines at once: for cfg.Patience a waiter keeps its place (same
+// number, about the same position) and a newcomer's draw is asked again;
+// only a keeper silent for longer is given up on.
+func TestSlowKeeperKeepsTheLine(t *testing.T) {
+	c := newCluster(t)
+	a := edge(t, c.gates[0])
+	c.pause(true)
+	for range 3 {
+		join(t, a, "")
+	}
+	code, pos, tok := join(t, a, "")
+	if code != http.StatusAccepted || pos != 4 {
+		t.Fatalf("the fourth in a paused line: %d at %d", code, pos)
+	}
+	c.keeper.Close()
+	// Subscribed but silent: requests time out rather than find no responder.
+	silent := connect(t, c.nodes[0])
+	for _, subj := range []string{subjectPrefix + "*", pingSubject} {
+		if _, err := silent.Subscribe(subj, func(*nats.Msg) {}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := silent.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	cl := c.clients[0]
+	timeouts := counted(metricRetries)
+	start := time.Now()
+	code, again, tok2 := join(t, a, tok)
+	if code != http.StatusAccepted || again != 4 || tok2 == "" {
+		t.Fatalf("a waiter while the keeper is slow: %d at %d, want its place (4) kept", code, again)
+	}
+	if s := cl.Stats(); s.Fallbacks != 0 || s.Local != 0 || !cl.Shared() {
+		t.Fatalf("fell back at the first timeout: %+v", s)
+	}
+	if counted(metricRetries) == timeouts {
+		t.Fatal("the timeout not counted")
+	}
+	// A newcomer's draw is asked again until the keeper has been silent for
+	// the patience (1 s) in all, then decided by the edge's own line.
+	if code, _, _ := join(t, a, ""); code != http.StatusOK {
+		t.Fatalf("a newcomer once the keeper is given up on: %d, want a local admission", code)
+	}
+	waited := time.Since(start)
+	if s := cl.Stats(); s.Fallbacks != 1 || cl.Shared() {
+		t.Fatalf("after the patience: %+v, shared %v", s, cl.Shared())
+	}
+	if waited < time.Second || waited > 3*time.Second {
+		t.Fatalf("gave up on the keeper after %v, want its 1 s patience and a timeout or two", waited)
+	}
+	t.Logf("the keeper given up on after %v", waited)
+}

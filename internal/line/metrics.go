@@ -9,6 +9,8 @@ var (
 	metricDecisions = promauto.NewCounterVec(prometheus.CounterOpts{
 		Name: "onair_line_decisions_total", Help: "Places in line an edge drew or checked, by the line that decided: shared (the keeper's) or local (the edge's fallback, while the keeper does not answer)."},
 		[]string{"line"})
+	metricRetries = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "onair_line_keeper_timeouts_total", Help: "Requests to the keeper of the shared line that timed out within the edge's patience: draws asked again, checks answered with the same place and a second's wait."})
 	metricFallbacks = promauto.NewCounter(prometheus.CounterOpts{
 		Name: "onair_line_fallbacks_total", Help: "Times an edge lost the keeper of the shared line and fell back to its own line."})
 	metricRequests = promauto.NewCounterVec(prometheus.CounterOpts{
