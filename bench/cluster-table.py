@@ -24,13 +24,21 @@ def quantile(buckets, q):
 
 def main():
     rep = json.load(open(sys.argv[1]))
-    kv, lat = {}, {}
+    kv, lat, line_counts = {}, {}, {}
     for line in open(sys.argv[2]):
         if line.startswith("edge") and "onair_bus_latency_seconds_bucket" in line:
             m = re.search(r'le="([^"]+)"\}\s+(\S+)', line)
             if m:
                 le = float("inf") if m.group(1) == "+Inf" else float(m.group(1))
                 lat[le] = lat.get(le, 0) + float(m.group(2))
+            continue
+        if line.startswith("edge") and " onair_" in line:
+            # Which line decided the joins, summed over the edges.
+            _, metric, value = line.split()
+            name = metric.replace("onair_", "").replace("_total", "")
+            name = re.sub(r'\{(.*)\}', lambda m: "{" + ",".join(
+                v for v in re.findall(r'="([^"]*)"', m.group(1)) if v != "join") + "}", name)
+            line_counts[name] = line_counts.get(name, 0) + float(value)
             continue
         for f in line.split():
             k, _, v = f.partition("=")
@@ -48,6 +56,9 @@ def main():
     print("|---|---|---|---|---|---|---|---|---|")
     print(f"| {edges} | {kv['listeners']:.0f} | {held} | {stalls['listeners']} | {g2g.get('p50', 0):.0f}/{g2g.get('p99', 0):.0f} | "
           f"{origin_cpu:.1f} | {kv['frames_published'] / span:.0f} | {per_ls:.1f} | {p50:.2f}/{p99:.2f} |")
+    if line_counts:
+        print()
+        print("joins at the edges: " + ", ".join(f"{k} {v:,.0f}" for k, v in sorted(line_counts.items())))
 
 
 main()
