@@ -45,12 +45,7 @@ func TestStandbyOriginTakesOver(t *testing.T) {
 	if code != http.StatusServiceUnavailable || !strings.Contains(body, a.host) || !strings.Contains(body, `"standby"`) {
 		t.Fatalf("the standby answered %d %s; want 503 naming %s", code, body, a.host)
 	}
-	poll(t, 5*time.Second, "live on the edge", func() bool { _, code, _ := joinAt(e.pub, sp.id, ""); return code == 200 })
-	j, _, _ := joinAt(e.pub, sp.id, "")
-	l, err := listenTimed(t, e.pub+"/live/"+sp.id+".opus?t="+j.Ticket, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := listenAtEdge(t, e, sp)
 	time.Sleep(5 * time.Second)
 
 	killed := time.Now()
@@ -96,6 +91,19 @@ func TestStandbyOriginTakesOver(t *testing.T) {
 	pcm := decode(t, url)
 	assertTone(t, pcm[:len(pcm)/3], 440)
 	assertTone(t, pcm[2*len(pcm)/3:], 440)
+}
+
+// listenAtEdge waits until sp is live on edge e and listens there, timing
+// what arrives.
+func listenAtEdge(t *testing.T, e *node, sp createdSpace) *timedListener {
+	t.Helper()
+	poll(t, 5*time.Second, "live on the edge", func() bool { _, code, _ := joinAt(e.pub, sp.id, ""); return code == 200 })
+	j, _, _ := joinAt(e.pub, sp.id, "")
+	l, err := listenTimed(t, e.pub+"/live/"+sp.id+".opus?t="+j.Ticket, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
 }
 
 type healthz struct{ Status, Role, Active string }

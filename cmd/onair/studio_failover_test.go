@@ -71,12 +71,7 @@ func TestStudioFollowsAKilledOrigin(t *testing.T) {
 	waitPage("on air through origin-a", `document.getElementById('studio').dataset.phase === 'connected'`, 20*time.Second)
 	a.goLive(t, sp)
 	waitPage("the page knows both origins", `document.getElementById('studio').dataset.origins === '2'`, 10*time.Second)
-	poll(t, 5*time.Second, "live on the edge", func() bool { _, code, _ := joinAt(e.pub, sp.id, ""); return code == 200 })
-	j, _, _ := joinAt(e.pub, sp.id, "")
-	l, err := listenTimed(t, e.pub+"/live/"+sp.id+".opus?t="+j.Ticket, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := listenAtEdge(t, e, sp)
 	time.Sleep(2 * time.Second)
 
 	if st := health(t, a.host); st.Status != "ok" {
