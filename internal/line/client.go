@@ -140,20 +140,18 @@ func (c *Client) ask(space string, kind byte, n uint64, now time.Time) (reply, a
 		return reply{}, down
 	}
 	r, err := c.request(subjectPrefix+space, kind, n, now)
-	for kind == kindDraw && c.bearWith(err) {
+	for err != nil && c.bearWith(err) {
 		metricRetries.Inc()
+		if kind != kindDraw {
+			return reply{}, slow
+		}
 		r, err = c.request(subjectPrefix+space, kind, n, time.Now())
 	}
-	switch {
-	case err == nil:
-		c.failing.Store(0)
-	case c.bearWith(err):
-		metricRetries.Inc()
-		return reply{}, slow
-	default:
+	if err != nil {
 		c.fallBack(err)
 		return reply{}, down
 	}
+	c.failing.Store(0)
 	if r.status == statusFull {
 		return reply{}, down
 	}
