@@ -75,6 +75,7 @@ func runLoad(args []string) error {
 	fs.DurationVar(&ramp, "ramp", 0, "arrivals spread linearly over this long (default: all at once)")
 	fs.DurationVar(&flash, "flash", 0, "arrivals as a flash crowd over this long: exponential decay, 63% in the first fifth")
 	fs.DurationVar(&cfg.Duration, "duration", 30*time.Second, "how long each listener stays; the run ends after the arrivals, this, and --grace")
+	fs.DurationVar(&cfg.Patience, "patience", 0, "how long a listener waits to get in at most (the waiting room, rate limits); with it, --duration counts from when the listener got in, as for an audience that waits and then listens (default: --duration counts from arrival, waiting included)")
 	fs.DurationVar(&cfg.Grace, "grace", 5*time.Second, "time left after the last listener's stay before the run is cut")
 	fs.DurationVar(&cfg.MaxTime, "max-time", 0, "hard bound on the whole run (default: arrivals + duration + grace + 30s)")
 	fs.StringVar(&cfg.Sources, "sources", "", "bind each listener to its own source address from these CIDR blocks or IPs, comma-separated (e.g. 127.0.0.0/16: 65,024 addresses, consecutive listeners in different /24s), so per-IP and per-prefix limits see a crowd and ephemeral ports last")
@@ -99,6 +100,8 @@ func runLoad(args []string) error {
 		return usagef("--ramp and --flash are two arrival shapes: give one")
 	case ramp < 0 || flash < 0 || cfg.Duration <= 0:
 		return usagef("--ramp, --flash and --duration must be positive")
+	case cfg.Patience < 0:
+		return usagef("--patience must be positive (or 0: --duration counts from arrival)")
 	case ramp > 0:
 		cfg.Shape, cfg.Window = load.ShapeRamp, ramp
 	case flash > 0:

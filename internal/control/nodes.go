@@ -24,6 +24,9 @@ type Report struct {
 	AdmitRate float64        `json:"admit_rate"` // the node's admission rate now (joins/s)
 	Capacity  int            `json:"capacity"`   // listeners it takes at most (0: unbounded)
 	Healthy   bool           `json:"healthy"`    // false: connected but refusing joins (e.g. no bus)
+	// LineLocal: the edge admits from its own waiting line now (the
+	// keeper's was silent), so its AdmitRate is not the shared lines'.
+	LineLocal bool `json:"line_local,omitempty"`
 	// Spaces counts the node's listeners per space (every protocol): the
 	// origin's stage documents add them up into the audience's size.
 	Spaces map[string]int `json:"spaces,omitempty"`

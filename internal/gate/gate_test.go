@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -462,5 +463,49 @@ func TestDetectorIgnoresAFloodFromFewNetworks(t *testing.T) {
 	}
 	if !strings.Contains(d.why(), "networks") {
 		t.Fatalf("the reason does not say how spread it was: %s", d.why())
+	}
+}
+
+// TestLongWaitsHoldNoSocket: a waiter told to come back in seconds gets its
+// answer with the connection closed (a crowd in line would otherwise hold
+// an open file each at the edge); one about to get in keeps it.
+func TestLongWaitsHoldNoSocket(t *testing.T) {
+	g := New(Config{Admit: AdmitConfig{StartRate: 1, MinRate: 1, MaxRate: 1, Burst: 1}, Mode: Normal}, nil)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if g.Admit(w, r, "sp") {
+			io.WriteString(w, "in")
+		}
+	}))
+	defer srv.Close()
+	var kept, closed []int
+	for range 10 {
+		resp, err := http.Post(srv.URL, "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusAccepted {
+			continue
+		}
+		retry, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
+		if resp.Close {
+			closed = append(closed, retry)
+		} else {
+			kept = append(kept, retry)
+		}
+	}
+	if len(kept) == 0 || len(closed) == 0 {
+		t.Fatalf("Retry-After of waiters kept %v, closed %v: want both", kept, closed)
+	}
+	for _, r := range kept {
+		if r >= closeWaitsOf {
+			t.Errorf("a waiter told to wait %d s kept its connection", r)
+		}
+	}
+	for _, r := range closed {
+		if r < closeWaitsOf {
+			t.Errorf("a waiter told to wait %d s lost its connection", r)
+		}
 	}
 }

@@ -57,6 +57,9 @@ func (g *Gate) Admit(w http.ResponseWriter, r *http.Request, space string) bool 
 	retry := min(max(int(math.Ceil(t.ETA/2)), 1), 30)
 	http.SetCookie(w, &http.Cookie{Name: QueueCookie(space), Value: tok, Path: "/", MaxAge: int(queueTTL / time.Second), HttpOnly: true, SameSite: http.SameSiteLaxMode})
 	w.Header().Set("Retry-After", strconv.Itoa(retry))
+	if retry >= closeWaitsOf {
+		w.Header().Set("Connection", "close")
+	}
 	writeJSON(w, http.StatusAccepted, map[string]any{"position": t.Position, "eta_s": math.Round(t.ETA*10) / 10,
 		"queue_token": tok, "retry_after": retry, "error": "the show is full right now: you are in line"})
 	return false
@@ -89,6 +92,13 @@ func (g *Gate) place(r *http.Request, space string, now time.Time) (t Ticket, nu
 func (g *Gate) spend(n uint64, now time.Time) bool {
 	return g.spent.spend(n|queueBit, now.Add(queueTTL).UnixMilli())
 }
+
+// closeWaitsOf is the Retry-After (s) from which a waiter's connection is
+// closed with its answer: a crowd told to come back in seconds would
+// otherwise hold a socket each meanwhile, and open files are what an edge
+// runs out of first (a new connection per poll costs less than a held one
+// costs the listeners it keeps out).
+const closeWaitsOf = 3
 
 // shortWait is the longest wait a join is held for instead of queued.
 const shortWait = 500 * time.Millisecond

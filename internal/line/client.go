@@ -185,19 +185,24 @@ func (c *Client) bearWith(err error) bool {
 }
 
 // guess is a place the keeper could not be asked about for a moment: the
-// same number, its position from the keeper's last word on the line, and
-// a second's wait.
+// same number, with its position and wait from the keeper's last word on
+// the line (a second at least).
 func (c *Client) guess(space string, n uint64, now time.Time) gate.Ticket {
 	c.mu.Lock()
 	s, ok := c.seen[space]
 	c.mu.Unlock()
-	pos := uint64(1)
+	pos, eta := uint64(1), 1.0
 	if ok {
 		if ahead := math.Ceil(float64(int64(n-s.served)) - s.rate*now.Sub(s.at).Seconds()); ahead >= 1 {
 			pos = uint64(ahead)
 		}
+		// The wait the place has ahead, not a second's: telling a crowd to
+		// ask again at once is what keeps a slow machine slow.
+		if s.rate > 0 {
+			eta = max(eta, float64(pos)/s.rate)
+		}
 	}
-	return gate.Ticket{Number: n, Position: pos, ETA: 1}
+	return gate.Ticket{Number: n, Position: pos, ETA: eta}
 }
 
 // Spend implements gate.Spender: a solved challenge lets one join through
@@ -263,6 +268,13 @@ func (c *Client) probe() {
 
 // Shared reports whether the edge draws from the keeper's line now.
 func (c *Client) Shared() bool { return !c.down.Load() }
+
+// Local reports whether the edge admits from its own line now: fallen
+// back, or back on the shared line with its own line's waiters still to
+// let in. Its load report says so, and the keeper leaves its rate out of
+// the shared lines' pace meanwhile: otherwise the edge's rate is spent
+// twice, once by its own line and once as its share of the keeper's.
+func (c *Client) Local() bool { return c.down.Load() || c.local.adm.Waiting() > 0 }
 
 // Stats counts the decisions made by each line, and the fallbacks.
 type Stats struct {

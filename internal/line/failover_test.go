@@ -259,8 +259,8 @@ func TestSlowKeeperKeepsTheLine(t *testing.T) {
 	if code != http.StatusAccepted || again != 4 || tok2 == "" {
 		t.Fatalf("a waiter while the keeper is slow: %d at %d, want its place (4) kept", code, again)
 	}
-	if s := cl.Stats(); s.Fallbacks != 0 || s.Local != 0 || !cl.Shared() {
-		t.Fatalf("fell back at the first timeout: %+v", s)
+	if s := cl.Stats(); s.Fallbacks != 0 || s.Local != 0 || !cl.Shared() || cl.Local() {
+		t.Fatalf("fell back at the first timeout: %+v (local %v)", s, cl.Local())
 	}
 	if counted(metricRetries) == timeouts {
 		t.Fatal("the timeout not counted")
@@ -271,8 +271,8 @@ func TestSlowKeeperKeepsTheLine(t *testing.T) {
 		t.Fatalf("a newcomer once the keeper is given up on: %d, want a local admission", code)
 	}
 	waited := time.Since(start)
-	if s := cl.Stats(); s.Fallbacks != 1 || cl.Shared() {
-		t.Fatalf("after the patience: %+v, shared %v", s, cl.Shared())
+	if s := cl.Stats(); s.Fallbacks != 1 || cl.Shared() || !cl.Local() {
+		t.Fatalf("after the patience: %+v, shared %v, local %v", s, cl.Shared(), cl.Local())
 	}
 	if waited < time.Second || waited > 3*time.Second {
 		t.Fatalf("gave up on the keeper after %v, want its 1 s patience and a timeout or two", waited)

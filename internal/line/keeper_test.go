@@ -76,6 +76,16 @@ func TestEdgeCapacityFromReports(t *testing.T) {
 	if _, full := c(); !full {
 		t.Fatal("every healthy edge full, and the lines still move")
 	}
+	// An edge admitting from its own line lends the shared ones nothing:
+	// its rate would be spent twice.
+	reports[1].LineLocal = true
+	if rate, _ := c(); rate != 50 {
+		t.Fatalf("e1 on its own line: the shared lines move at %v/s, want e2's 50/s", rate)
+	}
+	reports[2].LineLocal = true
+	if rate, _ := c(); rate != 0 {
+		t.Fatalf("every edge on its own line: the shared lines move at %v/s, want 0", rate)
+	}
 	// A cluster just started: no edge has reported yet, and the edge that
 	// asks is there; the lines move at a lone node's start rate.
 	reports = nil

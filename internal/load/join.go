@@ -80,7 +80,9 @@ func (ln *listener) join(renew bool) bool {
 		}
 		var ja joinAnswer
 		jerr := json.Unmarshal(raw, &ja)
-		if rh.close && rh.status != 200 && !ln.redial() {
+		waits := rh.status == 202 || rh.status == 429 || rh.status == 503
+		closed := rh.close && rh.status != 200
+		if closed && !waits && !ln.redial() {
 			return false
 		}
 		pow = ""
@@ -103,6 +105,12 @@ func (ln *listener) join(renew bool) bool {
 				ln.fail("join: time up while waiting", nil)
 				return false
 			}
+			// A server that closed the connection of one it told to wait
+			// (the waiting room does, for waits of seconds) is asked again
+			// on a new one, as a browser would: no socket held meanwhile.
+			if closed && !ln.redial() {
+				return false
+			}
 			continue
 		case st == 401:
 			if ja.Challenge == "" || ja.Difficulty > maxPoWBits {
@@ -120,11 +128,16 @@ func (ln *listener) join(renew bool) bool {
 			ln.fail("join: bad answer", errors.New(string(raw)))
 			return false
 		}
+		if !renew && r.cfg.Patience > 0 { // in at last: its stay starts now
+			ln.end = time.Now().UnixNano() + int64(r.cfg.Duration)
+			ln.l.end.Store(ln.end)
+		}
 		if !ln.answered(&ja, rh.close) {
 			return false
 		}
 		if !renew {
-			r.h.join.Record(ln.k, (time.Now().UnixNano()-ln.t0)/1000)
+			now := time.Now().UnixNano()
+			r.h.join.Record(ln.k, (now-ln.t0)/1000)
 			r.joined.Add(1)
 		}
 		return true

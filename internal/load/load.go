@@ -46,15 +46,19 @@ import (
 
 // Config is one load run.
 type Config struct {
-	Target         string        `json:"target"`               // base URLs of the servers' public ports (edges), comma-separated
-	Space          string        `json:"space"`                // space id
-	URL            string        `json:"url,omitempty"`        // instead of Space: a progressive Ogg URL streamed without the join API (Icecast, a baseline)
-	Protocol       string        `json:"protocol"`             // ogg or hls
-	HLSPlayer      string        `json:"hls_player,omitempty"` // with hls: ll (low-latency) or classic
-	Listeners      int           `json:"listeners"`
-	Shape          string        `json:"shape"`       // burst, ramp or flash
-	Window         time.Duration `json:"window_ns"`   // arrival window of the ramp or flash
-	Duration       time.Duration `json:"duration_ns"` // how long each listener stays
+	Target    string        `json:"target"`               // base URLs of the servers' public ports (edges), comma-separated
+	Space     string        `json:"space"`                // space id
+	URL       string        `json:"url,omitempty"`        // instead of Space: a progressive Ogg URL streamed without the join API (Icecast, a baseline)
+	Protocol  string        `json:"protocol"`             // ogg or hls
+	HLSPlayer string        `json:"hls_player,omitempty"` // with hls: ll (low-latency) or classic
+	Listeners int           `json:"listeners"`
+	Shape     string        `json:"shape"`       // burst, ramp or flash
+	Window    time.Duration `json:"window_ns"`   // arrival window of the ramp or flash
+	Duration  time.Duration `json:"duration_ns"` // how long each listener stays
+	// Patience, when set, is how long a listener waits to get in at most;
+	// its Duration then counts from its admission rather than its arrival,
+	// as for an audience that waits in line and then listens.
+	Patience       time.Duration `json:"patience_ns,omitempty"`
 	Grace          time.Duration `json:"grace_ns"`    // after the last listener's stay, before the run is cut
 	MaxTime        time.Duration `json:"max_time_ns"` // hard bound on the whole run
 	Sources        string        `json:"sources,omitempty"`
@@ -109,15 +113,15 @@ func (c *Config) Defaults() {
 		c.Procs = 1
 	}
 	if c.MaxTime <= 0 {
-		c.MaxTime = c.Window + c.Duration + c.Grace + 30*time.Second
+		c.MaxTime = c.Window + c.Patience + c.Duration + c.Grace + 30*time.Second
 	}
 	c.Attack.defaults()
 }
 
 // End is when the run ends by itself, from its start: every listener has
-// stayed its time, plus the grace period.
+// waited at most its patience and stayed its time, plus the grace period.
 func (c *Config) End() time.Duration {
-	return min(c.Window+c.Duration+c.Grace, c.MaxTime)
+	return min(c.Window+c.Patience+c.Duration+c.Grace, c.MaxTime)
 }
 
 // UsageError is a mistake in the configuration, as opposed to a failure to run.

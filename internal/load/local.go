@@ -386,7 +386,11 @@ func (r *run) schedule(ctx context.Context, start time.Time) {
 		if ctx.Err() != nil {
 			return
 		}
-		r.ls[k].end.Store(at.Add(r.cfg.Duration).UnixNano())
+		stay := r.cfg.Duration
+		if r.cfg.Patience > 0 {
+			stay = r.cfg.Patience // until it gets in (join sets its stay then)
+		}
+		r.ls[k].end.Store(at.Add(stay).UnixNano())
 		r.wg.Add(1)
 		go r.listen(k, g)
 	}

@@ -51,7 +51,7 @@ func (ln *listener) ogg() bool {
 		}
 		// Rate-limited, or no program yet: wait as told, like a player.
 		r.waited("ogg: "+strconv.Itoa(rh.status), errors.New(string(msg)))
-		if (rh.close && !ln.redial()) || !ln.pause(retryWait(rh.retryAfter)) {
+		if !ln.pause(retryWait(rh.retryAfter)) || (rh.close && !ln.redial()) {
 			return ln.stoppedAtEnd()
 		}
 	}

@@ -112,6 +112,9 @@ func (s *Server) noteSecond(r *telemetry.Record) {
 		CPU:       r.Node.CPU, OpenFiles: r.Node.OpenFiles, MaxFiles: maxFiles(),
 		EgressBps: float64(r.Fanout.BytesOut+r.Fanout.HLSBytesOut) * 8, AdmitRate: r.Gate.AdmitRate,
 		Capacity: r.Gate.Capacity, Healthy: s.busUp(), Spaces: map[string]int{}}
+	if l, ok := s.cfg.Gate.Line.(interface{ Local() bool }); ok {
+		rep.LineLocal = l.Local()
+	}
 	for _, id := range s.hub.Spaces() {
 		if n := s.listeners(id); n > 0 {
 			rep.Spaces[id] = int(n)
