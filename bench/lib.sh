@@ -31,7 +31,7 @@ stop_all() {
 cleanup() {
   stop_all
   [ -n "${work:-}" ] || return 0
-  if ((ok)); then rm -rf "$work"; else say "logs kept in $work"; fi
+  if ((ok)) && [ -z "${ONAIR_BENCH_KEEP:-}" ]; then rm -rf "$work"; else say "logs kept in $work"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM

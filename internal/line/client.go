@@ -17,14 +17,16 @@ import (
 type ClientConfig struct {
 	// Key is the cluster's token key (the gates' TokenKey).
 	Key []byte
-	// Timeout bounds a request to the keeper (default 200 ms): a join pays
-	// at most this once when the keeper goes, then decides locally.
+	// Timeout bounds a request to the keeper (default 500 ms): long enough
+	// that a machine a surge saturates answers late rather than not at all
+	// (a timed-out draw is asked again: work done twice where it is short).
 	Timeout time.Duration
 	// Probe is how often, while fallen back, the keeper is pinged (default
 	// 250 ms): the first answer brings the edge back to the shared line.
 	Probe time.Duration
 	// Patience is how long the keeper's requests may keep timing out before
-	// the edge falls back (default 1 s; see bearWith).
+	// the edge falls back (default 3 s; see bearWith). A keeper that died is
+	// known at once (no responders): this is for one that hangs.
 	Patience time.Duration
 	// Fallback bounds the local line (give it the gate's own Admit); its
 	// rate follows the gate's controller (Follow).
@@ -67,13 +69,13 @@ func NewClient(nc *nats.Conn, cfg ClientConfig) (*Client, error) {
 		return nil, err
 	}
 	if cfg.Timeout <= 0 {
-		cfg.Timeout = 200 * time.Millisecond
+		cfg.Timeout = 500 * time.Millisecond
 	}
 	if cfg.Probe <= 0 {
 		cfg.Probe = 250 * time.Millisecond
 	}
 	if cfg.Patience <= 0 {
-		cfg.Patience = time.Second
+		cfg.Patience = 3 * time.Second
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
