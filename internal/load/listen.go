@@ -55,7 +55,7 @@ type listener struct {
 func (r *run) listen(k, g int) {
 	defer r.wg.Done()
 	r.started.Add(1)
-	ln := &listener{r: r, k: k, g: g, l: &r.ls[k], t0: time.Now().UnixNano(), end: r.ls[k].end.Load(),
+	ln := &listener{r: r, k: k, g: g, l: &r.ls[k], t0: r.ls[k].arrival, end: r.ls[k].end.Load(),
 		at: r.tgs[g%len(r.tgs)]}
 	ln.st.Threshold = int64(r.cfg.StallThreshold)
 	bufSize := oggBufSize

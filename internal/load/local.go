@@ -17,10 +17,14 @@ import (
 // lstate is what the shared sweeper knows of a listener: its connection (to
 // cut it when its time is up), when it leaves, and when it would stall.
 type lstate struct {
-	mu       sync.Mutex
-	c        net.Conn
-	stopped  atomic.Bool
-	end      atomic.Int64 // Unix ns the listener leaves (0: not arrived)
+	mu      sync.Mutex
+	c       net.Conn
+	stopped atomic.Bool
+	end     atomic.Int64 // Unix ns the listener leaves (0: not arrived)
+	// arrival is when the listener was due (Unix ns), set before its
+	// goroutine starts: its waits count from then, so a generator that
+	// falls behind its schedule (its cores short) does not hide the time.
+	arrival  int64
 	deadline atomic.Int64 // Unix ns it stalls if no audio arrives (0: not streaming)
 	edge     atomic.Int32 // the edge it streams from now (edgeStats.idx; 0: none)
 }
@@ -391,6 +395,7 @@ func (r *run) schedule(ctx context.Context, start time.Time) {
 			stay = r.cfg.Patience // until it gets in (join sets its stay then)
 		}
 		r.ls[k].end.Store(at.Add(stay).UnixNano())
+		r.ls[k].arrival = at.UnixNano()
 		r.wg.Add(1)
 		go r.listen(k, g)
 	}
