@@ -86,13 +86,18 @@ func TestVerdictAlignsSkewedClocks(t *testing.T) {
 	o.waitSpeaker(t, sp)
 	o.goLive(t, sp)
 	time.Sleep(8 * time.Second) // quiet seconds, with load reports each way
-	began := loadRun(t, e1, sp, "--listeners", "300", "--flash", "4s", "--duration", "4s")
+	// A ramp, not a flash: a 4 s flash of 300 puts ~19 joins in its third
+	// second, one short of an elevated second, and a window needs three.
+	began := loadRun(t, e1, sp, "--listeners", "300", "--ramp", "4s", "--duration", "4s")
 	time.Sleep(3 * time.Second)
 	for _, n := range []*node{e1, e2, o} {
 		n.stop(t, syscall.SIGTERM)
 	}
 	logs := []string{filepath.Join(o.data, "receipts"), filepath.Join(e1.data, "receipts"), filepath.Join(e2.data, "receipts")}
 
+	if v := verdictOf(t, logs[1]); len(v.Report.Windows) == 0 {
+		t.Log(mustCLI(t, cleanEnv(), "receipts", "show", logs[1])) // what the verdict had to go on
+	}
 	own := verdictOf(t, logs[1]).onsetAfter(t, began)
 	v := verdictOf(t, logs...)
 	aligned := v.onsetAfter(t, began)
