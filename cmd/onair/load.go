@@ -77,7 +77,7 @@ func runLoad(args []string) error {
 	fs.DurationVar(&cfg.Duration, "duration", 30*time.Second, "how long each listener stays; the run ends after the arrivals, this, and --grace")
 	fs.DurationVar(&cfg.Patience, "patience", 0, "how long a listener waits to get in at most (the waiting room, rate limits); with it, --duration counts from when the listener got in, as for an audience that waits and then listens (default: --duration counts from arrival, waiting included)")
 	fs.DurationVar(&cfg.Grace, "grace", 5*time.Second, "time left after the last listener's stay before the run is cut")
-	fs.DurationVar(&cfg.MaxTime, "max-time", 0, "hard bound on the whole run (default: arrivals + duration + grace + 30s)")
+	fs.DurationVar(&cfg.MaxTime, "max-time", 0, "hard bound on the whole run (default: arrivals + patience + duration + grace + 30s)")
 	fs.StringVar(&cfg.Sources, "sources", "", "bind each listener to its own source address from these CIDR blocks or IPs, comma-separated (e.g. 127.0.0.0/16: 65,024 addresses, consecutive listeners in different /24s), so per-IP and per-prefix limits see a crowd and ephemeral ports last")
 	fs.BoolVar(&cfg.AllowRemote, "allow-remote", false, "allow a target that is not a loopback address (load only servers that are yours)")
 	fs.IntVar(&cfg.Procs, "procs", 1, "spread the listeners over this many processes (one process holds at most its open-file limit of sockets)")

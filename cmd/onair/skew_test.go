@@ -95,10 +95,11 @@ func TestVerdictAlignsSkewedClocks(t *testing.T) {
 	}
 	logs := []string{filepath.Join(o.data, "receipts"), filepath.Join(e1.data, "receipts"), filepath.Join(e2.data, "receipts")}
 
-	if v := verdictOf(t, logs[1]); len(v.Report.Windows) == 0 {
+	alone := verdictOf(t, logs[1])
+	if len(alone.Report.Windows) == 0 {
 		t.Log(mustCLI(t, cleanEnv(), "receipts", "show", logs[1])) // what the verdict had to go on
 	}
-	own := verdictOf(t, logs[1]).onsetAfter(t, began)
+	own := alone.onsetAfter(t, began)
 	v := verdictOf(t, logs...)
 	aligned := v.onsetAfter(t, began)
 	t.Logf("surge began %s; onset by edge-1's own clock %+d s, lined up %+d s", clockOf(began.Unix()), own, aligned)

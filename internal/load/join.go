@@ -136,8 +136,7 @@ func (ln *listener) join(renew bool) bool {
 			return false
 		}
 		if !renew {
-			now := time.Now().UnixNano()
-			r.h.join.Record(ln.k, (now-ln.t0)/1000)
+			r.h.join.Record(ln.k, (time.Now().UnixNano()-ln.t0)/1000)
 			r.joined.Add(1)
 		}
 		return true
